@@ -82,7 +82,7 @@ struct _DdnnModel
   GPtrArray *class_names;
   guint n_views;
   DdnnFusion local_fusion, feature_fusion;
-  float thresholds[3];
+  double thresholds[3];
   GPtrArray *sections;          /* DdnnSection*, devices first */
 };
 

@@ -581,8 +581,10 @@ section_alloc_scratch (DdnnSection *s, GError **error)
   s->col = ddnn_aligned_alloc0 (col * sizeof (float));
   s->bits = ddnn_aligned_alloc0 (ddnn_binary_row_words (most) * 8);
   s->hwc = ddnn_aligned_alloc0 (hwc * sizeof (guint64));
+  /* room for every view's features as float, whatever the fusion */
   if (s->tier != DDNN_TIER_DEVICE)
-    s->unpacked = ddnn_aligned_alloc0 (most * sizeof (float));
+    s->unpacked = ddnn_aligned_alloc0 ((gsize) s->model->n_views * s->in_c
+        * s->in_h * s->in_w * sizeof (float));
   if (!s->buf[0] || !s->buf[1] || !s->col || !s->bits || !s->hwc
       || (s->tier != DDNN_TIER_DEVICE && !s->unpacked)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_NO_MEMORY,
@@ -721,7 +723,7 @@ model_from_topology (const gchar *topology, GError **error)
   model->class_names = g_ptr_array_new_with_free_func (g_free);
   model->sections = g_ptr_array_new_with_free_func (section_free);
   for (i = 0; i < G_N_ELEMENTS (model->thresholds); i++)
-    model->thresholds[i] = -1.0f;
+    model->thresholds[i] = -1.0;
 
   if (!check_keys (root, "topology", keys, error))
     return NULL;
@@ -781,11 +783,11 @@ model_from_topology (const gchar *topology, GError **error)
         || !get_number (thresholds, "thresholds", "local", FALSE, -1.0, -1.0,
             1.0, &v, error))
       return NULL;
-    model->thresholds[DDNN_TIER_DEVICE] = (float) v;
+    model->thresholds[DDNN_TIER_DEVICE] = v;
     if (!get_number (thresholds, "thresholds", "edge", FALSE, -1.0, -1.0,
             1.0, &v, error))
       return NULL;
-    model->thresholds[DDNN_TIER_EDGE] = (float) v;
+    model->thresholds[DDNN_TIER_EDGE] = v;
   }
 
   if (!(sections = get_array (root, "topology", "sections", error)))
@@ -1033,6 +1035,9 @@ section_foreach_param (DdnnSection *s, ParamFunc func, gpointer user_data,
   return TRUE;
 }
 
+/* A section's digest: SHA-256 over its tensors in canonical order, each as
+ * its name, a NUL, then its stored bytes.  Shapes need no hashing: the
+ * topology fixes them, and the model id hashes the topology. */
 static gboolean
 hash_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     DdnnDtype dtype, guint n_dims, const gsize *shape, gpointer user_data,
@@ -1040,12 +1045,10 @@ hash_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
 {
   GChecksum *sum = user_data;
   DdnnTensor *t = layer->params[kind];
-  g_autofree gchar *head = NULL;
+  g_autofree gchar *name = g_strdup_printf ("%s.%s", layer->prefix,
+      ddnn_param_names[kind]);
 
-  head = g_strdup_printf ("%s.%s:%s:%u:%" G_GSIZE_FORMAT ":%" G_GSIZE_FORMAT,
-      layer->prefix, ddnn_param_names[kind], ddnn_dtype_name (dtype), n_dims,
-      shape[0], n_dims > 1 ? shape[1] : 0);
-  g_checksum_update (sum, (const guchar *) head, strlen (head) + 1);
+  g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
   g_checksum_update (sum, t->data, t->n_bytes);
   return TRUE;
 }
@@ -1570,10 +1573,10 @@ ddnn_model_get_feature_fusion (const DdnnModel *model)
   return model->feature_fusion;
 }
 
-float
+double
 ddnn_model_get_threshold (const DdnnModel *model, DdnnTier tier)
 {
-  return tier <= DDNN_TIER_CLOUD ? model->thresholds[tier] : -1.0f;
+  return tier <= DDNN_TIER_CLOUD ? model->thresholds[tier] : -1.0;
 }
 
 guint

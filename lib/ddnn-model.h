@@ -98,7 +98,7 @@ DdnnFusion ddnn_model_get_local_fusion (const DdnnModel * model);
 DdnnFusion ddnn_model_get_feature_fusion (const DdnnModel * model);
 /* Default exit threshold of a tier (device means the fused local exit);
  * negative when the topology sets none. */
-float ddnn_model_get_threshold (const DdnnModel * model, DdnnTier tier);
+double ddnn_model_get_threshold (const DdnnModel * model, DdnnTier tier);
 
 guint ddnn_model_get_n_sections (const DdnnModel * model);
 DdnnSection *ddnn_model_get_section (const DdnnModel * model, guint index);

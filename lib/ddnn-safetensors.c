@@ -341,7 +341,10 @@ ddnn_safetensors_parse (GBytes *bytes, GError **error)
   }
 
   /* Tensors must tile the data section: no overlap, no gap, no tail. */
-  by_offset = g_ptr_array_copy (st->tensors, NULL, NULL);
+  /* g_ptr_array_copy() would keep the free func; this array only borrows. */
+  by_offset = g_ptr_array_sized_new (st->tensors->len);
+  for (i = 0; i < st->tensors->len; i++)
+    g_ptr_array_add (by_offset, g_ptr_array_index (st->tensors, i));
   g_ptr_array_sort (by_offset, compare_by_offset);
   for (i = 0; i < by_offset->len; i++) {
     const DdnnStTensor *t = g_ptr_array_index (by_offset, i);

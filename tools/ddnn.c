@@ -1,0 +1,665 @@
+/* ddnn: build data sets, train, evaluate and inspect DDNN models.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <ddnn.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+typedef struct
+{
+  const gchar *name;
+  const gchar *summary;
+  int (*run) (int argc, char **argv);
+} Command;
+
+static int
+fail (GError *error)
+{
+  g_printerr ("ddnn: %s\n", error->message);
+  g_error_free (error);
+  return 1;
+}
+
+/* Parses a subcommand's options; prints --help and usage errors itself.
+ * Returns -1 when the caller should go on, else the exit status. */
+static int
+parse_options (const gchar *command, const gchar *args, const gchar *summary,
+    const gchar *description, GOptionEntry *entries, int *argc, char ***argv)
+{
+  g_autofree gchar *title = g_strdup_printf ("%s %s", command, args);
+  g_autoptr (GOptionContext) context = g_option_context_new (title);
+  GError *error = NULL;
+
+  g_option_context_set_summary (context, summary);
+  if (description)
+    g_option_context_set_description (context, description);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error)) {
+    g_printerr ("ddnn %s: %s\nTry 'ddnn %s --help'.\n", command,
+        error->message, command);
+    g_error_free (error);
+    return 2;
+  }
+  return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* inspect                                                             */
+
+static void
+device_traffic (DdnnModel *model, gsize *score_bytes, gsize *feature_bytes,
+    gsize *raw_bytes)
+{
+  DdnnSection *device = ddnn_model_get_device_section (model, 0);
+  const DdnnInputSpec *in = ddnn_model_get_input (model);
+  gsize shape[DDNN_TENSOR_MAX_DIMS];
+  DdnnDtype dtype;
+  guint n_dims;
+
+  ddnn_section_get_features_spec (device, &dtype, &n_dims, shape);
+  ddnn_tensor_bytes_for (dtype, n_dims, shape, NULL, feature_bytes, NULL);
+  *score_bytes = 4 * ddnn_model_get_n_classes (model);
+  *raw_bytes = (gsize) in->channels * in->height * in->width;
+}
+
+static gchar *
+features_string (DdnnSection *section)
+{
+  gsize shape[DDNN_TENSOR_MAX_DIMS];
+  DdnnDtype dtype;
+  guint n_dims, i;
+  GString *s = g_string_new (NULL);
+
+  ddnn_section_get_features_spec (section, &dtype, &n_dims, shape);
+  for (i = 0; i < n_dims; i++)
+    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, i ? "x" : "", shape[i]);
+  g_string_append_printf (s, " %s", dtype == DDNN_DTYPE_BIT ? "1-bit" : "f32");
+  return g_string_free (s, FALSE);
+}
+
+static void
+inspect_json (DdnnModel *model)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  const DdnnInputSpec *in = ddnn_model_get_input (model);
+  g_autofree gchar *text = NULL;
+  gsize score_bytes, feature_bytes, raw_bytes;
+  guint i;
+
+  device_traffic (model, &score_bytes, &feature_bytes, &raw_bytes);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model_id");
+  json_builder_add_string_value (b, ddnn_model_get_id (model));
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, ddnn_model_get_name (model));
+  json_builder_set_member_name (b, "views");
+  json_builder_add_int_value (b, ddnn_model_get_n_views (model));
+  json_builder_set_member_name (b, "classes");
+  json_builder_add_int_value (b, ddnn_model_get_n_classes (model));
+  json_builder_set_member_name (b, "class_names");
+  json_builder_begin_array (b);
+  for (i = 0; i < ddnn_model_get_n_classes (model); i++)
+    json_builder_add_string_value (b, ddnn_model_get_class_name (model, i));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "input");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "channels");
+  json_builder_add_int_value (b, in->channels);
+  json_builder_set_member_name (b, "height");
+  json_builder_add_int_value (b, in->height);
+  json_builder_set_member_name (b, "width");
+  json_builder_add_int_value (b, in->width);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "local_fusion");
+  json_builder_add_string_value (b,
+      ddnn_fusion_name (ddnn_model_get_local_fusion (model)));
+  json_builder_set_member_name (b, "feature_fusion");
+  json_builder_add_string_value (b,
+      ddnn_fusion_name (ddnn_model_get_feature_fusion (model)));
+  json_builder_set_member_name (b, "local_threshold");
+  json_builder_add_double_value (b,
+      ddnn_model_get_threshold (model, DDNN_TIER_DEVICE));
+  json_builder_set_member_name (b, "sections");
+  json_builder_begin_array (b);
+  for (i = 0; i < ddnn_model_get_n_sections (model); i++) {
+    DdnnSection *s = ddnn_model_get_section (model, i);
+    DdnnSectionCost cost;
+    gsize shape[DDNN_TENSOR_MAX_DIMS], fbytes;
+    DdnnDtype dtype;
+    guint n_dims, d;
+
+    ddnn_section_get_cost (s, &cost);
+    ddnn_section_get_features_spec (s, &dtype, &n_dims, shape);
+    ddnn_tensor_bytes_for (dtype, n_dims, shape, NULL, &fbytes, NULL);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, ddnn_section_get_name (s));
+    json_builder_set_member_name (b, "tier");
+    json_builder_add_string_value (b,
+        ddnn_tier_name (ddnn_section_get_tier (s)));
+    json_builder_set_member_name (b, "present");
+    json_builder_add_boolean_value (b, ddnn_section_is_present (s));
+    json_builder_set_member_name (b, "params");
+    json_builder_add_int_value (b, cost.params);
+    json_builder_set_member_name (b, "bytes");
+    json_builder_add_int_value (b, cost.bytes);
+    json_builder_set_member_name (b, "flops");
+    json_builder_add_int_value (b, cost.flops);
+    json_builder_set_member_name (b, "binary_ops");
+    json_builder_add_int_value (b, cost.binary_ops);
+    json_builder_set_member_name (b, "features");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "dtype");
+    json_builder_add_string_value (b, ddnn_dtype_name (dtype));
+    json_builder_set_member_name (b, "shape");
+    json_builder_begin_array (b);
+    for (d = 0; d < n_dims; d++)
+      json_builder_add_int_value (b, shape[d]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "bytes");
+    json_builder_add_int_value (b, fbytes);
+    json_builder_end_object (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "device_bytes_per_sample");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "scores");
+  json_builder_add_int_value (b, score_bytes);
+  json_builder_set_member_name (b, "features");
+  json_builder_add_int_value (b, feature_bytes);
+  json_builder_set_member_name (b, "exits_locally");
+  json_builder_add_int_value (b, score_bytes);
+  json_builder_set_member_name (b, "goes_on");
+  json_builder_add_int_value (b, score_bytes + feature_bytes);
+  json_builder_set_member_name (b, "raw_offload");
+  json_builder_add_int_value (b, raw_bytes);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}
+
+static void
+inspect_text (DdnnModel *model, gboolean layers)
+{
+  const DdnnInputSpec *in = ddnn_model_get_input (model);
+  gsize score_bytes, feature_bytes, raw_bytes;
+  double threshold = ddnn_model_get_threshold (model, DDNN_TIER_DEVICE);
+  guint i;
+
+  device_traffic (model, &score_bytes, &feature_bytes, &raw_bytes);
+  g_print ("model     %s\n", ddnn_model_get_name (model));
+  g_print ("id        %s\n", ddnn_model_get_id (model));
+  g_print ("input     %u channel%s, %ux%u; %u views; %u classes\n",
+      in->channels, in->channels == 1 ? "" : "s", in->width, in->height,
+      ddnn_model_get_n_views (model), ddnn_model_get_n_classes (model));
+  g_print ("classes  ");
+  for (i = 0; i < ddnn_model_get_n_classes (model); i++)
+    g_print (" %s%s", ddnn_model_get_class_name (model, i),
+        i + 1 < ddnn_model_get_n_classes (model) ? "," : "\n");
+  g_print ("fusion    local scores by %s, features by %s\n",
+      ddnn_fusion_name (ddnn_model_get_local_fusion (model)),
+      ddnn_fusion_name (ddnn_model_get_feature_fusion (model)));
+  if (threshold >= 0)
+    g_print ("exit      local exit when normalized entropy < %.3g\n",
+        threshold);
+  g_print ("\n%-10s %-6s %10s %10s %12s %12s  %s\n", "section", "tier",
+      "params", "bytes", "FLOPs", "of which 1b", "features");
+  for (i = 0; i < ddnn_model_get_n_sections (model); i++) {
+    DdnnSection *s = ddnn_model_get_section (model, i);
+    g_autofree gchar *features = features_string (s);
+    DdnnSectionCost cost;
+
+    ddnn_section_get_cost (s, &cost);
+    g_print ("%-10s %-6s %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT
+        " %12" G_GUINT64_FORMAT " %12" G_GUINT64_FORMAT "  %s%s\n",
+        ddnn_section_get_name (s), ddnn_tier_name (ddnn_section_get_tier (s)),
+        cost.params, cost.bytes, cost.flops, cost.binary_ops, features,
+        ddnn_section_is_present (s) ? "" : "  (not in this file)");
+    if (layers) {
+      g_autofree gchar *text = ddnn_section_describe (s);
+      gchar **lines = g_strsplit (text, "\n", -1);
+      guint l;
+
+      for (l = 0; lines[l] && *lines[l]; l++)
+        g_print ("    %s\n", lines[l]);
+      g_strfreev (lines);
+    }
+  }
+  g_print ("\nper device per sample: %" G_GSIZE_FORMAT " B of float32 scores "
+      "when the sample exits locally, %" G_GSIZE_FORMAT " B with its "
+      "features when it goes on; raw offload of the view: %" G_GSIZE_FORMAT
+      " B\n", score_bytes, score_bytes + feature_bytes, raw_bytes);
+}
+
+static int
+cmd_inspect (int argc, char **argv)
+{
+  gboolean json = FALSE, layers = FALSE;
+  GOptionEntry entries[] = {
+    {"json", 'j', 0, G_OPTION_ARG_NONE, &json,
+        "Print one JSON object instead of tables", NULL},
+    {"layers", 'l', 0, G_OPTION_ARG_NONE, &layers,
+        "List each section's layers with their shapes", NULL},
+    {NULL}
+  };
+  g_autoptr (DdnnModel) model = NULL;
+  GError *error = NULL;
+  int status;
+
+  status = parse_options ("inspect", "MODEL", "Print a model's topology: "
+      "per section its parameters, stored bytes (binary weights packed) and "
+      "FLOPs per sample, and the bytes a device sends per sample.",
+      "FLOPs count a multiply-add as 2; 'of which 1b' is the part done by "
+      "XNOR-popcount on 1-bit values.", entries, &argc, &argv);
+  if (status >= 0)
+    return status;
+  if (argc != 2) {
+    g_printerr ("ddnn inspect: give one model file\n");
+    return 2;
+  }
+  if (!(model = ddnn_model_load (argv[1], &error)))
+    return fail (error);
+  if (json)
+    inspect_json (model);
+  else
+    inspect_text (model, layers);
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* init, export                                                        */
+
+static int
+cmd_init (int argc, char **argv)
+{
+  gchar *arch = NULL, *out = NULL;
+  gint seed = 1;
+  GOptionEntry entries[] = {
+    {"arch", 'a', 0, G_OPTION_ARG_FILENAME, &arch,
+        "Topology JSON (see models/README.md)", "ARCH.json"},
+    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
+        "Model file to write", "MODEL"},
+    {"seed", 's', 0, G_OPTION_ARG_INT, &seed,
+        "Seed of the random weights (default 1)", "S"},
+    {NULL}
+  };
+  g_autoptr (DdnnModel) model = NULL;
+  g_autofree gchar *topology = NULL;
+  GError *error = NULL;
+  int status;
+
+  status = parse_options ("init", "--arch ARCH.json --out MODEL",
+      "Write an untrained model: the topology of ARCH.json with seeded "
+      "random weights (Glorot-uniform float weights, random signs for "
+      "binary ones, identity batch norm).", NULL, entries, &argc, &argv);
+  if (status >= 0)
+    goto out;
+  status = 2;
+  if (!arch || !out || argc != 1) {
+    g_printerr ("ddnn init: needs --arch and --out\n");
+    goto out;
+  }
+  status = 1;
+  if (!g_file_get_contents (arch, &topology, NULL, &error)
+      || !(model = ddnn_model_new_from_topology (topology, seed, &error))) {
+    g_prefix_error (&error, "%s: ", arch);
+    fail (error);
+    goto out;
+  }
+  if (!ddnn_model_save (model, out, &error)) {
+    fail (error);
+    goto out;
+  }
+  g_print ("wrote %s: %s, untrained (seed %d), id %.16s\n", out,
+      ddnn_model_get_name (model), seed, ddnn_model_get_id (model));
+  status = 0;
+out:
+  g_free (arch);
+  g_free (out);
+  return status;
+}
+
+static int
+cmd_export (int argc, char **argv)
+{
+  gchar *sections = NULL, *out = NULL;
+  GOptionEntry entries[] = {
+    {"sections", 's', 0, G_OPTION_ARG_STRING, &sections,
+        "Comma-separated section names to keep, e.g. device0", "NAMES"},
+    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "File to write", "FILE"},
+    {NULL}
+  };
+  g_autoptr (DdnnModel) model = NULL;
+  g_auto (GStrv) names = NULL;
+  GError *error = NULL;
+  int status;
+
+  status = parse_options ("export", "MODEL --sections NAMES --out FILE",
+      "Write a model file that holds only some sections, e.g. the device "
+      "section of one camera.  The model id is kept, so tiers still check "
+      "that they run parts of one model.", NULL, entries, &argc, &argv);
+  if (status >= 0)
+    goto out;
+  status = 2;
+  if (!sections || !out || argc != 2) {
+    g_printerr ("ddnn export: needs MODEL, --sections and --out\n");
+    goto out;
+  }
+  status = 1;
+  names = g_strsplit (sections, ",", -1);
+  if (!(model = ddnn_model_load (argv[1], &error))
+      || !ddnn_model_save_sections (model, (const gchar * const *) names, out,
+          &error)) {
+    fail (error);
+    goto out;
+  }
+  g_print ("wrote %s: sections %s of model %.16s\n", out, sections,
+      ddnn_model_get_id (model));
+  status = 0;
+out:
+  g_free (sections);
+  g_free (out);
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* run                                                                 */
+
+static int
+compare_doubles (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (GArray *values)
+{
+  if (values->len == 0)
+    return 0.0;
+  qsort (values->data, values->len, sizeof (double), compare_doubles);
+  return g_array_index (values, double, values->len / 2);
+}
+
+/* Places a 28x28 image in the middle of a w x h canvas of @background. */
+static void
+place_image (const guint8 *image, guint iw, guint ih, guint8 *canvas, guint w,
+    guint h)
+{
+  guint y, x, ox = (w > iw) ? (w - iw) / 2 : 0, oy = (h > ih) ? (h - ih) / 2 : 0;
+
+  memset (canvas, 0, (gsize) w * h);
+  for (y = 0; y < MIN (ih, h); y++)
+    for (x = 0; x < MIN (iw, w); x++)
+      canvas[(y + oy) * w + x + ox] = image[y * iw + x];
+}
+
+static void
+print_floats (GString *out, const float *values, guint n)
+{
+  guint i;
+
+  g_string_append_c (out, '[');
+  for (i = 0; i < n; i++)
+    g_string_append_printf (out, "%s%.9g", i ? ", " : "", values[i]);
+  g_string_append_c (out, ']');
+}
+
+static void
+print_sample_json (guint sample, guint label, guint n_views, guint n_classes,
+    const DdnnSectionResult *devices, const float *local_scores,
+    float entropy, const DdnnSectionResult *cloud, const gchar *tier,
+    guint answer)
+{
+  GString *out = g_string_new (NULL);
+  guint v;
+
+  g_string_append_printf (out, "{\"sample\": %u, \"label\": %u, "
+      "\"device_scores\": [", sample, label);
+  for (v = 0; v < n_views; v++) {
+    if (v)
+      g_string_append (out, ", ");
+    print_floats (out, devices[v].scores, n_classes);
+  }
+  g_string_append (out, "], \"local_scores\": ");
+  print_floats (out, local_scores, n_classes);
+  g_string_append_printf (out, ", \"local_entropy\": %.9g, "
+      "\"cloud_scores\": ", entropy);
+  print_floats (out, cloud->scores, n_classes);
+  g_string_append_printf (out, ", \"tier\": \"%s\", \"answer\": %u}",
+      tier, answer);
+  g_print ("%s\n", out->str);
+  g_string_free (out, TRUE);
+}
+
+static int
+cmd_run (int argc, char **argv)
+{
+  gchar *images_path = NULL, *labels_path = NULL;
+  gint n_samples = 8;
+  gdouble threshold = -1.0;
+  gboolean quiet = FALSE, json = FALSE;
+  GOptionEntry entries[] = {
+    {"images", 'i', 0, G_OPTION_ARG_FILENAME, &images_path,
+        "IDX image file (default: Fashion-MNIST's test images)", "FILE"},
+    {"labels", 'L', 0, G_OPTION_ARG_FILENAME, &labels_path,
+        "IDX label file (default: Fashion-MNIST's test labels)", "FILE"},
+    {"samples", 'n', 0, G_OPTION_ARG_INT, &n_samples,
+        "How many samples to run (default 8)", "N"},
+    {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
+        "Local exit threshold (default: the model's)", "T"},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
+        "Print only the summary", NULL},
+    {"json", 'j', 0, G_OPTION_ARG_NONE, &json,
+        "Print one JSON object per sample with every tier's scores", NULL},
+    {NULL}
+  };
+  g_autoptr (DdnnModel) model = NULL;
+  g_autoptr (DdnnIdx) images = NULL;
+  g_autoptr (DdnnIdx) labels = NULL;
+  g_autoptr (GArray) t_device = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GArray) t_cloud = g_array_new (FALSE, FALSE, sizeof (double));
+  DdnnSectionResult *device_results = NULL;
+  DdnnSectionResult cloud_result = { 0 };
+  const DdnnInputSpec *in;
+  GError *error = NULL;
+  guint n_views, n_classes, v, k, local_exits = 0, correct = 0;
+  guint8 *canvas = NULL;
+  float *fused = NULL, *probs = NULL;
+  int status;
+
+  status = parse_options ("run", "MODEL", "Run every section of a model on "
+      "sample images and say what each tier answered.  Each sample shows "
+      "one Fashion-MNIST test image to every camera, centred on the model's "
+      "input size.", NULL, entries, &argc, &argv);
+  if (status >= 0)
+    goto out;
+  status = 2;
+  if (argc != 2 || n_samples <= 0) {
+    g_printerr ("ddnn run: give one model file and a positive --samples\n");
+    goto out;
+  }
+  status = 1;
+  if (!(model = ddnn_model_load (argv[1], &error))) {
+    fail (error);
+    goto out;
+  }
+  in = ddnn_model_get_input (model);
+  if (in->channels != 1) {
+    g_printerr ("ddnn run: sample images are gray; this model takes %u "
+        "channels\n", in->channels);
+    goto out;
+  }
+  if (!(images = ddnn_idx_load (images_path ? images_path :
+              FASHION_MNIST_DIR "/t10k-images-idx3-ubyte.gz", &error))
+      || !(labels = ddnn_idx_load (labels_path ? labels_path :
+              FASHION_MNIST_DIR "/t10k-labels-idx1-ubyte.gz", &error))) {
+    fail (error);
+    goto out;
+  }
+  if (images->n_dims != 3 || labels->n_dims != 1
+      || labels->dims[0] != images->dims[0]) {
+    g_printerr ("ddnn run: expected N images of HxW and N labels\n");
+    goto out;
+  }
+  if (threshold < 0)
+    threshold = ddnn_model_get_threshold (model, DDNN_TIER_DEVICE);
+  n_samples = MIN ((guint) n_samples, images->dims[0]);
+  n_views = ddnn_model_get_n_views (model);
+  n_classes = ddnn_model_get_n_classes (model);
+  device_results = g_new0 (DdnnSectionResult, n_views);
+  canvas = g_malloc ((gsize) in->width * in->height);
+  fused = g_new (float, n_classes);
+  probs = g_new (float, n_classes);
+
+  if (!json)
+    g_print ("model %s (id %.16s), %u views, local exit when entropy < %.2f\n",
+        ddnn_model_get_name (model), ddnn_model_get_id (model), n_views,
+        threshold);
+  if (!quiet && !json)
+    g_print ("%-6s %-12s %-22s %-8s %-12s %s\n", "sample", "label",
+        "local (entropy)", "exit", "cloud", "answer");
+  for (k = 0; k < (guint) n_samples; k++) {
+    const guint8 *pixels = (const guint8 *) g_bytes_get_data (images->data,
+        NULL) + (gsize) k * images->dims[1] * images->dims[2];
+    guint label = ((const guint8 *) g_bytes_get_data (labels->data, NULL))[k];
+    const float *scores[DDNN_MAX_VIEWS];
+    DdnnTensor *features[DDNN_MAX_VIEWS];
+    float entropy;
+    guint local_class, answer;
+    gboolean exits;
+    gint64 t0;
+
+    place_image (pixels, images->dims[2], images->dims[1], canvas, in->width,
+        in->height);
+    for (v = 0; v < n_views; v++) {
+      t0 = g_get_monotonic_time ();
+      if (!ddnn_section_run_image (ddnn_model_get_device_section (model, v),
+              canvas, in->width, in->height, 1, in->width,
+              &device_results[v], &error)) {
+        fail (error);
+        goto out;
+      }
+      g_array_append_val (t_device, (double) {
+          g_get_monotonic_time () - t0});
+      scores[v] = device_results[v].scores;
+      features[v] = device_results[v].features;
+    }
+    if (!ddnn_model_fuse_scores (model, scores, n_views, fused, probs,
+            &entropy, &error)) {
+      fail (error);
+      goto out;
+    }
+    local_class = ddnn_argmax (n_classes, fused);
+    exits = entropy < threshold;
+    t0 = g_get_monotonic_time ();
+    if (!ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
+            features, n_views, &cloud_result, &error)) {
+      fail (error);
+      goto out;
+    }
+    g_array_append_val (t_cloud, (double) {
+        g_get_monotonic_time () - t0});
+    answer = exits ? local_class : cloud_result.class_index;
+    local_exits += exits;
+    correct += answer == label;
+    if (json)
+      print_sample_json (k, label, n_views, n_classes, device_results, fused,
+          entropy, &cloud_result, exits ? "local" : "cloud", answer);
+    else if (!quiet)
+      g_print ("%-6u %-12s %-12s (%.3f) %-8s %-12s %s%s\n", k,
+          ddnn_model_get_class_name (model, label),
+          ddnn_model_get_class_name (model, local_class), entropy,
+          exits ? "local" : "cloud",
+          ddnn_model_get_class_name (model, cloud_result.class_index),
+          ddnn_model_get_class_name (model, answer),
+          answer == label ? "" : "  (wrong)");
+  }
+  if (json)
+    goto done;
+  g_print ("%d samples: %u exited locally, %u went to the cloud; %u "
+      "answered right (%.1f %%)\n", n_samples, local_exits,
+      n_samples - local_exits, correct, 100.0 * correct / n_samples);
+  g_print ("median time: device section %.1f us, cloud section %.1f us\n",
+      median (t_device), median (t_cloud));
+done:
+  status = 0;
+
+out:
+  if (device_results) {
+    for (v = 0; v < ddnn_model_get_n_views (model); v++)
+      ddnn_section_result_clear (&device_results[v]);
+    g_free (device_results);
+  }
+  ddnn_section_result_clear (&cloud_result);
+  g_free (canvas);
+  g_free (fused);
+  g_free (probs);
+  g_free (images_path);
+  g_free (labels_path);
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
+
+static const Command commands[] = {
+  {"inspect", "print a model's topology, sizes and costs", cmd_inspect},
+  {"run", "run a model's sections on sample images", cmd_run},
+  {"init", "write an untrained model from a topology", cmd_init},
+  {"export", "write a model file with only some sections", cmd_export},
+};
+
+static void
+usage (FILE *out)
+{
+  guint i;
+
+  fprintf (out, "Usage: ddnn COMMAND [OPTION...]\n\n"
+      "Build data sets, train, evaluate and inspect distributed deep neural "
+      "network models.\n\nCommands:\n");
+  for (i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\n'ddnn COMMAND --help' explains a command.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  guint i;
+
+  setlocale (LC_ALL, "");
+  if (argc < 2) {
+    usage (stderr);
+    return 2;
+  }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
+      || strcmp (argv[1], "help") == 0) {
+    usage (stdout);
+    return 0;
+  }
+  if (strcmp (argv[1], "--version") == 0) {
+    g_print ("ddnn %s\n", PACKAGE_VERSION);
+    return 0;
+  }
+  for (i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+  g_printerr ("ddnn: unknown command '%s'\n\n", argv[1]);
+  usage (stderr);
+  return 2;
+}
