@@ -474,6 +474,56 @@ test_bad_topologies (void)
   }
 }
 
+static void
+test_edge_section (void)
+{
+  g_autofree gchar *path = g_build_filename (g_getenv ("DDNN_SOURCE_DIR") ?
+      g_getenv ("DDNN_SOURCE_DIR") : ".", "tests", "fuzz", "seed-archs",
+      "edge-tiny.json", NULL);
+  g_autofree gchar *topology = NULL;
+  g_autoptr (DdnnModel) model = NULL;
+  DdnnSectionResult r[2] = { {0} }, re = { 0 }, rc = { 0 }, rc2 = { 0 };
+  DdnnTensor *features[2];
+  guint8 rgb[4 * 4 * 3];
+  GError *error = NULL;
+  guint i;
+
+  g_assert_true (g_file_get_contents (path, &topology, NULL, &error));
+  model = ddnn_model_new_from_topology (topology, 2, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (ddnn_model_get_edge_section (model));
+  assert_close (ddnn_model_get_threshold (model, DDNN_TIER_EDGE), 0.4);
+  for (i = 0; i < sizeof (rgb); i++)
+    rgb[i] = i * 5;
+  for (i = 0; i < 2; i++) {
+    g_assert_true (ddnn_section_run_image (ddnn_model_get_device_section (model,
+                i), rgb, 4, 4, 3, 12, &r[i], &error));
+    g_assert_no_error (error);
+    features[i] = r[i].features;
+  }
+  /* the edge fuses the devices' features (max) ... */
+  g_assert_true (ddnn_section_run_fused (ddnn_model_get_edge_section (model),
+          features, 2, &re, &error));
+  g_assert_no_error (error);
+  /* ... and the cloud takes the edge's features alone */
+  g_assert_false (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
+          features, 2, &rc, &error));
+  g_assert_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE);
+  g_clear_error (&error);
+  g_assert_true (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
+          &re.features, 1, &rc, &error));
+  g_assert_no_error (error);
+  g_assert_true (ddnn_section_run (ddnn_model_get_cloud_section (model),
+          re.features, &rc2, &error));
+  for (i = 0; i < 3; i++)
+    g_assert_cmpfloat (rc.scores[i], ==, rc2.scores[i]);
+  for (i = 0; i < 2; i++)
+    ddnn_section_result_clear (&r[i]);
+  ddnn_section_result_clear (&re);
+  ddnn_section_result_clear (&rc);
+  ddnn_section_result_clear (&rc2);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -486,5 +536,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/save-load-export", test_save_load_export);
   g_test_add_func ("/model/id", test_same_weights_same_id);
   g_test_add_func ("/model/bad-topologies", test_bad_topologies);
+  g_test_add_func ("/model/edge", test_edge_section);
   return g_test_run ();
 }

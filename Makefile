@@ -1,0 +1,60 @@
+# ddnn-gst: the commands a person types.  Each one installs the missing
+# Debian packages, configures meson in build/, compiles, and runs.
+#
+#   make demo    run the engine on the shipped model and say what it did
+#   make check   every test (unit, valgrind, numpy cross-check, fuzz)
+#   make bench   latency and throughput figures (tests/benchmarks/)
+#   make fuzz    a longer libFuzzer run (FUZZ_SECONDS, default 300)
+
+BUILD ?= build
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 300
+# Warnings are errors in CI (CI=true), and stay warnings on a desk.
+WERROR := $(if $(filter true 1,$(CI)),true,false)
+MESON_SETUP := meson setup --buildtype=debugoptimized -Dwerror=$(WERROR)
+
+.PHONY: all deps bench-deps build demo check bench fuzz clean
+
+all: build
+
+deps:
+	@build-aux/install-deps.sh
+
+bench-deps:
+	@build-aux/install-deps.sh bench
+
+$(BUILD)/build.ninja: | deps
+	$(MESON_SETUP) $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	@ninja -C $(BUILD)
+
+demo: build
+	@build-aux/demo.sh $(BUILD)
+
+check: build
+	@rm -f $(BUILD)/meson-logs/testlog.json $(FUZZ_BUILD)/meson-logs/testlog.json
+	@meson test -C $(BUILD) --print-errorlogs --num-processes 2 || true
+	@if command -v clang >/dev/null; then \
+	  $(MAKE) --no-print-directory fuzz-build && \
+	  meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs || true; \
+	else echo "clang is missing: the libFuzzer runs are skipped"; fi
+	@build-aux/test-summary.py $(BUILD)/meson-logs/testlog.json \
+	  $(FUZZ_BUILD)/meson-logs/testlog.json
+
+.PHONY: fuzz-build
+fuzz-build: deps
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON_SETUP) -Dfuzz=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false $(FUZZ_BUILD)
+	@ninja -C $(FUZZ_BUILD)
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/corpus/model
+	$(FUZZ_BUILD)/tests/fuzz/fuzz-model-loader -max_total_time=$(FUZZ_SECONDS) \
+	  $(FUZZ_BUILD)/corpus/model tests/fuzz/corpus/model
+
+bench: bench-deps build
+	@build-aux/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD)
