@@ -20,6 +20,12 @@ ddnn_sgemm (gboolean trans_a, gboolean trans_b, gint m, gint n, gint k,
         c[(gsize) i * ldc + j] *= beta;
     return;
   }
+  /* a matrix-vector product is a different kernel, faster for n == 1 */
+  if (n == 1 && !trans_b) {
+    cblas_sgemv (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+        trans_a ? k : m, trans_a ? m : k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
       trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
       beta, c, ldc);

@@ -14,7 +14,7 @@
 /* Bounds on what a topology may ask for, so that a hostile file cannot make
  * the loader allocate without limit. */
 #define MAX_LAYERS 64
-#define MAX_INPUT_SIDE 4096
+#define MAX_INPUT_SIDE DDNN_POOL_MAX_WIDTH
 #define MAX_CHANNELS 4096
 #define MAX_KERNEL 15
 #define MAX_STRIDE 16
@@ -567,8 +567,7 @@ section_alloc_scratch (DdnnSection *s, GError **error)
       most = MAX (most, (gsize) layer->in_c * layer->in_h * layer->in_w);
       most = MAX (most, (gsize) layer->out_c * layer->out_h * layer->out_w);
       if (layer->type == DDNN_LAYER_CONV2D) {
-        col = MAX (col, ddnn_conv_patch_size (&layer->conv)
-            * ddnn_conv_out_pixels (&layer->conv));
+        col = MAX (col, ddnn_conv2d_scratch_size (&layer->conv));
         hwc = MAX (hwc, (gsize) layer->in_h * layer->in_w
             * ddnn_binary_words_per_pixel (layer->in_c));
       }
@@ -1889,10 +1888,18 @@ run_layers (DdnnSection *s, GPtrArray *layers, Value *v)
           i++;
           continue;
         }
-        out = other_buffer (s, v);
-        memcpy (out, in, out_n * sizeof (float));
-        ddnn_channel_affine (layer->in_c, spatial, layer->bn_scale,
-            layer->bn_shift, out);
+        /* in place when the value is ours to overwrite */
+        out = v->in_scratch ? (float *) in : other_buffer (s, v);
+        if (out != in)
+          memcpy (out, in, out_n * sizeof (float));
+        if (next && next->type == DDNN_LAYER_RELU) {
+          ddnn_channel_affine_relu (layer->in_c, spatial, layer->bn_scale,
+              layer->bn_shift, out);
+          i++;
+        } else {
+          ddnn_channel_affine (layer->in_c, spatial, layer->bn_scale,
+              layer->bn_shift, out);
+        }
         break;
       }
       case DDNN_LAYER_SIGN:
@@ -1907,8 +1914,9 @@ run_layers (DdnnSection *s, GPtrArray *layers, Value *v)
       case DDNN_LAYER_RELU:{
         const float *in = value_floats (s, v);
 
-        out = other_buffer (s, v);
-        memcpy (out, in, out_n * sizeof (float));
+        out = v->in_scratch ? (float *) in : other_buffer (s, v);
+        if (out != in)
+          memcpy (out, in, out_n * sizeof (float));
         ddnn_relu (out_n, out);
         break;
       }
@@ -2051,9 +2059,14 @@ ddnn_section_run_image (DdnnSection *section, const guint8 *pixels,
 
     for (y = 0; y < height; y++) {
       const guint8 *row = pixels + y * stride + c;
+      float *out = dst + (gsize) y * width;
 
-      for (col = 0; col < width; col++)
-        dst[(gsize) y * width + col] = row[(gsize) col * channels] * a + b;
+      if (channels == 1)
+        for (col = 0; col < width; col++)
+          out[col] = row[col] * a + b;
+      else
+        for (col = 0; col < width; col++)
+          out[col] = row[(gsize) col * channels] * a + b;
     }
   }
   v.bits = FALSE;

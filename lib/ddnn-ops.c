@@ -6,6 +6,17 @@
 #include <math.h>
 #include <string.h>
 
+/* The hot kernels are built for three x86-64 levels and the loader picks
+ * the best one the processor has (AVX2 + FMA, then SSE4.2 + POPCNT, then
+ * the baseline), so one binary serves any x86-64 camera or server. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) \
+    && !defined(DDNN_NO_TARGET_CLONES)
+#define DDNN_KERNEL \
+  __attribute__((target_clones ("arch=x86-64-v3", "arch=x86-64-v2", "default")))
+#else
+#define DDNN_KERNEL
+#endif
+
 guint
 ddnn_pool_out_size (guint in, guint kernel, guint stride, guint pad)
 {
@@ -42,7 +53,7 @@ ddnn_conv_shape_init (DdnnConvShape *s, guint in_channels, guint in_height,
   return TRUE;
 }
 
-void
+DDNN_KERNEL void
 ddnn_im2col (const DdnnConvShape *s, const float *input, float *col)
 {
   gsize p_count = ddnn_conv_out_pixels (s);
@@ -93,6 +104,85 @@ add_channel_bias (guint channels, gsize spatial, const float *bias,
   }
 }
 
+/* Direct convolution at stride 1.  The input is copied once into a padded
+ * plane; the output is first computed "wide", one value for every column of
+ * the padded plane, so that each kernel tap is a single long contiguous
+ * multiply-add over the whole plane; the columns past the real output are
+ * then dropped.  For few input channels this beats im2col + sgemm, which
+ * would spend more moving data than computing. */
+DDNN_KERNEL static void
+conv2d_direct (const DdnnConvShape *s, const float *input,
+    const float *weight, const float *bias, float *padded, float *output)
+{
+  guint pw = s->in_width + 2 * s->pad, ph = s->in_height + 2 * s->pad;
+  guint oh = s->out_height, ow = s->out_width;
+  guint taps = s->kernel_h * s->kernel_w;
+  /* the wide output: oh rows of pw, minus the tail no tap can reach */
+  gsize n_wide = (gsize) (oh - 1) * pw + ow;
+  float *wide = padded + (gsize) s->in_channels * ph * pw;
+  gsize offsets[DDNN_CONV_MAX_TAPS];
+  guint c, y, o, t;
+  gsize i;
+
+  memset (padded, 0, (gsize) s->in_channels * ph * pw * sizeof (float));
+  for (c = 0; c < s->in_channels; c++)
+    for (y = 0; y < s->in_height; y++)
+      memcpy (padded + ((gsize) c * ph + y + s->pad) * pw + s->pad,
+          input + ((gsize) c * s->in_height + y) * s->in_width,
+          s->in_width * sizeof (float));
+  for (t = 0; t < taps; t++)
+    offsets[t] = (gsize) (t / s->kernel_w) * pw + t % s->kernel_w;
+
+  for (o = 0; o < s->out_channels; o++) {
+    float *restrict acc = wide;
+    float b = bias ? bias[o] : 0.0f;
+
+    for (i = 0; i < n_wide; i++)
+      acc[i] = b;
+    for (c = 0; c < s->in_channels; c++) {
+      const float *w = weight + ((gsize) o * s->in_channels + c) * taps;
+      const float *plane = padded + (gsize) c * ph * pw;
+
+      if (taps == 9) {
+        const float *restrict p0 = plane + offsets[0], *restrict p1 =
+            plane + offsets[1], *restrict p2 = plane + offsets[2],
+            *restrict p3 = plane + offsets[3], *restrict p4 =
+            plane + offsets[4], *restrict p5 = plane + offsets[5],
+            *restrict p6 = plane + offsets[6], *restrict p7 =
+            plane + offsets[7], *restrict p8 = plane + offsets[8];
+
+        for (i = 0; i < n_wide; i++)
+          acc[i] += w[0] * p0[i] + w[1] * p1[i] + w[2] * p2[i]
+              + w[3] * p3[i] + w[4] * p4[i] + w[5] * p5[i]
+              + w[6] * p6[i] + w[7] * p7[i] + w[8] * p8[i];
+      } else {
+        for (t = 0; t < taps; t++) {
+          const float *restrict src = plane + offsets[t];
+          float wv = w[t];
+
+          for (i = 0; i < n_wide; i++)
+            acc[i] += wv * src[i];
+        }
+      }
+    }
+    for (y = 0; y < oh; y++)
+      memcpy (output + ((gsize) o * oh + y) * ow, wide + (gsize) y * pw,
+          ow * sizeof (float));
+  }
+}
+
+gsize
+ddnn_conv2d_scratch_size (const DdnnConvShape *s)
+{
+  gsize col = ddnn_conv_patch_size (s) * ddnn_conv_out_pixels (s);
+  gsize pw = s->in_width + 2 * s->pad;
+  /* the padded planes, then one wide output plane */
+  gsize padded = (gsize) s->in_channels * (s->in_height + 2 * s->pad) * pw
+      + (gsize) s->out_height * pw;
+
+  return MAX (col, padded);
+}
+
 void
 ddnn_conv2d_f32 (const DdnnConvShape *s, const float *input,
     const float *weight, const float *bias, float *col, float *output)
@@ -100,6 +190,12 @@ ddnn_conv2d_f32 (const DdnnConvShape *s, const float *input,
   gsize k = ddnn_conv_patch_size (s);
   gsize p = ddnn_conv_out_pixels (s);
   const float *patches = input;
+
+  if (s->stride == 1 && k <= 32 && s->kernel_h * s->kernel_w
+      <= DDNN_CONV_MAX_TAPS && !(s->kernel_h == 1 && s->kernel_w == 1 && s->pad == 0)) {
+    conv2d_direct (s, input, weight, bias, col, output);
+    return;
+  }
 
   if (!(s->kernel_h == 1 && s->kernel_w == 1 && s->stride == 1 && s->pad == 0)) {
     ddnn_im2col (s, input, col);
@@ -110,7 +206,7 @@ ddnn_conv2d_f32 (const DdnnConvShape *s, const float *input,
   add_channel_bias (s->out_channels, p, bias, output);
 }
 
-void
+DDNN_KERNEL void
 ddnn_bits_chw_to_hwc (const guint8 *bits, guint channels, guint height,
     guint width, guint64 *hwc)
 {
@@ -159,7 +255,7 @@ ddnn_binary_conv_pack_weights (const DdnnConvShape *s,
   }
 }
 
-void
+DDNN_KERNEL void
 ddnn_binary_conv2d (const DdnnConvShape *s, const guint64 *input_hwc,
     const guint64 *packed_weights, const float *bias, float *output)
 {
@@ -193,6 +289,26 @@ ddnn_binary_conv2d (const DdnnConvShape *s, const guint64 *input_hwc,
             n_valid++;
           }
         }
+      }
+
+      if (small && wpp == 1 && n_valid == taps) {
+        /* an interior pixel, one word a pixel: the common case */
+        guint64 x[64];
+        guint t;
+
+        for (t = 0; t < taps; t++)
+          x[t] = *tap_input[t];
+        for (o = 0; o < s->out_channels; o++) {
+          const guint64 *filter = packed_weights + (gsize) o * taps;
+          gint64 differ = 0;
+
+          for (t = 0; t < taps; t++)
+            differ += __builtin_popcountll (x[t] ^ filter[t]);
+          output[o * p_count + (gsize) oy * s->out_width + ox] =
+              (float) ((gint64) taps * s->in_channels - 2 * differ)
+              + (bias ? bias[o] : 0.0f);
+        }
+        continue;
       }
 
       for (o = 0; o < s->out_channels; o++) {
@@ -237,14 +353,49 @@ ddnn_binary_conv2d (const DdnnConvShape *s, const guint64 *input_hwc,
   }
 }
 
-void
+/* Max over each window, in two passes per output row: the element-wise max
+ * of the window's input rows (contiguous, so it vectorises), then the
+ * max along that row for each output column. */
+DDNN_KERNEL void
 ddnn_max_pool2d (guint channels, guint height, guint width, guint kernel,
     guint stride, guint pad, const float *input, float *output)
 {
   guint oh = ddnn_pool_out_size (height, kernel, stride, pad);
   guint ow = ddnn_pool_out_size (width, kernel, stride, pad);
+  float row[DDNN_POOL_MAX_WIDTH];
   guint c, oy, ox;
+  gint x;
 
+  g_return_if_fail (width <= DDNN_POOL_MAX_WIDTH);
+  if (kernel == 3 && stride == 2 && pad == 1 && width % 2 == 0
+      && height % 2 == 0) {
+    /* the ConvP block's pooling: window rows 2y-1 .. 2y+1, columns alike */
+    for (c = 0; c < channels; c++) {
+      const float *plane = input + (gsize) c * height * width;
+      float *out = output + (gsize) c * oh * ow;
+
+      for (oy = 0; oy < oh; oy++) {
+        const float *r1 = plane + (gsize) (2 * oy) * width;
+        const float *r2 = r1 + width;
+        const float *r0 = oy ? r1 - width : r1;
+        float *dst = out + (gsize) oy * ow;
+
+        for (x = 0; x < (gint) width; x++) {
+          float m = r0[x] > r1[x] ? r0[x] : r1[x];
+
+          row[x] = m > r2[x] ? m : r2[x];
+        }
+        dst[0] = row[0] > row[1] ? row[0] : row[1];
+        for (ox = 1; ox < ow; ox++) {
+          float m = row[2 * ox - 1] > row[2 * ox] ? row[2 * ox - 1] :
+              row[2 * ox];
+
+          dst[ox] = m > row[2 * ox + 1] ? m : row[2 * ox + 1];
+        }
+      }
+    }
+    return;
+  }
   for (c = 0; c < channels; c++) {
     const float *plane = input + (gsize) c * height * width;
     float *out = output + (gsize) c * oh * ow;
@@ -252,23 +403,29 @@ ddnn_max_pool2d (guint channels, guint height, guint width, guint kernel,
     for (oy = 0; oy < oh; oy++) {
       gint y0 = (gint) (oy * stride) - (gint) pad;
       gint y_lo = MAX (y0, 0), y_hi = MIN (y0 + (gint) kernel, (gint) height);
+      gint y;
 
+      memcpy (row, plane + (gsize) y_lo * width, width * sizeof (float));
+      for (y = y_lo + 1; y < y_hi; y++) {
+        const float *src = plane + (gsize) y * width;
+
+        for (x = 0; x < (gint) width; x++)
+          row[x] = src[x] > row[x] ? src[x] : row[x];
+      }
       for (ox = 0; ox < ow; ox++) {
         gint x0 = (gint) (ox * stride) - (gint) pad;
         gint x_lo = MAX (x0, 0), x_hi = MIN (x0 + (gint) kernel, (gint) width);
-        float best = -INFINITY;
-        gint y, x;
+        float best = row[x_lo];
 
-        for (y = y_lo; y < y_hi; y++)
-          for (x = x_lo; x < x_hi; x++)
-            best = MAX (best, plane[(gsize) y * width + x]);
+        for (x = x_lo + 1; x < x_hi; x++)
+          best = row[x] > best ? row[x] : best;
         out[(gsize) oy * ow + ox] = best;
       }
     }
   }
 }
 
-void
+DDNN_KERNEL void
 ddnn_avg_pool2d (guint channels, guint height, guint width, guint kernel,
     guint stride, guint pad, const float *input, float *output)
 {
@@ -312,7 +469,7 @@ ddnn_batch_norm_fold (guint channels, const float *gamma, const float *beta,
   }
 }
 
-void
+DDNN_KERNEL void
 ddnn_channel_affine (guint channels, gsize spatial, const float *scale,
     const float *shift, float *data)
 {
@@ -328,7 +485,26 @@ ddnn_channel_affine (guint channels, gsize spatial, const float *scale,
   }
 }
 
-void
+DDNN_KERNEL void
+ddnn_channel_affine_relu (guint channels, gsize spatial, const float *scale,
+    const float *shift, float *data)
+{
+  guint c;
+  gsize i;
+
+  for (c = 0; c < channels; c++) {
+    float *plane = data + c * spatial;
+    float a = scale[c], b = shift[c];
+
+    for (i = 0; i < spatial; i++) {
+      float y = plane[i] * a + b;
+
+      plane[i] = y > 0.0f ? y : 0.0f;
+    }
+  }
+}
+
+DDNN_KERNEL void
 ddnn_channel_affine_sign_bits (guint channels, gsize spatial,
     const float *scale, const float *shift, const float *input, guint8 *bits)
 {
@@ -336,6 +512,25 @@ ddnn_channel_affine_sign_bits (guint channels, gsize spatial,
   guint c;
   gsize i;
 
+  if (spatial % 8 == 0) {
+    /* whole bytes per channel: eight comparisons make one byte */
+    for (c = 0; c < channels; c++) {
+      const float *plane = input + c * spatial;
+      guint8 *out = bits + c * spatial / 8;
+      float a = scale[c], b = shift[c];
+
+      for (i = 0; i < spatial / 8; i++) {
+        const float *v = plane + i * 8;
+        guint8 byte = 0;
+        guint k;
+
+        for (k = 0; k < 8; k++)
+          byte |= (guint8) ((v[k] * a + b >= 0.0f) << k);
+        out[i] = byte;
+      }
+    }
+    return;
+  }
   memset (bits, 0, (total + 7) / 8);
   for (c = 0; c < channels; c++) {
     const float *plane = input + c * spatial;
@@ -360,7 +555,7 @@ ddnn_sign (gsize n, const float *input, float *output)
     output[i] = input[i] >= 0.0f ? 1.0f : -1.0f;
 }
 
-void
+DDNN_KERNEL void
 ddnn_relu (gsize n, float *data)
 {
   gsize i;
@@ -379,7 +574,7 @@ ddnn_linear_f32 (guint in_features, guint out_features, const float *input,
       in_features, input, 1, bias ? 1.0f : 0.0f, output, 1);
 }
 
-void
+DDNN_KERNEL void
 ddnn_binary_linear (guint in_features, guint out_features,
     const guint64 *input, const guint64 *weight, const float *bias,
     float *output)

@@ -48,8 +48,13 @@ ddnn_conv_out_pixels (const DdnnConvShape * s)
 
 /* Float convolution: im2col into @col (patch_size x out_pixels floats), then
  * one sgemm.  @bias may be NULL.  A 1x1, stride-1, unpadded convolution skips
- * im2col and may pass @col NULL. */
+ * im2col and may pass @col NULL; a stride-1 convolution with a small
+ * patch runs directly, without sgemm. */
 void ddnn_im2col (const DdnnConvShape * s, const float *input, float *col);
+#define DDNN_CONV_MAX_TAPS 256
+
+/* Floats of @col that ddnn_conv2d_f32() needs. */
+gsize ddnn_conv2d_scratch_size (const DdnnConvShape * s);
 void ddnn_conv2d_f32 (const DdnnConvShape * s, const float *input,
     const float *weight, const float *bias, float *col, float *output);
 
@@ -73,6 +78,9 @@ void ddnn_binary_conv_pack_weights (const DdnnConvShape * s,
 void ddnn_binary_conv2d (const DdnnConvShape * s, const guint64 * input_hwc,
     const guint64 * packed_weights, const float *bias, float *output);
 
+#define DDNN_POOL_MAX_WIDTH 4096
+
+/* Inputs may be at most DDNN_POOL_MAX_WIDTH wide. */
 void ddnn_max_pool2d (guint channels, guint height, guint width,
     guint kernel, guint stride, guint pad, const float *input, float *output);
 /* Average over the window's cells that lie inside the input (padding is not
@@ -87,6 +95,9 @@ void ddnn_batch_norm_fold (guint channels, const float *gamma,
     float *scale, float *shift);
 void ddnn_channel_affine (guint channels, gsize spatial, const float *scale,
     const float *shift, float *data);
+/* Batch norm followed by ReLU, in place. */
+void ddnn_channel_affine_relu (guint channels, gsize spatial,
+    const float *scale, const float *shift, float *data);
 /* Batch norm followed by sign, straight to packed bits (canonical order). */
 void ddnn_channel_affine_sign_bits (guint channels, gsize spatial,
     const float *scale, const float *shift, const float *input, guint8 * bits);
