@@ -92,6 +92,7 @@ device_topology (gboolean binary, guint filters)
 
 typedef struct
 {
+  const gchar *key;
   const gchar *name;
   double median_us;
   guint64 flops;
@@ -122,6 +123,7 @@ time_device (const gchar *name, gboolean binary)
     t[i] = now_ns () - t0;
   }
   ddnn_section_get_cost (s, &cost);
+  timing.key = binary ? "device-binary" : "device-float";
   timing.name = name;
   timing.median_us = median_of (t, runs) / 1000.0;
   timing.flops = cost.flops;
@@ -168,6 +170,7 @@ time_cloud (const gchar *arch_path)
     t[i] = now_ns () - t0;
   }
   ddnn_section_get_cost (cloud, &cost);
+  timing.key = "cloud";
   timing.name = "cloud, 6 fused views (fmv6-paper)";
   timing.median_us = median_of (t, runs) / 1000.0;
   timing.flops = cost.flops;
@@ -213,5 +216,8 @@ main (int argc, char **argv)
       "(target <= 2x)\n", rows[0].median_us / (rows[0].flops / peak / 1000.0));
   printf ("binary device vs float device: %.2fx the time (target < 1)\n",
       rows[1].median_us / rows[0].median_us);
+  /* for build-aux/bench.sh */
+  for (i = 0; i < G_N_ELEMENTS (rows); i++)
+    printf ("@%s %.3f\n", rows[i].key, rows[i].median_us);
   return 0;
 }
