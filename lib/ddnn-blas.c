@@ -6,8 +6,8 @@
 
 void
 ddnn_sgemm (gboolean trans_a, gboolean trans_b, gint m, gint n, gint k,
-    float alpha, const float *a, gint lda, const float *b, gint ldb,
-    float beta, float *c, gint ldc)
+    float alpha, const float *a, gint lda, const float *b, gint ldb, float beta,
+    float *c, gint ldc)
 {
   if (m <= 0 || n <= 0)
     return;
@@ -27,8 +27,8 @@ ddnn_sgemm (gboolean trans_a, gboolean trans_b, gint m, gint n, gint k,
     return;
   }
   cblas_sgemm (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-      trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-      beta, c, ldc);
+      trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta,
+      c, ldc);
 }
 
 void

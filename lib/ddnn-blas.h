@@ -10,8 +10,8 @@ G_BEGIN_DECLS
  * op(B) k x n.  Every matrix product in libddnn goes through here, so the
  * kernel can be swapped or profiled in one place. */
 void ddnn_sgemm (gboolean trans_a, gboolean trans_b, gint m, gint n, gint k,
-    float alpha, const float *a, gint lda, const float *b, gint ldb,
-    float beta, float *c, gint ldc);
+    float alpha, const float *a, gint lda, const float *b, gint ldb, float beta,
+    float *c, gint ldc);
 
 void ddnn_blas_set_threads (gint n_threads);
 gint ddnn_blas_get_threads (void);

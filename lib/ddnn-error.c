@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ddnn-error.h"
 
-G_DEFINE_QUARK (ddnn-error-quark, ddnn_error)
+G_DEFINE_QUARK (ddnn - error - quark, ddnn_error)
 
 static DdnnLogFunc log_func;
 static gpointer log_user_data;
@@ -23,7 +23,9 @@ ddnn_log (DdnnLogLevel level, const gchar *format, ...)
   /* Errors are reported to callers through GError; the log only tells.
    * MESSAGE rather than WARNING keeps GTest from treating it as fatal. */
   static const GLogLevelFlags glib_levels[] = {
-    G_LOG_LEVEL_MESSAGE, G_LOG_LEVEL_MESSAGE, G_LOG_LEVEL_INFO,
+    G_LOG_LEVEL_MESSAGE,
+    G_LOG_LEVEL_MESSAGE,
+    G_LOG_LEVEL_INFO,
     G_LOG_LEVEL_DEBUG,
   };
   DdnnLogFunc func;

@@ -28,8 +28,8 @@ ddnn_idx_parse (GBytes *bytes, GError **error)
   guint i;
 
   if (size < 4 || data[0] != 0 || data[1] != 0) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-        "not an IDX file (bad magic)");
+    g_set_error (
+        error, DDNN_ERROR, DDNN_ERROR_CORRUPT, "not an IDX file (bad magic)");
     return NULL;
   }
   if (data[2] != 0x08) {
@@ -46,8 +46,8 @@ ddnn_idx_parse (GBytes *bytes, GError **error)
   }
   offset = 4 + 4 * (gsize) idx->n_dims;
   if (size < offset) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TRUNCATED,
-        "truncated IDX header");
+    g_set_error (
+        error, DDNN_ERROR, DDNN_ERROR_TRUNCATED, "truncated IDX header");
     return NULL;
   }
   for (i = 0; i < idx->n_dims; i++) {
@@ -63,10 +63,11 @@ ddnn_idx_parse (GBytes *bytes, GError **error)
     }
   }
   if (size - offset != count) {
-    g_set_error (error, DDNN_ERROR, size - offset < count ?
-        DDNN_ERROR_TRUNCATED : DDNN_ERROR_CORRUPT,
-        "IDX dimensions announce %" G_GUINT64_FORMAT " bytes but %"
-        G_GSIZE_FORMAT " follow", count, size - offset);
+    g_set_error (error, DDNN_ERROR,
+        size - offset < count ? DDNN_ERROR_TRUNCATED : DDNN_ERROR_CORRUPT,
+        "IDX dimensions announce %" G_GUINT64_FORMAT
+        " bytes but %" G_GSIZE_FORMAT " follow",
+        count, size - offset);
     return NULL;
   }
   idx->data = g_bytes_new_from_bytes (bytes, offset, count);
@@ -88,8 +89,8 @@ ddnn_idx_load (const gchar *path, GError **error)
   if (!raw)
     goto io_error;
   if (g_str_has_suffix (path, ".gz")) {
-    g_autoptr (GZlibDecompressor) gunzip =
-        g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+    g_autoptr (GZlibDecompressor)
+        gunzip = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
 
     stream = g_converter_input_stream_new (raw, G_CONVERTER (gunzip));
   } else {
@@ -98,7 +99,8 @@ ddnn_idx_load (const gchar *path, GError **error)
   sink = g_memory_output_stream_new_resizable ();
   if (g_output_stream_splice (sink, stream,
           G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE |
-          G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &local) < 0)
+              G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+          NULL, &local) < 0)
     goto io_error;
   bytes = g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (sink));
   idx = ddnn_idx_parse (bytes, error);
@@ -107,8 +109,8 @@ ddnn_idx_load (const gchar *path, GError **error)
   return idx;
 
 io_error:
-  g_set_error (error, DDNN_ERROR, DDNN_ERROR_IO, "%s: %s", path,
-      local->message);
+  g_set_error (
+      error, DDNN_ERROR, DDNN_ERROR_IO, "%s: %s", path, local->message);
   g_error_free (local);
   return NULL;
 }

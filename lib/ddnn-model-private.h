@@ -38,25 +38,25 @@ typedef struct
   guint in_c, in_h, in_w;
   guint out_c, out_h, out_w;
   DdnnConvShape conv;
-  gchar *prefix;                /* tensor name prefix, "device0.body.0" */
+  gchar *prefix; /* tensor name prefix, "device0.body.0" */
 
   /* As stored: F32, or packed BIT rows for binary weights. */
   DdnnTensor *params[DDNN_N_PARAMS];
 
   /* Prepared for inference from params. */
-  float *weight_pm1;            /* binary weights as +/-1 floats */
-  guint64 *weight_words;        /* binary weights packed for XNOR-popcount */
+  float *weight_pm1; /* binary weights as +/-1 floats */
+  guint64 *weight_words; /* binary weights packed for XNOR-popcount */
   float *bn_scale, *bn_shift;
 } DdnnLayer;
 
 struct _DdnnSection
 {
-  DdnnModel *model;             /* not a reference: the model owns sections */
+  DdnnModel *model; /* not a reference: the model owns sections */
   gchar *name;
   DdnnTier tier;
   gint view;
   gboolean present;
-  GPtrArray *body;              /* DdnnLayer* */
+  GPtrArray *body; /* DdnnLayer* */
   GPtrArray *exit;
   guint in_c, in_h, in_w;
   guint feat_c, feat_h, feat_w;
@@ -69,7 +69,7 @@ struct _DdnnSection
   float *col;
   guint8 *bits;
   guint64 *hwc;
-  float *unpacked;              /* fused inputs as float, one view after another */
+  float *unpacked; /* fused inputs as float, one view after another */
 };
 
 struct _DdnnModel
@@ -83,13 +83,13 @@ struct _DdnnModel
   guint n_views;
   DdnnFusion local_fusion, feature_fusion;
   double thresholds[3];
-  GPtrArray *sections;          /* DdnnSection*, devices first */
+  GPtrArray *sections; /* DdnnSection*, devices first */
 };
 
 extern const gchar *const ddnn_param_names[DDNN_N_PARAMS];
 
 /* Re-derives the inference forms (packed and folded weights) after the
  * parameters changed, and recomputes digests and the model id. */
-gboolean ddnn_model_refresh (DdnnModel * model, GError ** error);
+gboolean ddnn_model_refresh (DdnnModel *model, GError **error);
 
 G_END_DECLS

@@ -21,7 +21,12 @@
 #define MAX_ACTIVATION ((gsize) 1 << 26)
 
 const gchar *const ddnn_param_names[DDNN_N_PARAMS] = {
-  "weight", "bias", "gamma", "beta", "running_mean", "running_var",
+  "weight",
+  "bias",
+  "gamma",
+  "beta",
+  "running_mean",
+  "running_var",
 };
 
 static const gchar *const layer_type_names[] = {
@@ -154,9 +159,9 @@ get_uint (JsonObject *obj, const gchar *path, const gchar *key,
     *value = fallback;
     return TRUE;
   }
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64
-      || (v = json_node_get_int (node)) < lo || v > hi) {
+  if (!JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64 ||
+      (v = json_node_get_int (node)) < lo || v > hi) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "%s: '%s' must be an integer from %u to %u", path, key, lo, hi);
     return FALSE;
@@ -209,8 +214,8 @@ get_bool (JsonObject *obj, const gchar *path, const gchar *key,
     *value = fallback;
     return TRUE;
   }
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
+  if (!JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "%s: '%s' must be true or false", path, key);
     return FALSE;
@@ -227,8 +232,8 @@ get_string (JsonObject *obj, const gchar *path, const gchar *key,
 
   if (!node && !required)
     return NULL;
-  if (!node || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING) {
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "%s: '%s' must be a string", path, key);
     return NULL;
@@ -253,8 +258,7 @@ get_object (JsonObject *obj, const gchar *path, const gchar *key,
 }
 
 static JsonArray *
-get_array (JsonObject *obj, const gchar *path, const gchar *key,
-    GError **error)
+get_array (JsonObject *obj, const gchar *path, const gchar *key, GError **error)
 {
   JsonNode *node = json_object_get_member (obj, key);
 
@@ -280,15 +284,15 @@ shape_fits (guint c, guint h, guint w, const gchar *path, GError **error)
 
 /* Parses one layer and infers its output shape from (c, h, w). */
 static DdnnLayer *
-parse_layer (JsonNode *node, const gchar *path, const gchar *prefix,
-    guint c, guint h, guint w, gboolean flat, GError **error)
+parse_layer (JsonNode *node, const gchar *path, const gchar *prefix, guint c,
+    guint h, guint w, gboolean flat, GError **error)
 {
-  static const gchar *const conv_keys[] =
-      { "type", "out", "kernel", "stride", "pad", "binary", "bias", NULL };
-  static const gchar *const linear_keys[] =
-      { "type", "out", "binary", "bias", NULL };
-  static const gchar *const pool_keys[] =
-      { "type", "kernel", "stride", "pad", NULL };
+  static const gchar *const conv_keys[] = { "type", "out", "kernel", "stride",
+    "pad", "binary", "bias", NULL };
+  static const gchar *const linear_keys[] = { "type", "out", "binary", "bias",
+    NULL };
+  static const gchar *const pool_keys[] = { "type", "kernel", "stride", "pad",
+    NULL };
   static const gchar *const bn_keys[] = { "type", "eps", NULL };
   static const gchar *const plain_keys[] = { "type", NULL };
   g_autoptr (GError) local = NULL;
@@ -327,17 +331,17 @@ parse_layer (JsonNode *node, const gchar *path, const gchar *prefix,
 
   switch (layer->type) {
     case DDNN_LAYER_CONV2D:
-      if (!check_keys (obj, path, conv_keys, error)
-          || !get_uint (obj, path, "out", TRUE, 0, 1, MAX_CHANNELS,
-              &layer->out, error)
-          || !get_uint (obj, path, "kernel", TRUE, 0, 1, MAX_KERNEL,
-              &layer->kernel, error)
-          || !get_uint (obj, path, "stride", FALSE, 1, 1, MAX_STRIDE,
-              &layer->stride, error)
-          || !get_uint (obj, path, "pad", FALSE, 0, 0, MAX_KERNEL - 1,
-              &layer->pad, error)
-          || !get_bool (obj, path, "binary", FALSE, &layer->binary, error)
-          || !get_bool (obj, path, "bias", FALSE, &layer->has_bias, error))
+      if (!check_keys (obj, path, conv_keys, error) ||
+          !get_uint (
+              obj, path, "out", TRUE, 0, 1, MAX_CHANNELS, &layer->out, error) ||
+          !get_uint (obj, path, "kernel", TRUE, 0, 1, MAX_KERNEL,
+              &layer->kernel, error) ||
+          !get_uint (obj, path, "stride", FALSE, 1, 1, MAX_STRIDE,
+              &layer->stride, error) ||
+          !get_uint (obj, path, "pad", FALSE, 0, 0, MAX_KERNEL - 1, &layer->pad,
+              error) ||
+          !get_bool (obj, path, "binary", FALSE, &layer->binary, error) ||
+          !get_bool (obj, path, "bias", FALSE, &layer->has_bias, error))
         goto fail;
       if (flat) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
@@ -354,19 +358,20 @@ parse_layer (JsonNode *node, const gchar *path, const gchar *prefix,
       layer->out_c = layer->out;
       layer->out_h = layer->conv.out_height;
       layer->out_w = layer->conv.out_width;
-      if ((gsize) ddnn_conv_patch_size (&layer->conv)
-          * ddnn_conv_out_pixels (&layer->conv) > MAX_ACTIVATION) {
+      if ((gsize) ddnn_conv_patch_size (&layer->conv) *
+              ddnn_conv_out_pixels (&layer->conv) >
+          MAX_ACTIVATION) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
             "%s: the convolution's patch matrix is over the size limit", path);
         goto fail;
       }
       break;
     case DDNN_LAYER_LINEAR:
-      if (!check_keys (obj, path, linear_keys, error)
-          || !get_uint (obj, path, "out", TRUE, 0, 1, MAX_CHANNELS * 16,
-              &layer->out, error)
-          || !get_bool (obj, path, "binary", FALSE, &layer->binary, error)
-          || !get_bool (obj, path, "bias", FALSE, &layer->has_bias, error))
+      if (!check_keys (obj, path, linear_keys, error) ||
+          !get_uint (obj, path, "out", TRUE, 0, 1, MAX_CHANNELS * 16,
+              &layer->out, error) ||
+          !get_bool (obj, path, "binary", FALSE, &layer->binary, error) ||
+          !get_bool (obj, path, "bias", FALSE, &layer->has_bias, error))
         goto fail;
       layer->in_c = c * h * w;
       layer->in_h = layer->in_w = 1;
@@ -374,42 +379,41 @@ parse_layer (JsonNode *node, const gchar *path, const gchar *prefix,
       layer->out_h = layer->out_w = 1;
       if ((guint64) layer->in_c * layer->out > MAX_ACTIVATION) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-            "%s: %u x %u weights are over the size limit", path,
-            layer->in_c, layer->out);
+            "%s: %u x %u weights are over the size limit", path, layer->in_c,
+            layer->out);
         goto fail;
       }
       break;
     case DDNN_LAYER_MAXPOOL:
     case DDNN_LAYER_AVGPOOL:
-      if (!check_keys (obj, path, pool_keys, error)
-          || !get_uint (obj, path, "kernel", TRUE, 0, 1, MAX_KERNEL,
-              &layer->kernel, error)
-          || !get_uint (obj, path, "stride", FALSE, layer->kernel, 1,
-              MAX_STRIDE, &layer->stride, error)
-          || !get_uint (obj, path, "pad", FALSE, 0, 0, MAX_KERNEL - 1,
-              &layer->pad, error))
+      if (!check_keys (obj, path, pool_keys, error) ||
+          !get_uint (obj, path, "kernel", TRUE, 0, 1, MAX_KERNEL,
+              &layer->kernel, error) ||
+          !get_uint (obj, path, "stride", FALSE, layer->kernel, 1, MAX_STRIDE,
+              &layer->stride, error) ||
+          !get_uint (obj, path, "pad", FALSE, 0, 0, MAX_KERNEL - 1, &layer->pad,
+              error))
         goto fail;
       if (flat) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
             "%s: pooling cannot follow a linear layer", path);
         goto fail;
       }
-      layer->out_h = ddnn_pool_out_size (h, layer->kernel, layer->stride,
-          layer->pad);
-      layer->out_w = ddnn_pool_out_size (w, layer->kernel, layer->stride,
-          layer->pad);
-      if (layer->out_h == 0 || layer->out_w == 0
-          || layer->pad >= layer->kernel) {
+      layer->out_h = ddnn_pool_out_size (
+          h, layer->kernel, layer->stride, layer->pad);
+      layer->out_w = ddnn_pool_out_size (
+          w, layer->kernel, layer->stride, layer->pad);
+      if (layer->out_h == 0 || layer->out_w == 0 ||
+          layer->pad >= layer->kernel) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-            "%s: pooling %u stride %u pad %u does not fit a %ux%u input",
-            path, layer->kernel, layer->stride, layer->pad, h, w);
+            "%s: pooling %u stride %u pad %u does not fit a %ux%u input", path,
+            layer->kernel, layer->stride, layer->pad, h, w);
         goto fail;
       }
       break;
     case DDNN_LAYER_BATCHNORM:
-      if (!check_keys (obj, path, bn_keys, error)
-          || !get_number (obj, path, "eps", FALSE, 1e-5, 1e-12, 1.0, &eps,
-              error))
+      if (!check_keys (obj, path, bn_keys, error) ||
+          !get_number (obj, path, "eps", FALSE, 1e-5, 1e-12, 1.0, &eps, error))
         goto fail;
       layer->eps = (float) eps;
       break;
@@ -438,8 +442,9 @@ param_spec (const DdnnLayer *layer, DdnnParamKind kind, DdnnDtype *dtype,
   switch (layer->type) {
     case DDNN_LAYER_CONV2D:
     case DDNN_LAYER_LINEAR:
-      fan_in = layer->type == DDNN_LAYER_CONV2D ?
-          ddnn_conv_patch_size (&layer->conv) : layer->in_c;
+      fan_in = layer->type == DDNN_LAYER_CONV2D
+          ? ddnn_conv_patch_size (&layer->conv)
+          : layer->in_c;
       if (kind == DDNN_PARAM_WEIGHT) {
         shape[0] = layer->out;
         if (layer->binary) {
@@ -493,8 +498,8 @@ stored_shape (DdnnDtype dtype, guint n_dims, const gsize *shape,
 }
 
 static DdnnTensor *
-new_param_tensor (DdnnDtype dtype, guint n_dims, const gsize *shape,
-    GError **error)
+new_param_tensor (
+    DdnnDtype dtype, guint n_dims, const gsize *shape, GError **error)
 {
   gsize st_shape[DDNN_TENSOR_MAX_DIMS];
   DdnnStDtype st_dtype;
@@ -517,9 +522,8 @@ new_param_tensor (DdnnDtype dtype, guint n_dims, const gsize *shape,
 
 static gboolean
 parse_layers (JsonObject *obj, const gchar *section_path,
-    const gchar *section_name, const gchar *key, guint *c, guint *h,
-    guint *w, gboolean *flat, gboolean *bits, GPtrArray *layers,
-    GError **error)
+    const gchar *section_name, const gchar *key, guint *c, guint *h, guint *w,
+    gboolean *flat, gboolean *bits, GPtrArray *layers, GError **error)
 {
   g_autofree gchar *array_path = g_strdup_printf ("%s.%s", section_path, key);
   JsonArray *array;
@@ -535,8 +539,8 @@ parse_layers (JsonObject *obj, const gchar *section_path,
   }
   for (i = 0; i < n; i++) {
     g_autofree gchar *path = g_strdup_printf ("%s[%u]", array_path, i);
-    g_autofree gchar *prefix = g_strdup_printf ("%s.%s.%u", section_name,
-        key, i);
+    g_autofree gchar *prefix = g_strdup_printf (
+        "%s.%s.%u", section_name, key, i);
     DdnnLayer *layer = parse_layer (json_array_get_element (array, i), path,
         prefix, *c, *h, *w, *flat, error);
 
@@ -568,8 +572,9 @@ section_alloc_scratch (DdnnSection *s, GError **error)
       most = MAX (most, (gsize) layer->out_c * layer->out_h * layer->out_w);
       if (layer->type == DDNN_LAYER_CONV2D) {
         col = MAX (col, ddnn_conv2d_scratch_size (&layer->conv));
-        hwc = MAX (hwc, (gsize) layer->in_h * layer->in_w
-            * ddnn_binary_words_per_pixel (layer->in_c));
+        hwc = MAX (hwc,
+            (gsize) layer->in_h * layer->in_w *
+                ddnn_binary_words_per_pixel (layer->in_c));
       }
     }
   }
@@ -582,10 +587,10 @@ section_alloc_scratch (DdnnSection *s, GError **error)
   s->hwc = ddnn_aligned_alloc0 (hwc * sizeof (guint64));
   /* room for every view's features as float, whatever the fusion */
   if (s->tier != DDNN_TIER_DEVICE)
-    s->unpacked = ddnn_aligned_alloc0 ((gsize) s->model->n_views * s->in_c
-        * s->in_h * s->in_w * sizeof (float));
-  if (!s->buf[0] || !s->buf[1] || !s->col || !s->bits || !s->hwc
-      || (s->tier != DDNN_TIER_DEVICE && !s->unpacked)) {
+    s->unpacked = ddnn_aligned_alloc0 ((gsize) s->model->n_views * s->in_c *
+        s->in_h * s->in_w * sizeof (float));
+  if (!s->buf[0] || !s->buf[1] || !s->col || !s->bits || !s->hwc ||
+      (s->tier != DDNN_TIER_DEVICE && !s->unpacked)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_NO_MEMORY,
         "section %s: cannot allocate scratch memory", s->name);
     return FALSE;
@@ -596,22 +601,22 @@ section_alloc_scratch (DdnnSection *s, GError **error)
 static gboolean
 parse_input (JsonObject *root, DdnnInputSpec *input, GError **error)
 {
-  static const gchar *const keys[] =
-      { "channels", "height", "width", "scale", "mean", "std", NULL };
+  static const gchar *const keys[] = { "channels", "height", "width", "scale",
+    "mean", "std", NULL };
   JsonObject *obj;
   double scale;
   guint c;
 
-  if (!(obj = get_object (root, "topology", "input", TRUE, error))
-      || !check_keys (obj, "input", keys, error)
-      || !get_uint (obj, "input", "channels", TRUE, 0, 1, 4,
-          &input->channels, error)
-      || !get_uint (obj, "input", "height", TRUE, 0, 1, MAX_INPUT_SIDE,
-          &input->height, error)
-      || !get_uint (obj, "input", "width", TRUE, 0, 1, MAX_INPUT_SIDE,
-          &input->width, error)
-      || !get_number (obj, "input", "scale", FALSE, 1.0 / 255.0, 1e-9, 1e9,
-          &scale, error))
+  if (!(obj = get_object (root, "topology", "input", TRUE, error)) ||
+      !check_keys (obj, "input", keys, error) ||
+      !get_uint (
+          obj, "input", "channels", TRUE, 0, 1, 4, &input->channels, error) ||
+      !get_uint (obj, "input", "height", TRUE, 0, 1, MAX_INPUT_SIDE,
+          &input->height, error) ||
+      !get_uint (obj, "input", "width", TRUE, 0, 1, MAX_INPUT_SIDE,
+          &input->width, error) ||
+      !get_number (
+          obj, "input", "scale", FALSE, 1.0 / 255.0, 1e-9, 1e9, &scale, error))
     return FALSE;
   input->scale = (float) scale;
   for (c = 0; c < 4; c++) {
@@ -626,9 +631,9 @@ parse_input (JsonObject *root, DdnnInputSpec *input, GError **error)
 
     if (!node)
       continue;
-    if (!JSON_NODE_HOLDS_ARRAY (node)
-        || json_array_get_length (array = json_node_get_array (node))
-        != input->channels) {
+    if (!JSON_NODE_HOLDS_ARRAY (node) ||
+        json_array_get_length (array = json_node_get_array (node)) !=
+            input->channels) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
           "input: '%s' must be an array of one number per channel", key);
       return FALSE;
@@ -637,7 +642,8 @@ parse_input (JsonObject *root, DdnnInputSpec *input, GError **error)
       JsonNode *e = json_array_get_element (array, i);
       GType type = JSON_NODE_HOLDS_VALUE (e) ? json_node_get_value_type (e) : 0;
       double v = type == G_TYPE_INT64 ? (double) json_node_get_int (e)
-          : type == G_TYPE_DOUBLE ? json_node_get_double (e) : NAN;
+          : type == G_TYPE_DOUBLE     ? json_node_get_double (e)
+                                      : NAN;
 
       if (!isfinite (v) || fabs (v) > 1e6 || (c == 1 && v <= 1e-9)) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
@@ -681,10 +687,9 @@ model_from_topology (const gchar *topology, GError **error)
 {
   static const gchar *const keys[] = { "name", "description", "input",
     "classes", "views", "local_fusion", "feature_fusion", "thresholds",
-    "sections", "training", NULL
-  };
-  static const gchar *const section_keys[] =
-      { "name", "tier", "view", "body", "exit", NULL };
+    "sections", "training", NULL };
+  static const gchar *const section_keys[] = { "name", "tier", "view", "body",
+    "exit", NULL };
   g_autoptr (JsonParser) parser = NULL;
   g_autoptr (DdnnModel) model = NULL;
   g_autoptr (GError) json_error = NULL;
@@ -696,20 +701,20 @@ model_from_topology (const gchar *topology, GError **error)
   gboolean feat_flat = FALSE, feat_bits = FALSE;
   gsize topology_len = strlen (topology);
 
-  if (!ddnn_json_check_depth (topology, topology_len, DDNN_JSON_MAX_DEPTH,
-          error)) {
+  if (!ddnn_json_check_depth (
+          topology, topology_len, DDNN_JSON_MAX_DEPTH, error)) {
     g_prefix_error (error, "topology: ");
     return NULL;
   }
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, topology, topology_len,
-          &json_error)) {
+  if (!json_parser_load_from_data (
+          parser, topology, topology_len, &json_error)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "topology is not valid JSON: %s", json_error->message);
     return NULL;
   }
-  if (!json_parser_get_root (parser)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+  if (!json_parser_get_root (parser) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "topology is not a JSON object");
     return NULL;
@@ -736,28 +741,27 @@ model_from_topology (const gchar *topology, GError **error)
     }
     model->name = g_strdup (name ? name : "unnamed");
   }
-  if (!parse_input (root, &model->input, error)
-      || !get_uint (root, "topology", "views", TRUE, 0, 1, DDNN_MAX_VIEWS,
-          &model->n_views, error)
-      || !parse_fusion (root, "local_fusion", DDNN_FUSION_MAX,
-          &model->local_fusion, error)
-      || !parse_fusion (root, "feature_fusion", DDNN_FUSION_CONCAT,
-          &model->feature_fusion, error)
-      || !(classes = get_array (root, "topology", "classes", error)))
+  if (!parse_input (root, &model->input, error) ||
+      !get_uint (root, "topology", "views", TRUE, 0, 1, DDNN_MAX_VIEWS,
+          &model->n_views, error) ||
+      !parse_fusion (
+          root, "local_fusion", DDNN_FUSION_MAX, &model->local_fusion, error) ||
+      !parse_fusion (root, "feature_fusion", DDNN_FUSION_CONCAT,
+          &model->feature_fusion, error) ||
+      !(classes = get_array (root, "topology", "classes", error)))
     return NULL;
 
-  if (json_array_get_length (classes) < 2
-      || json_array_get_length (classes) > DDNN_MAX_CLASSES) {
+  if (json_array_get_length (classes) < 2 ||
+      json_array_get_length (classes) > DDNN_MAX_CLASSES) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-        "topology: 'classes' must name from 2 to %d classes",
-        DDNN_MAX_CLASSES);
+        "topology: 'classes' must name from 2 to %d classes", DDNN_MAX_CLASSES);
     return NULL;
   }
   for (i = 0; i < json_array_get_length (classes); i++) {
     JsonNode *e = json_array_get_element (classes, i);
 
-    if (!JSON_NODE_HOLDS_VALUE (e)
-        || json_node_get_value_type (e) != G_TYPE_STRING) {
+    if (!JSON_NODE_HOLDS_VALUE (e) ||
+        json_node_get_value_type (e) != G_TYPE_STRING) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
           "topology: classes[%u] is not a string", i);
       return NULL;
@@ -778,13 +782,13 @@ model_from_topology (const gchar *topology, GError **error)
     static const gchar *const threshold_keys[] = { "local", "edge", NULL };
     double v;
 
-    if (!check_keys (thresholds, "thresholds", threshold_keys, error)
-        || !get_number (thresholds, "thresholds", "local", FALSE, -1.0, -1.0,
-            1.0, &v, error))
+    if (!check_keys (thresholds, "thresholds", threshold_keys, error) ||
+        !get_number (thresholds, "thresholds", "local", FALSE, -1.0, -1.0, 1.0,
+            &v, error))
       return NULL;
     model->thresholds[DDNN_TIER_DEVICE] = v;
-    if (!get_number (thresholds, "thresholds", "edge", FALSE, -1.0, -1.0,
-            1.0, &v, error))
+    if (!get_number (thresholds, "thresholds", "edge", FALSE, -1.0, -1.0, 1.0,
+            &v, error))
       return NULL;
     model->thresholds[DDNN_TIER_EDGE] = v;
   }
@@ -807,14 +811,15 @@ model_from_topology (const gchar *topology, GError **error)
       return NULL;
     }
     obj = json_node_get_object (node);
-    if (!check_keys (obj, path, section_keys, error)
-        || !(name = get_string (obj, path, "name", TRUE, error))
-        || !(tier = get_string (obj, path, "tier", TRUE, error)))
+    if (!check_keys (obj, path, section_keys, error) ||
+        !(name = get_string (obj, path, "name", TRUE, error)) ||
+        !(tier = get_string (obj, path, "tier", TRUE, error)))
       return NULL;
     if (!g_regex_match_simple ("^[A-Za-z][A-Za-z0-9_-]{0,31}$", name, 0, 0)) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
           "%s: section name '%s' must be a letter then up to 31 letters, "
-          "digits, '_' or '-'", path, name);
+          "digits, '_' or '-'",
+          path, name);
       return NULL;
     }
     if (ddnn_model_find_section (model, name)) {
@@ -832,20 +837,20 @@ model_from_topology (const gchar *topology, GError **error)
     }
 
     /* Order: the devices, in view order, then edge, then cloud. */
-    if ((t == DDNN_TIER_DEVICE && (n_devices != i))
-        || (t == DDNN_TIER_EDGE && (have_edge || have_cloud
-                || n_devices != model->n_views))
-        || (t == DDNN_TIER_CLOUD && (have_cloud
-                || n_devices != model->n_views))) {
+    if ((t == DDNN_TIER_DEVICE && (n_devices != i)) ||
+        (t == DDNN_TIER_EDGE &&
+            (have_edge || have_cloud || n_devices != model->n_views)) ||
+        (t == DDNN_TIER_CLOUD && (have_cloud || n_devices != model->n_views))) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
           "%s: sections must be one device per view in view order, then at "
-          "most one edge, then one cloud", path);
+          "most one edge, then one cloud",
+          path);
       return NULL;
     }
     view = 0;
     if (t == DDNN_TIER_DEVICE) {
-      if (!get_uint (obj, path, "view", TRUE, 0, 0, model->n_views - 1,
-              &view, error))
+      if (!get_uint (
+              obj, path, "view", TRUE, 0, 0, model->n_views - 1, &view, error))
         return NULL;
       if (view != n_devices) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
@@ -887,16 +892,16 @@ model_from_topology (const gchar *topology, GError **error)
     s->in_c = c;
     s->in_h = h;
     s->in_w = w;
-    if (!parse_layers (obj, path, name, "body", &c, &h, &w, &flat, &bits,
-            s->body, error))
+    if (!parse_layers (
+            obj, path, name, "body", &c, &h, &w, &flat, &bits, s->body, error))
       return NULL;
     s->feat_c = c;
     s->feat_h = h;
     s->feat_w = w;
     s->feat_flat = flat;
     s->feat_bits = bits;
-    if (!parse_layers (obj, path, name, "exit", &c, &h, &w, &flat, &bits,
-            s->exit, error))
+    if (!parse_layers (
+            obj, path, name, "exit", &c, &h, &w, &flat, &bits, s->exit, error))
       return NULL;
     if (c * h * w != model->class_names->len) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
@@ -906,9 +911,9 @@ model_from_topology (const gchar *topology, GError **error)
     }
 
     if (t == DDNN_TIER_DEVICE) {
-      if (n_devices > 0 && (feat_c != s->feat_c || feat_h != s->feat_h
-              || feat_w != s->feat_w || feat_flat != s->feat_flat
-              || feat_bits != s->feat_bits)) {
+      if (n_devices > 0 &&
+          (feat_c != s->feat_c || feat_h != s->feat_h || feat_w != s->feat_w ||
+              feat_flat != s->feat_flat || feat_bits != s->feat_bits)) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
             "%s: every device section must give features of one shape", path);
         return NULL;
@@ -930,8 +935,9 @@ model_from_topology (const gchar *topology, GError **error)
   if (n_devices != model->n_views || !have_cloud) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "topology: %u views need %u device sections and a cloud section; "
-        "found %u device sections%s", model->n_views, model->n_views,
-        n_devices, have_cloud ? "" : " and no cloud");
+        "found %u device sections%s",
+        model->n_views, model->n_views, n_devices,
+        have_cloud ? "" : " and no cloud");
     return NULL;
   }
   return g_steal_pointer (&model);
@@ -957,8 +963,7 @@ layer_prepare (DdnnLayer *layer, GError **error)
     for (c = 0; c < layer->in_c; c++) {
       if (!(var[c] >= 0.0f)) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-            "tensor '%s.running_var' holds a negative variance",
-            layer->prefix);
+            "tensor '%s.running_var' holds a negative variance", layer->prefix);
         return FALSE;
       }
     }
@@ -982,16 +987,15 @@ layer_prepare (DdnnLayer *layer, GError **error)
 
     layer->weight_pm1 = ddnn_aligned_alloc0 (rows * cols * sizeof (float));
     for (r = 0; r < rows; r++)
-      ddnn_bits_unpack (packed + r * row_bytes, cols,
-          layer->weight_pm1 + r * cols);
+      ddnn_bits_unpack (
+          packed + r * row_bytes, cols, layer->weight_pm1 + r * cols);
 
     if (layer->type == DDNN_LAYER_CONV2D) {
       gsize taps = (gsize) layer->kernel * layer->kernel;
 
-      layer->weight_words = ddnn_aligned_alloc0 (rows * taps
-          * ddnn_binary_words_per_pixel (layer->in_c) * sizeof (guint64));
-      ddnn_binary_conv_pack_weights (&layer->conv, packed,
-          layer->weight_words);
+      layer->weight_words = ddnn_aligned_alloc0 (rows * taps *
+          ddnn_binary_words_per_pixel (layer->in_c) * sizeof (guint64));
+      ddnn_binary_conv_pack_weights (&layer->conv, packed, layer->weight_words);
     } else {
       guint words = ddnn_binary_row_words (cols);
 
@@ -1004,14 +1008,14 @@ layer_prepare (DdnnLayer *layer, GError **error)
   return TRUE;
 }
 
-typedef gboolean (*ParamFunc) (DdnnSection * s, DdnnLayer * layer,
-    DdnnParamKind kind, DdnnDtype dtype, guint n_dims, const gsize * shape,
-    gpointer user_data, GError ** error);
+typedef gboolean (*ParamFunc) (DdnnSection *s, DdnnLayer *layer,
+    DdnnParamKind kind, DdnnDtype dtype, guint n_dims, const gsize *shape,
+    gpointer user_data, GError **error);
 
 /* Calls @func on each parameter of a section, in the canonical order. */
 static gboolean
-section_foreach_param (DdnnSection *s, ParamFunc func, gpointer user_data,
-    GError **error)
+section_foreach_param (
+    DdnnSection *s, ParamFunc func, gpointer user_data, GError **error)
 {
   GPtrArray *lists[2] = { s->body, s->exit };
   guint l, i, k;
@@ -1025,8 +1029,8 @@ section_foreach_param (DdnnSection *s, ParamFunc func, gpointer user_data,
         DdnnDtype dtype;
         guint n_dims;
 
-        if (param_spec (layer, k, &dtype, &n_dims, shape)
-            && !func (s, layer, k, dtype, n_dims, shape, user_data, error))
+        if (param_spec (layer, k, &dtype, &n_dims, shape) &&
+            !func (s, layer, k, dtype, n_dims, shape, user_data, error))
           return FALSE;
       }
     }
@@ -1044,8 +1048,8 @@ hash_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
 {
   GChecksum *sum = user_data;
   DdnnTensor *t = layer->params[kind];
-  g_autofree gchar *name = g_strdup_printf ("%s.%s", layer->prefix,
-      ddnn_param_names[kind]);
+  g_autofree gchar *name = g_strdup_printf (
+      "%s.%s", layer->prefix, ddnn_param_names[kind]);
 
   g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
   g_checksum_update (sum, t->data, t->n_bytes);
@@ -1069,8 +1073,8 @@ model_compute_id (const DdnnModel *model)
   gchar *id;
   guint i;
 
-  g_checksum_update (sum, (const guchar *) model->topology,
-      strlen (model->topology) + 1);
+  g_checksum_update (
+      sum, (const guchar *) model->topology, strlen (model->topology) + 1);
   for (i = 0; i < model->sections->len; i++) {
     DdnnSection *s = g_ptr_array_index (model->sections, i);
 
@@ -1142,8 +1146,8 @@ init_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     double limit = sqrt (6.0 / (double) (fan_in + shape[0]));
 
     for (i = 0; i < t->n_elements; i++)
-      ddnn_tensor_f32 (t)[i] = (float) g_rand_double_range (rand, -limit,
-          limit);
+      ddnn_tensor_f32 (t)[i] = (float) g_rand_double_range (
+          rand, -limit, limit);
   } else if (kind == DDNN_PARAM_GAMMA || kind == DDNN_PARAM_RUNNING_VAR) {
     for (i = 0; i < t->n_elements; i++)
       ddnn_tensor_f32 (t)[i] = 1.0f;
@@ -1152,8 +1156,8 @@ init_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
 }
 
 DdnnModel *
-ddnn_model_new_from_topology (const gchar *topology_json, guint32 seed,
-    GError **error)
+ddnn_model_new_from_topology (
+    const gchar *topology_json, guint32 seed, GError **error)
 {
   g_autoptr (DdnnModel) model = model_from_topology (topology_json, error);
   GRand *rand;
@@ -1163,8 +1167,8 @@ ddnn_model_new_from_topology (const gchar *topology_json, guint32 seed,
     return NULL;
   rand = g_rand_new_with_seed (seed);
   for (i = 0; i < model->sections->len; i++) {
-    if (!section_foreach_param (g_ptr_array_index (model->sections, i),
-            init_param, rand, error)) {
+    if (!section_foreach_param (
+            g_ptr_array_index (model->sections, i), init_param, rand, error)) {
       g_rand_free (rand);
       return NULL;
     }
@@ -1190,8 +1194,8 @@ bind_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     GError **error)
 {
   BindData *bind = user_data;
-  g_autofree gchar *name = g_strdup_printf ("%s.%s", layer->prefix,
-      ddnn_param_names[kind]);
+  g_autofree gchar *name = g_strdup_printf (
+      "%s.%s", layer->prefix, ddnn_param_names[kind]);
   gsize st_shape[DDNN_TENSOR_MAX_DIMS];
   const DdnnStTensor *found;
   DdnnStDtype st_dtype;
@@ -1219,11 +1223,11 @@ bind_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     GString *have = g_string_new (NULL), *want = g_string_new (NULL);
 
     for (d = 0; d < found->n_dims; d++)
-      g_string_append_printf (have, "%s%" G_GSIZE_FORMAT, d ? ", " : "",
-          found->shape[d]);
+      g_string_append_printf (
+          have, "%s%" G_GSIZE_FORMAT, d ? ", " : "", found->shape[d]);
     for (d = 0; d < n_dims; d++)
-      g_string_append_printf (want, "%s%" G_GSIZE_FORMAT, d ? ", " : "",
-          st_shape[d]);
+      g_string_append_printf (
+          want, "%s%" G_GSIZE_FORMAT, d ? ", " : "", st_shape[d]);
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
         "shape mismatch: tensor '%s' is [%s], the topology needs [%s]", name,
         have->str, want->str);
@@ -1254,8 +1258,9 @@ bind_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     for (r = 0; r < shape[0]; r++) {
       if (ddnn_tensor_u8 (t)[r * row_bytes + row_bytes - 1] & unused) {
         g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-            "tensor '%s': row %" G_GSIZE_FORMAT " sets bits past its %"
-            G_GSIZE_FORMAT " weights", name, r, shape[1]);
+            "tensor '%s': row %" G_GSIZE_FORMAT
+            " sets bits past its %" G_GSIZE_FORMAT " weights",
+            name, r, shape[1]);
         return FALSE;
       }
     }
@@ -1289,8 +1294,8 @@ ddnn_model_load_from_bytes (GBytes *bytes, GError **error)
   }
   if (strcmp (version, G_STRINGIFY (DDNN_MODEL_VERSION)) != 0) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_VERSION,
-        "unknown model version '%s' (this libddnn reads version %d)",
-        version, DDNN_MODEL_VERSION);
+        "unknown model version '%s' (this libddnn reads version %d)", version,
+        DDNN_MODEL_VERSION);
     return NULL;
   }
   topology = g_hash_table_lookup (st->metadata, "topology");
@@ -1311,8 +1316,8 @@ ddnn_model_load_from_bytes (GBytes *bytes, GError **error)
     return NULL;
   }
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, digests, -1, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+  if (!json_parser_load_from_data (parser, digests, -1, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
         "section_digests is not a JSON object");
     return NULL;
@@ -1325,8 +1330,8 @@ ddnn_model_load_from_bytes (GBytes *bytes, GError **error)
   bind.used = used;
   for (i = 0; i < model->sections->len; i++) {
     DdnnSection *s = g_ptr_array_index (model->sections, i);
-    const gchar *stored = get_string (digest_obj, "section_digests", s->name,
-        TRUE, error);
+    const gchar *stored = get_string (
+        digest_obj, "section_digests", s->name, TRUE, error);
 
     if (!stored)
       return NULL;
@@ -1335,20 +1340,21 @@ ddnn_model_load_from_bytes (GBytes *bytes, GError **error)
           "section_digests: '%s' is not a SHA-256 digest", s->name);
       return NULL;
     }
-    s->present = g_strv_contains ((const gchar * const *) present, s->name);
+    s->present = g_strv_contains ((const gchar *const *) present, s->name);
     if (!s->present) {
       g_strlcpy (s->digest, stored, sizeof (s->digest));
       section_free_scratch (s);
       continue;
     }
-    if (!section_foreach_param (s, bind_param, &bind, error)
-        || !prepare_section (s, error))
+    if (!section_foreach_param (s, bind_param, &bind, error) ||
+        !prepare_section (s, error))
       return NULL;
     section_compute_digest (s);
     if (strcmp (s->digest, stored) != 0) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
           "section '%s': its tensors do not match the digest stored with "
-          "them (the file was altered)", s->name);
+          "them (the file was altered)",
+          s->name);
       return NULL;
     }
   }
@@ -1374,7 +1380,8 @@ ddnn_model_load_from_bytes (GBytes *bytes, GError **error)
   if (strcmp (model->id, id) != 0) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
         "model id mismatch: the file says %s but its topology and digests "
-        "give %s", id, model->id);
+        "give %s",
+        id, model->id);
     return NULL;
   }
   return g_steal_pointer (&model);
@@ -1410,21 +1417,20 @@ write_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     GError **error)
 {
   DdnnStWriter *writer = user_data;
-  g_autofree gchar *name = g_strdup_printf ("%s.%s", layer->prefix,
-      ddnn_param_names[kind]);
+  g_autofree gchar *name = g_strdup_printf (
+      "%s.%s", layer->prefix, ddnn_param_names[kind]);
   gsize st_shape[DDNN_TENSOR_MAX_DIMS];
   DdnnStDtype st_dtype;
   DdnnTensor *t = layer->params[kind];
 
   stored_shape (dtype, n_dims, shape, &st_dtype, st_shape);
-  ddnn_st_writer_add (writer, name, st_dtype, n_dims, st_shape, t->data,
-      t->n_bytes);
+  ddnn_st_writer_add (
+      writer, name, st_dtype, n_dims, st_shape, t->data, t->n_bytes);
   return TRUE;
 }
 
 static GBytes *
-serialize_sections (DdnnModel *model, const gchar *const *names,
-    GError **error)
+serialize_sections (DdnnModel *model, const gchar *const *names, GError **error)
 {
   DdnnStWriter *writer;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
@@ -1456,8 +1462,7 @@ serialize_sections (DdnnModel *model, const gchar *const *names,
     if (!s->present || (names && !g_strv_contains (names, s->name)))
       continue;
     section_foreach_param (s, write_param, writer, NULL);
-    g_string_append_printf (present, "%s%s", present->len ? "," : "",
-        s->name);
+    g_string_append_printf (present, "%s%s", present->len ? "," : "", s->name);
   }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
@@ -1465,8 +1470,8 @@ serialize_sections (DdnnModel *model, const gchar *const *names,
   digests = json_generator_to_data (generator, NULL);
 
   ddnn_st_writer_set_metadata (writer, "format", DDNN_MODEL_FORMAT);
-  ddnn_st_writer_set_metadata (writer, "ddnn_version",
-      G_STRINGIFY (DDNN_MODEL_VERSION));
+  ddnn_st_writer_set_metadata (
+      writer, "ddnn_version", G_STRINGIFY (DDNN_MODEL_VERSION));
   ddnn_st_writer_set_metadata (writer, "model_id", model->id);
   ddnn_st_writer_set_metadata (writer, "sections", present->str);
   ddnn_st_writer_set_metadata (writer, "section_digests", digests);
@@ -1656,8 +1661,8 @@ ddnn_section_get_view (const DdnnSection *section)
 }
 
 void
-ddnn_section_get_features_spec (const DdnnSection *section, DdnnDtype *dtype,
-    guint *n_dims, gsize *shape)
+ddnn_section_get_features_spec (
+    const DdnnSection *section, DdnnDtype *dtype, guint *n_dims, gsize *shape)
 {
   *dtype = section->feat_bits ? DDNN_DTYPE_BIT : DDNN_DTYPE_F32;
   if (section->feat_flat) {
@@ -1680,9 +1685,9 @@ layer_cost (const DdnnLayer *layer, DdnnSectionCost *cost)
 
   switch (layer->type) {
     case DDNN_LAYER_CONV2D:
-      cost->flops += 2 * (guint64) layer->out
-          * ddnn_conv_patch_size (&layer->conv)
-          * ddnn_conv_out_pixels (&layer->conv);
+      cost->flops += 2 * (guint64) layer->out *
+          ddnn_conv_patch_size (&layer->conv) *
+          ddnn_conv_out_pixels (&layer->conv);
       break;
     case DDNN_LAYER_LINEAR:
       cost->flops += 2 * (guint64) layer->out * layer->in_c;
@@ -1705,13 +1710,13 @@ layer_cost (const DdnnLayer *layer, DdnnSectionCost *cost)
     DdnnDtype dtype;
     guint n_dims;
 
-    if (!param_spec (layer, k, &dtype, &n_dims, shape)
-        || !ddnn_tensor_bytes_for (dtype, n_dims, shape, &n_elements,
-            &n_bytes, NULL))
+    if (!param_spec (layer, k, &dtype, &n_dims, shape) ||
+        !ddnn_tensor_bytes_for (
+            dtype, n_dims, shape, &n_elements, &n_bytes, NULL))
       continue;
     cost->params += n_elements;
     cost->bytes += dtype == DDNN_DTYPE_BIT ? shape[0] * ((shape[1] + 7) / 8)
-        : n_bytes;
+                                           : n_bytes;
   }
 }
 
@@ -1725,8 +1730,8 @@ ddnn_section_get_cost (const DdnnSection *section, DdnnSectionCost *cost)
 
   memset (cost, 0, sizeof (*cost));
   /* Whether each layer's input arrives as bits, as run_layers() sees it. */
-  bits_in = section->tier != DDNN_TIER_DEVICE && device->feat_bits
-      && section->model->feature_fusion != DDNN_FUSION_AVG;
+  bits_in = section->tier != DDNN_TIER_DEVICE && device->feat_bits &&
+      section->model->feature_fusion != DDNN_FUSION_AVG;
   for (l = 0; l < 2; l++) {
     if (l == 1)
       bits_in = section->feat_bits;
@@ -1758,8 +1763,8 @@ ddnn_section_describe (const DdnnSection *section)
       if (layer->type == DDNN_LAYER_CONV2D)
         g_string_append_printf (out, " %ux%u/%u pad %u", layer->kernel,
             layer->kernel, layer->stride, layer->pad);
-      else if (layer->type == DDNN_LAYER_MAXPOOL
-          || layer->type == DDNN_LAYER_AVGPOOL)
+      else if (layer->type == DDNN_LAYER_MAXPOOL ||
+          layer->type == DDNN_LAYER_AVGPOOL)
         g_string_append_printf (out, " %ux%u/%u pad %u", layer->kernel,
             layer->kernel, layer->stride, layer->pad);
       g_string_append_printf (out, "  %ux%ux%u -> %ux%ux%u\n", layer->in_c,
@@ -1776,7 +1781,7 @@ typedef struct
 {
   gboolean bits;
   gconstpointer data;
-  gboolean in_scratch;          /* data is one of the section's buffers */
+  gboolean in_scratch; /* data is one of the section's buffers */
   gsize n;
 } Value;
 
@@ -1822,29 +1827,31 @@ run_layers (DdnnSection *s, GPtrArray *layers, Value *v)
 
   for (i = 0; i < layers->len; i++) {
     DdnnLayer *layer = g_ptr_array_index (layers, i);
-    DdnnLayer *next = i + 1 < layers->len ?
-        g_ptr_array_index (layers, i + 1) : NULL;
+    DdnnLayer *next = i + 1 < layers->len ? g_ptr_array_index (layers, i + 1)
+                                          : NULL;
     gsize out_n = (gsize) layer->out_c * layer->out_h * layer->out_w;
-    const float *bias = layer->params[DDNN_PARAM_BIAS] ?
-        ddnn_tensor_f32 (layer->params[DDNN_PARAM_BIAS]) : NULL;
+    const float *bias = layer->params[DDNN_PARAM_BIAS]
+        ? ddnn_tensor_f32 (layer->params[DDNN_PARAM_BIAS])
+        : NULL;
     float *out;
 
     switch (layer->type) {
       case DDNN_LAYER_CONV2D:
         if (layer->binary && v->bits) {
-          ddnn_bits_chw_to_hwc (v->data, layer->in_c, layer->in_h,
-              layer->in_w, s->hwc);
+          ddnn_bits_chw_to_hwc (
+              v->data, layer->in_c, layer->in_h, layer->in_w, s->hwc);
           out = other_buffer (s, v);
-          ddnn_binary_conv2d (&layer->conv, s->hwc, layer->weight_words, bias,
-              out);
+          ddnn_binary_conv2d (
+              &layer->conv, s->hwc, layer->weight_words, bias, out);
         } else {
           const float *in = value_floats (s, v);
 
           out = other_buffer (s, v);
-          ddnn_conv2d_f32 (&layer->conv, in, layer->binary ?
-              layer->weight_pm1 :
-              ddnn_tensor_f32 (layer->params[DDNN_PARAM_WEIGHT]), bias,
-              s->col, out);
+          ddnn_conv2d_f32 (&layer->conv, in,
+              layer->binary
+                  ? layer->weight_pm1
+                  : ddnn_tensor_f32 (layer->params[DDNN_PARAM_WEIGHT]),
+              bias, s->col, out);
         }
         break;
       case DDNN_LAYER_LINEAR:
@@ -1858,29 +1865,32 @@ run_layers (DdnnSection *s, GPtrArray *layers, Value *v)
           const float *in = value_floats (s, v);
 
           out = other_buffer (s, v);
-          ddnn_linear_f32 (layer->in_c, layer->out, in, layer->binary ?
-              layer->weight_pm1 :
-              ddnn_tensor_f32 (layer->params[DDNN_PARAM_WEIGHT]), bias, out);
+          ddnn_linear_f32 (layer->in_c, layer->out, in,
+              layer->binary
+                  ? layer->weight_pm1
+                  : ddnn_tensor_f32 (layer->params[DDNN_PARAM_WEIGHT]),
+              bias, out);
         }
         break;
       case DDNN_LAYER_MAXPOOL:
-      case DDNN_LAYER_AVGPOOL:{
+      case DDNN_LAYER_AVGPOOL: {
         const float *in = value_floats (s, v);
 
         out = other_buffer (s, v);
-        (layer->type == DDNN_LAYER_MAXPOOL ? ddnn_max_pool2d :
-            ddnn_avg_pool2d) (layer->in_c, layer->in_h, layer->in_w,
-            layer->kernel, layer->stride, layer->pad, in, out);
+        (layer->type == DDNN_LAYER_MAXPOOL ? ddnn_max_pool2d
+                                           : ddnn_avg_pool2d) (layer->in_c,
+            layer->in_h, layer->in_w, layer->kernel, layer->stride, layer->pad,
+            in, out);
         break;
       }
-      case DDNN_LAYER_BATCHNORM:{
+      case DDNN_LAYER_BATCHNORM: {
         const float *in = value_floats (s, v);
         gsize spatial = (gsize) layer->in_h * layer->in_w;
 
         if (next && next->type == DDNN_LAYER_SIGN) {
           /* batch norm and sign in one pass, straight to bits */
-          ddnn_channel_affine_sign_bits (layer->in_c, spatial,
-              layer->bn_scale, layer->bn_shift, in, s->bits);
+          ddnn_channel_affine_sign_bits (layer->in_c, spatial, layer->bn_scale,
+              layer->bn_shift, in, s->bits);
           v->bits = TRUE;
           v->data = s->bits;
           v->in_scratch = TRUE;
@@ -1893,12 +1903,12 @@ run_layers (DdnnSection *s, GPtrArray *layers, Value *v)
         if (out != in)
           memcpy (out, in, out_n * sizeof (float));
         if (next && next->type == DDNN_LAYER_RELU) {
-          ddnn_channel_affine_relu (layer->in_c, spatial, layer->bn_scale,
-              layer->bn_shift, out);
+          ddnn_channel_affine_relu (
+              layer->in_c, spatial, layer->bn_scale, layer->bn_shift, out);
           i++;
         } else {
-          ddnn_channel_affine (layer->in_c, spatial, layer->bn_scale,
-              layer->bn_shift, out);
+          ddnn_channel_affine (
+              layer->in_c, spatial, layer->bn_scale, layer->bn_shift, out);
         }
         break;
       }
@@ -1911,7 +1921,7 @@ run_layers (DdnnSection *s, GPtrArray *layers, Value *v)
         }
         v->n = out_n;
         continue;
-      case DDNN_LAYER_RELU:{
+      case DDNN_LAYER_RELU: {
         const float *in = value_floats (s, v);
 
         out = v->in_scratch ? (float *) in : other_buffer (s, v);
@@ -1953,8 +1963,8 @@ section_check_runnable (DdnnSection *section, GError **error)
 
 /* Runs body and exit from a value that holds the section's input. */
 static gboolean
-section_run_value (DdnnSection *s, Value *v, DdnnSectionResult *result,
-    GError **error)
+section_run_value (
+    DdnnSection *s, Value *v, DdnnSectionResult *result, GError **error)
 {
   guint n_classes = s->model->class_names->len;
   gsize shape[DDNN_TENSOR_MAX_DIMS];
@@ -1971,12 +1981,13 @@ section_run_value (DdnnSection *s, Value *v, DdnnSectionResult *result,
     /* an empty body hands the input on as it came */
     dtype = v->bits ? DDNN_DTYPE_BIT : DDNN_DTYPE_F32;
   }
-  if (result->features && (g_atomic_int_get (&result->features->ref_count) != 1
-          || result->features->dtype != dtype
-          || result->features->n_elements != v->n))
+  if (result->features &&
+      (g_atomic_int_get (&result->features->ref_count) != 1 ||
+          result->features->dtype != dtype ||
+          result->features->n_elements != v->n))
     g_clear_pointer (&result->features, ddnn_tensor_unref);
-  if (!result->features
-      && !(result->features = ddnn_tensor_new (dtype, n_dims, shape, error)))
+  if (!result->features &&
+      !(result->features = ddnn_tensor_new (dtype, n_dims, shape, error)))
     return FALSE;
   memcpy (result->features->data, v->data, result->features->n_bytes);
 
@@ -1993,8 +2004,8 @@ section_run_value (DdnnSection *s, Value *v, DdnnSectionResult *result,
     result->probs = g_new (float, n_classes);
     result->n_classes = n_classes;
   }
-  memcpy (result->scores, value_floats (s, &features),
-      n_classes * sizeof (float));
+  memcpy (
+      result->scores, value_floats (s, &features), n_classes * sizeof (float));
   ddnn_softmax (n_classes, result->scores, result->probs);
   result->entropy = ddnn_normalized_entropy (n_classes, result->probs);
   result->class_index = ddnn_argmax (n_classes, result->scores);
@@ -2010,13 +2021,13 @@ ddnn_section_run (DdnnSection *section, const DdnnTensor *input,
 
   if (!section_check_runnable (section, error))
     return FALSE;
-  if (input->n_elements != expected
-      || (input->dtype != DDNN_DTYPE_F32 && input->dtype != DDNN_DTYPE_BIT)) {
+  if (input->n_elements != expected ||
+      (input->dtype != DDNN_DTYPE_F32 && input->dtype != DDNN_DTYPE_BIT)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
         "section '%s' takes %" G_GSIZE_FORMAT " f32 or bit values (%ux%ux%u),"
-        " not %" G_GSIZE_FORMAT " %s values", section->name, expected,
-        section->in_c, section->in_h, section->in_w, input->n_elements,
-        ddnn_dtype_name (input->dtype));
+        " not %" G_GSIZE_FORMAT " %s values",
+        section->name, expected, section->in_c, section->in_h, section->in_w,
+        input->n_elements, ddnn_dtype_name (input->dtype));
     return FALSE;
   }
   v.bits = input->dtype == DDNN_DTYPE_BIT;
@@ -2027,9 +2038,9 @@ ddnn_section_run (DdnnSection *section, const DdnnTensor *input,
 }
 
 gboolean
-ddnn_section_run_image (DdnnSection *section, const guint8 *pixels,
-    guint width, guint height, guint channels, gsize stride,
-    DdnnSectionResult *result, GError **error)
+ddnn_section_run_image (DdnnSection *section, const guint8 *pixels, guint width,
+    guint height, guint channels, gsize stride, DdnnSectionResult *result,
+    GError **error)
 {
   const DdnnInputSpec *in = &section->model->input;
   gsize plane = (gsize) in->height * in->width;
@@ -2045,8 +2056,8 @@ ddnn_section_run_image (DdnnSection *section, const guint8 *pixels,
         section->name);
     return FALSE;
   }
-  if (width != in->width || height != in->height || channels != in->channels
-      || stride < (gsize) width * channels) {
+  if (width != in->width || height != in->height || channels != in->channels ||
+      stride < (gsize) width * channels) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
         "the model takes %ux%u images with %u channel%s, not %ux%u with %u",
         in->width, in->height, in->channels, in->channels == 1 ? "" : "s",
@@ -2092,22 +2103,21 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
     return FALSE;
   if (section->tier == DDNN_TIER_DEVICE) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
-        "section '%s' is a device section and takes an image",
-        section->name);
+        "section '%s' is a device section and takes an image", section->name);
     return FALSE;
   }
-  from_edge = section->tier == DDNN_TIER_CLOUD
-      && ddnn_model_get_edge_section (model) != NULL;
+  from_edge = section->tier == DDNN_TIER_CLOUD &&
+      ddnn_model_get_edge_section (model) != NULL;
   below = from_edge ? ddnn_model_get_edge_section (model)
-      : ddnn_model_get_device_section (model, 0);
+                    : ddnn_model_get_device_section (model, 0);
   n_expected = from_edge ? 1 : model->n_views;
   per_view = (gsize) below->feat_c * below->feat_h * below->feat_w;
   in_n = (gsize) section->in_c * section->in_h * section->in_w;
 
   if (n_inputs != n_expected) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
-        "section '%s' takes the features of %u input%s, not %u",
-        section->name, n_expected, n_expected == 1 ? "" : "s", n_inputs);
+        "section '%s' takes the features of %u input%s, not %u", section->name,
+        n_expected, n_expected == 1 ? "" : "s", n_inputs);
     return FALSE;
   }
   for (v = 0; v < n_inputs; v++) {
@@ -2115,9 +2125,9 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
       all_bits = FALSE;
       continue;
     }
-    if (features[v]->n_elements != per_view
-        || (features[v]->dtype != DDNN_DTYPE_F32
-            && features[v]->dtype != DDNN_DTYPE_BIT)) {
+    if (features[v]->n_elements != per_view ||
+        (features[v]->dtype != DDNN_DTYPE_F32 &&
+            features[v]->dtype != DDNN_DTYPE_BIT)) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
           "section '%s': input %u has %" G_GSIZE_FORMAT " %s values; the "
           "tier below gives %" G_GSIZE_FORMAT " f32 or bit values",
@@ -2176,8 +2186,7 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
 
 gboolean
 ddnn_model_fuse_scores (const DdnnModel *model, const float *const *scores,
-    guint n_views, float *fused, float *probs, float *entropy,
-    GError **error)
+    guint n_views, float *fused, float *probs, float *entropy, GError **error)
 {
   guint n_classes = model->class_names->len;
 
@@ -2186,8 +2195,8 @@ ddnn_model_fuse_scores (const DdnnModel *model, const float *const *scores,
         "local fusion 'concat' gives no class scores; use max or avg");
     return FALSE;
   }
-  if (!ddnn_fuse_f32 (model->local_fusion, n_views, scores, n_classes, fused,
-          error))
+  if (!ddnn_fuse_f32 (
+          model->local_fusion, n_views, scores, n_classes, fused, error))
     return FALSE;
   ddnn_softmax (n_classes, fused, probs);
   *entropy = ddnn_normalized_entropy (n_classes, probs);

@@ -64,88 +64,85 @@ typedef struct
 
 typedef struct
 {
-  guint64 params;               /* scalar parameters, one per binary weight */
-  guint64 bytes;                /* bytes stored: binary weights packed */
-  guint64 flops;                /* operations per sample, a MAC counting 2 */
-  guint64 binary_ops;           /* the part of @flops done by XNOR-popcount */
+  guint64 params; /* scalar parameters, one per binary weight */
+  guint64 bytes; /* bytes stored: binary weights packed */
+  guint64 flops; /* operations per sample, a MAC counting 2 */
+  guint64 binary_ops; /* the part of @flops done by XNOR-popcount */
 } DdnnSectionCost;
 
-DdnnModel *ddnn_model_load (const gchar * path, GError ** error);
-DdnnModel *ddnn_model_load_from_bytes (GBytes * bytes, GError ** error);
+DdnnModel *ddnn_model_load (const gchar *path, GError **error);
+DdnnModel *ddnn_model_load_from_bytes (GBytes *bytes, GError **error);
 /* A model with freshly initialised weights (seeded, deterministic). */
-DdnnModel *ddnn_model_new_from_topology (const gchar * topology_json,
-    guint32 seed, GError ** error);
-GBytes *ddnn_model_serialize (DdnnModel * model, GError ** error);
-gboolean ddnn_model_save (DdnnModel * model, const gchar * path,
-    GError ** error);
+DdnnModel *ddnn_model_new_from_topology (
+    const gchar *topology_json, guint32 seed, GError **error);
+GBytes *ddnn_model_serialize (DdnnModel *model, GError **error);
+gboolean ddnn_model_save (DdnnModel *model, const gchar *path, GError **error);
 /* Writes only the named sections; the model id is kept, so tiers can check
  * they run parts of the same model. */
-gboolean ddnn_model_save_sections (DdnnModel * model,
-    const gchar * const *section_names, const gchar * path, GError ** error);
+gboolean ddnn_model_save_sections (DdnnModel *model,
+    const gchar *const *section_names, const gchar *path, GError **error);
 
-DdnnModel *ddnn_model_ref (DdnnModel * model);
-void ddnn_model_unref (DdnnModel * model);
+DdnnModel *ddnn_model_ref (DdnnModel *model);
+void ddnn_model_unref (DdnnModel *model);
 
-const gchar *ddnn_model_get_id (const DdnnModel * model);
-const gchar *ddnn_model_get_name (const DdnnModel * model);
-const gchar *ddnn_model_get_topology (const DdnnModel * model);
-guint ddnn_model_get_n_views (const DdnnModel * model);
-guint ddnn_model_get_n_classes (const DdnnModel * model);
-const gchar *ddnn_model_get_class_name (const DdnnModel * model,
-    guint class_index);
-const DdnnInputSpec *ddnn_model_get_input (const DdnnModel * model);
-DdnnFusion ddnn_model_get_local_fusion (const DdnnModel * model);
-DdnnFusion ddnn_model_get_feature_fusion (const DdnnModel * model);
+const gchar *ddnn_model_get_id (const DdnnModel *model);
+const gchar *ddnn_model_get_name (const DdnnModel *model);
+const gchar *ddnn_model_get_topology (const DdnnModel *model);
+guint ddnn_model_get_n_views (const DdnnModel *model);
+guint ddnn_model_get_n_classes (const DdnnModel *model);
+const gchar *ddnn_model_get_class_name (
+    const DdnnModel *model, guint class_index);
+const DdnnInputSpec *ddnn_model_get_input (const DdnnModel *model);
+DdnnFusion ddnn_model_get_local_fusion (const DdnnModel *model);
+DdnnFusion ddnn_model_get_feature_fusion (const DdnnModel *model);
 /* Default exit threshold of a tier (device means the fused local exit);
  * negative when the topology sets none. */
-double ddnn_model_get_threshold (const DdnnModel * model, DdnnTier tier);
+double ddnn_model_get_threshold (const DdnnModel *model, DdnnTier tier);
 
-guint ddnn_model_get_n_sections (const DdnnModel * model);
-DdnnSection *ddnn_model_get_section (const DdnnModel * model, guint index);
-DdnnSection *ddnn_model_find_section (const DdnnModel * model,
-    const gchar * name);
-DdnnSection *ddnn_model_get_device_section (const DdnnModel * model,
-    guint view);
+guint ddnn_model_get_n_sections (const DdnnModel *model);
+DdnnSection *ddnn_model_get_section (const DdnnModel *model, guint index);
+DdnnSection *ddnn_model_find_section (
+    const DdnnModel *model, const gchar *name);
+DdnnSection *ddnn_model_get_device_section (const DdnnModel *model, guint view);
 /* The edge section when there is one, else NULL. */
-DdnnSection *ddnn_model_get_edge_section (const DdnnModel * model);
-DdnnSection *ddnn_model_get_cloud_section (const DdnnModel * model);
+DdnnSection *ddnn_model_get_edge_section (const DdnnModel *model);
+DdnnSection *ddnn_model_get_cloud_section (const DdnnModel *model);
 
-const gchar *ddnn_section_get_name (const DdnnSection * section);
-DdnnTier ddnn_section_get_tier (const DdnnSection * section);
+const gchar *ddnn_section_get_name (const DdnnSection *section);
+DdnnTier ddnn_section_get_tier (const DdnnSection *section);
 const gchar *ddnn_tier_name (DdnnTier tier);
 /* FALSE when the file this model came from does not hold the section. */
-gboolean ddnn_section_is_present (const DdnnSection * section);
+gboolean ddnn_section_is_present (const DdnnSection *section);
 /* The view of a device section, -1 for the others. */
-gint ddnn_section_get_view (const DdnnSection * section);
-void ddnn_section_get_cost (const DdnnSection * section,
-    DdnnSectionCost * cost);
+gint ddnn_section_get_view (const DdnnSection *section);
+void ddnn_section_get_cost (const DdnnSection *section, DdnnSectionCost *cost);
 /* The dtype and shape of the features the body outputs. */
-void ddnn_section_get_features_spec (const DdnnSection * section,
-    DdnnDtype * dtype, guint * n_dims, gsize * shape);
+void ddnn_section_get_features_spec (
+    const DdnnSection *section, DdnnDtype *dtype, guint *n_dims, gsize *shape);
 /* A description of the layers, one line each. */
-gchar *ddnn_section_describe (const DdnnSection * section);
+gchar *ddnn_section_describe (const DdnnSection *section);
 
 /* Runs a section.  A section keeps its own scratch memory: run one section
  * from one thread at a time. */
-gboolean ddnn_section_run (DdnnSection * section, const DdnnTensor * input,
-    DdnnSectionResult * result, GError ** error);
+gboolean ddnn_section_run (DdnnSection *section, const DdnnTensor *input,
+    DdnnSectionResult *result, GError **error);
 /* A device section on an 8-bit image of the model's input size, rows
  * @stride bytes apart, @channels interleaved (1 for GRAY8, 3 for RGB). */
-gboolean ddnn_section_run_image (DdnnSection * section, const guint8 * pixels,
+gboolean ddnn_section_run_image (DdnnSection *section, const guint8 *pixels,
     guint width, guint height, guint channels, gsize stride,
-    DdnnSectionResult * result, GError ** error);
+    DdnnSectionResult *result, GError **error);
 /* An edge or cloud section on the features of the tier below, fused by the
  * model's feature fusion.  @features[v] is NULL for a missing view. */
-gboolean ddnn_section_run_fused (DdnnSection * section,
-    DdnnTensor * const *features, guint n_inputs, DdnnSectionResult * result,
-    GError ** error);
-void ddnn_section_result_clear (DdnnSectionResult * result);
+gboolean ddnn_section_run_fused (DdnnSection *section,
+    DdnnTensor *const *features, guint n_inputs, DdnnSectionResult *result,
+    GError **error);
+void ddnn_section_result_clear (DdnnSectionResult *result);
 
 /* Fuses the device exits' scores by the model's local fusion; writes the
  * fused scores, their softmax and normalized entropy. */
-gboolean ddnn_model_fuse_scores (const DdnnModel * model,
+gboolean ddnn_model_fuse_scores (const DdnnModel *model,
     const float *const *scores, guint n_views, float *fused, float *probs,
-    float *entropy, GError ** error);
+    float *entropy, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnModel, ddnn_model_unref)
 

@@ -9,10 +9,11 @@
 /* The hot kernels are built for three x86-64 levels and the loader picks
  * the best one the processor has (AVX2 + FMA, then SSE4.2 + POPCNT, then
  * the baseline), so one binary serves any x86-64 camera or server. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) \
-    && !defined(DDNN_NO_TARGET_CLONES)
-#define DDNN_KERNEL \
-  __attribute__((target_clones ("arch=x86-64-v3", "arch=x86-64-v2", "default")))
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&        \
+    !defined(DDNN_NO_TARGET_CLONES)
+#define DDNN_KERNEL                                                            \
+  __attribute__ ((                                                             \
+      target_clones ("arch=x86-64-v3", "arch=x86-64-v2", "default")))
 #else
 #define DDNN_KERNEL
 #endif
@@ -42,12 +43,13 @@ ddnn_conv_shape_init (DdnnConvShape *s, guint in_channels, guint in_height,
   s->pad = pad;
   s->out_height = ddnn_pool_out_size (in_height, kernel_h, stride, pad);
   s->out_width = ddnn_pool_out_size (in_width, kernel_w, stride, pad);
-  if (in_channels == 0 || out_channels == 0 || s->out_height == 0
-      || s->out_width == 0 || pad >= MAX (kernel_h, kernel_w)) {
+  if (in_channels == 0 || out_channels == 0 || s->out_height == 0 ||
+      s->out_width == 0 || pad >= MAX (kernel_h, kernel_w)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
         "convolution %ux%u stride %u pad %u does not fit a %ux%ux%u input "
-        "with %u filters", kernel_h, kernel_w, stride, pad, in_channels,
-        in_height, in_width, out_channels);
+        "with %u filters",
+        kernel_h, kernel_w, stride, pad, in_channels, in_height, in_width,
+        out_channels);
     return FALSE;
   }
   return TRUE;
@@ -64,8 +66,8 @@ ddnn_im2col (const DdnnConvShape *s, const float *input, float *col)
 
     for (ky = 0; ky < s->kernel_h; ky++) {
       for (kx = 0; kx < s->kernel_w; kx++) {
-        float *row = col + (((gsize) c * s->kernel_h + ky) * s->kernel_w + kx)
-            * p_count;
+        float *row = col +
+            (((gsize) c * s->kernel_h + ky) * s->kernel_w + kx) * p_count;
 
         for (oy = 0; oy < s->out_height; oy++) {
           gint iy = (gint) (oy * s->stride + ky) - (gint) s->pad;
@@ -78,7 +80,8 @@ ddnn_im2col (const DdnnConvShape *s, const float *input, float *col)
           for (ox = 0; ox < s->out_width; ox++) {
             gint ix = (gint) (ox * s->stride + kx) - (gint) s->pad;
 
-            out[ox] = (ix < 0 || ix >= (gint) s->in_width) ? 0.0f
+            out[ox] = (ix < 0 || ix >= (gint) s->in_width)
+                ? 0.0f
                 : plane[(gsize) iy * s->in_width + ix];
           }
         }
@@ -88,8 +91,8 @@ ddnn_im2col (const DdnnConvShape *s, const float *input, float *col)
 }
 
 static void
-add_channel_bias (guint channels, gsize spatial, const float *bias,
-    float *output)
+add_channel_bias (
+    guint channels, gsize spatial, const float *bias, float *output)
 {
   guint c;
   gsize i;
@@ -111,8 +114,8 @@ add_channel_bias (guint channels, gsize spatial, const float *bias,
  * then dropped.  For few input channels this beats im2col + sgemm, which
  * would spend more moving data than computing. */
 DDNN_KERNEL static void
-conv2d_direct (const DdnnConvShape *s, const float *input,
-    const float *weight, const float *bias, float *padded, float *output)
+conv2d_direct (const DdnnConvShape *s, const float *input, const float *weight,
+    const float *bias, float *padded, float *output)
 {
   guint pw = s->in_width + 2 * s->pad, ph = s->in_height + 2 * s->pad;
   guint oh = s->out_height, ow = s->out_width;
@@ -144,17 +147,20 @@ conv2d_direct (const DdnnConvShape *s, const float *input,
       const float *plane = padded + (gsize) c * ph * pw;
 
       if (taps == 9) {
-        const float *restrict p0 = plane + offsets[0], *restrict p1 =
-            plane + offsets[1], *restrict p2 = plane + offsets[2],
-            *restrict p3 = plane + offsets[3], *restrict p4 =
-            plane + offsets[4], *restrict p5 = plane + offsets[5],
-            *restrict p6 = plane + offsets[6], *restrict p7 =
-            plane + offsets[7], *restrict p8 = plane + offsets[8];
+        const float *restrict p0 = plane + offsets[0],
+                              *restrict p1 = plane + offsets[1],
+                              *restrict p2 = plane + offsets[2],
+                              *restrict p3 = plane + offsets[3],
+                              *restrict p4 = plane + offsets[4],
+                              *restrict p5 = plane + offsets[5],
+                              *restrict p6 = plane + offsets[6],
+                              *restrict p7 = plane + offsets[7],
+                              *restrict p8 = plane + offsets[8];
 
         for (i = 0; i < n_wide; i++)
-          acc[i] += w[0] * p0[i] + w[1] * p1[i] + w[2] * p2[i]
-              + w[3] * p3[i] + w[4] * p4[i] + w[5] * p5[i]
-              + w[6] * p6[i] + w[7] * p7[i] + w[8] * p8[i];
+          acc[i] += w[0] * p0[i] + w[1] * p1[i] + w[2] * p2[i] + w[3] * p3[i] +
+              w[4] * p4[i] + w[5] * p5[i] + w[6] * p6[i] + w[7] * p7[i] +
+              w[8] * p8[i];
       } else {
         for (t = 0; t < taps; t++) {
           const float *restrict src = plane + offsets[t];
@@ -177,8 +183,8 @@ ddnn_conv2d_scratch_size (const DdnnConvShape *s)
   gsize col = ddnn_conv_patch_size (s) * ddnn_conv_out_pixels (s);
   gsize pw = s->in_width + 2 * s->pad;
   /* the padded planes, then one wide output plane */
-  gsize padded = (gsize) s->in_channels * (s->in_height + 2 * s->pad) * pw
-      + (gsize) s->out_height * pw;
+  gsize padded = (gsize) s->in_channels * (s->in_height + 2 * s->pad) * pw +
+      (gsize) s->out_height * pw;
 
   return MAX (col, padded);
 }
@@ -191,24 +197,26 @@ ddnn_conv2d_f32 (const DdnnConvShape *s, const float *input,
   gsize p = ddnn_conv_out_pixels (s);
   const float *patches = input;
 
-  if (s->stride == 1 && k <= 32 && s->kernel_h * s->kernel_w
-      <= DDNN_CONV_MAX_TAPS && !(s->kernel_h == 1 && s->kernel_w == 1 && s->pad == 0)) {
+  if (s->stride == 1 && k <= 32 &&
+      s->kernel_h * s->kernel_w <= DDNN_CONV_MAX_TAPS &&
+      !(s->kernel_h == 1 && s->kernel_w == 1 && s->pad == 0)) {
     conv2d_direct (s, input, weight, bias, col, output);
     return;
   }
 
-  if (!(s->kernel_h == 1 && s->kernel_w == 1 && s->stride == 1 && s->pad == 0)) {
+  if (!(s->kernel_h == 1 && s->kernel_w == 1 && s->stride == 1 &&
+          s->pad == 0)) {
     ddnn_im2col (s, input, col);
     patches = col;
   }
-  ddnn_sgemm (FALSE, FALSE, s->out_channels, p, k, 1.0f, weight, k, patches,
-      p, 0.0f, output, p);
+  ddnn_sgemm (FALSE, FALSE, s->out_channels, p, k, 1.0f, weight, k, patches, p,
+      0.0f, output, p);
   add_channel_bias (s->out_channels, p, bias, output);
 }
 
 DDNN_KERNEL void
-ddnn_bits_chw_to_hwc (const guint8 *bits, guint channels, guint height,
-    guint width, guint64 *hwc)
+ddnn_bits_chw_to_hwc (
+    const guint8 *bits, guint channels, guint height, guint width, guint64 *hwc)
 {
   guint wpp = ddnn_binary_words_per_pixel (channels);
   gsize pixels = (gsize) height * width;
@@ -230,8 +238,8 @@ ddnn_bits_chw_to_hwc (const guint8 *bits, guint channels, guint height,
 }
 
 void
-ddnn_binary_conv_pack_weights (const DdnnConvShape *s,
-    const guint8 *weight_bits, guint64 *packed)
+ddnn_binary_conv_pack_weights (
+    const DdnnConvShape *s, const guint8 *weight_bits, guint64 *packed)
 {
   gsize k = ddnn_conv_patch_size (s);
   gsize row_bytes = (k + 7) / 8;
@@ -283,8 +291,8 @@ ddnn_binary_conv2d (const DdnnConvShape *s, const guint64 *input_hwc,
 
             if (ix < 0 || ix >= (gint) s->in_width)
               continue;
-            tap_input[n_valid] =
-                input_hwc + ((gsize) iy * s->in_width + ix) * wpp;
+            tap_input[n_valid] = input_hwc +
+                ((gsize) iy * s->in_width + ix) * wpp;
             tap_index[n_valid] = ky * s->kernel_w + kx;
             n_valid++;
           }
@@ -305,8 +313,8 @@ ddnn_binary_conv2d (const DdnnConvShape *s, const guint64 *input_hwc,
           for (t = 0; t < taps; t++)
             differ += __builtin_popcountll (x[t] ^ filter[t]);
           output[o * p_count + (gsize) oy * s->out_width + ox] =
-              (float) ((gint64) taps * s->in_channels - 2 * differ)
-              + (bias ? bias[o] : 0.0f);
+              (float) ((gint64) taps * s->in_channels - 2 * differ) +
+              (bias ? bias[o] : 0.0f);
         }
         continue;
       }
@@ -346,8 +354,9 @@ ddnn_binary_conv2d (const DdnnConvShape *s, const guint64 *input_hwc,
           }
         }
         /* agree - differ = n_bits - 2 differ */
-        output[o * p_count + (gsize) oy * s->out_width + ox] =
-            (float) (n_bits - 2 * differ) + (bias ? bias[o] : 0.0f);
+        output[o * p_count + (gsize) oy * s->out_width + ox] = (float) (n_bits -
+                                                                   2 * differ) +
+            (bias ? bias[o] : 0.0f);
       }
     }
   }
@@ -367,8 +376,8 @@ ddnn_max_pool2d (guint channels, guint height, guint width, guint kernel,
   gint x;
 
   g_return_if_fail (width <= DDNN_POOL_MAX_WIDTH);
-  if (kernel == 3 && stride == 2 && pad == 1 && width % 2 == 0
-      && height % 2 == 0) {
+  if (kernel == 3 && stride == 2 && pad == 1 && width % 2 == 0 &&
+      height % 2 == 0) {
     /* the ConvP block's pooling: window rows 2y-1 .. 2y+1, columns alike */
     for (c = 0; c < channels; c++) {
       const float *plane = input + (gsize) c * height * width;
@@ -387,8 +396,8 @@ ddnn_max_pool2d (guint channels, guint height, guint width, guint kernel,
         }
         dst[0] = row[0] > row[1] ? row[0] : row[1];
         for (ox = 1; ox < ow; ox++) {
-          float m = row[2 * ox - 1] > row[2 * ox] ? row[2 * ox - 1] :
-              row[2 * ox];
+          float m = row[2 * ox - 1] > row[2 * ox] ? row[2 * ox - 1]
+                                                  : row[2 * ox];
 
           dst[ox] = m > row[2 * ox + 1] ? m : row[2 * ox + 1];
         }
@@ -450,7 +459,8 @@ ddnn_avg_pool2d (guint channels, guint height, guint width, guint kernel,
         for (y = y_lo; y < y_hi; y++)
           for (x = x_lo; x < x_hi; x++)
             sum += plane[(gsize) y * width + x];
-        out[(gsize) oy * ow + ox] = sum / (float) ((y_hi - y_lo) * (x_hi - x_lo));
+        out[(gsize) oy * ow + ox] = sum /
+            (float) ((y_hi - y_lo) * (x_hi - x_lo));
       }
     }
   }
@@ -458,8 +468,7 @@ ddnn_avg_pool2d (guint channels, guint height, guint width, guint kernel,
 
 void
 ddnn_batch_norm_fold (guint channels, const float *gamma, const float *beta,
-    const float *mean, const float *var, float eps, float *scale,
-    float *shift)
+    const float *mean, const float *var, float eps, float *scale, float *shift)
 {
   guint c;
 
@@ -575,9 +584,8 @@ ddnn_linear_f32 (guint in_features, guint out_features, const float *input,
 }
 
 DDNN_KERNEL void
-ddnn_binary_linear (guint in_features, guint out_features,
-    const guint64 *input, const guint64 *weight, const float *bias,
-    float *output)
+ddnn_binary_linear (guint in_features, guint out_features, const guint64 *input,
+    const guint64 *weight, const float *bias, float *output)
 {
   guint words = ddnn_binary_row_words (in_features);
   guint o, j;
@@ -590,8 +598,8 @@ ddnn_binary_linear (guint in_features, guint out_features,
      * bytes can be read as host words. */
     for (j = 0; j < words; j++)
       differ += __builtin_popcountll (input[j] ^ row[j]);
-    output[o] = (float) ((gint64) in_features - 2 * differ)
-        + (bias ? bias[o] : 0.0f);
+    output[o] = (float) ((gint64) in_features - 2 * differ) +
+        (bias ? bias[o] : 0.0f);
   }
 }
 
@@ -696,7 +704,8 @@ ddnn_fuse_bits (DdnnFusion mode, guint n_views, const guint8 *const *views,
     if (!views[v]) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
           "view %u is missing: bits cannot stand for an absent view, fuse "
-          "as float instead", v);
+          "as float instead",
+          v);
       return FALSE;
     }
   }

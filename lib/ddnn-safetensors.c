@@ -10,9 +10,9 @@ static const struct
   const gchar *name;
   gsize size;
 } st_dtypes[] = {
-  [DDNN_ST_F32] = {"F32", 4},
-  [DDNN_ST_U8] = {"U8", 1},
-  [DDNN_ST_I8] = {"I8", 1},
+  [DDNN_ST_F32] = { "F32", 4 },
+  [DDNN_ST_U8] = { "U8", 1 },
+  [DDNN_ST_I8] = { "I8", 1 },
 };
 
 const gchar *
@@ -28,8 +28,8 @@ ddnn_st_dtype_size (DdnnStDtype dtype)
 }
 
 gboolean
-ddnn_json_check_depth (const gchar *text, gsize length, guint max_depth,
-    GError **error)
+ddnn_json_check_depth (
+    const gchar *text, gsize length, guint max_depth, GError **error)
 {
   gboolean in_string = FALSE, escaped = FALSE;
   guint depth = 0;
@@ -100,8 +100,8 @@ json_node_get_size (JsonNode *node, guint64 *value)
 {
   gint64 v;
 
-  if (!JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64)
+  if (!JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
     return FALSE;
   v = json_node_get_int (node);
   if (v < 0)
@@ -130,9 +130,10 @@ parse_tensor_entry (const gchar *name, JsonNode *node, gsize data_size,
   obj = json_node_get_object (node);
 
   member = json_object_get_member (obj, "dtype");
-  dtype = member && JSON_NODE_HOLDS_VALUE (member)
-      && json_node_get_value_type (member) == G_TYPE_STRING ?
-      json_node_get_string (member) : NULL;
+  dtype = member && JSON_NODE_HOLDS_VALUE (member) &&
+          json_node_get_value_type (member) == G_TYPE_STRING
+      ? json_node_get_string (member)
+      : NULL;
   if (!dtype) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
         "tensor '%s': no dtype string", name);
@@ -143,8 +144,8 @@ parse_tensor_entry (const gchar *name, JsonNode *node, gsize data_size,
       break;
   if (d == G_N_ELEMENTS (st_dtypes)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-        "tensor '%s': dtype '%s' is not one libddnn reads (F32, U8, I8)",
-        name, dtype);
+        "tensor '%s': dtype '%s' is not one libddnn reads (F32, U8, I8)", name,
+        dtype);
     return FALSE;
   }
   t->dtype = d;
@@ -166,25 +167,25 @@ parse_tensor_entry (const gchar *name, JsonNode *node, gsize data_size,
   for (i = 0; i < t->n_dims; i++) {
     guint64 extent;
 
-    if (!json_node_get_size (json_array_get_element (shape, i), &extent)
-        || extent > DDNN_TENSOR_MAX_ELEMENTS) {
+    if (!json_node_get_size (json_array_get_element (shape, i), &extent) ||
+        extent > DDNN_TENSOR_MAX_ELEMENTS) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
           "tensor '%s': dimension %u is not an integer in [0, 2^31]", name, i);
       return FALSE;
     }
     t->shape[i] = extent;
   }
-  if (!ddnn_tensor_bytes_for (DDNN_DTYPE_I8, t->n_dims, t->shape, &n_elements,
-          NULL, error)) {
+  if (!ddnn_tensor_bytes_for (
+          DDNN_DTYPE_I8, t->n_dims, t->shape, &n_elements, NULL, error)) {
     g_prefix_error (error, "tensor '%s': ", name);
     return FALSE;
   }
 
   member = json_object_get_member (obj, "data_offsets");
-  if (!member || !JSON_NODE_HOLDS_ARRAY (member)
-      || json_array_get_length (offsets = json_node_get_array (member)) != 2
-      || !json_node_get_size (json_array_get_element (offsets, 0), &begin)
-      || !json_node_get_size (json_array_get_element (offsets, 1), &end)) {
+  if (!member || !JSON_NODE_HOLDS_ARRAY (member) ||
+      json_array_get_length (offsets = json_node_get_array (member)) != 2 ||
+      !json_node_get_size (json_array_get_element (offsets, 0), &begin) ||
+      !json_node_get_size (json_array_get_element (offsets, 1), &end)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
         "tensor '%s': data_offsets is not a pair of non-negative integers",
         name);
@@ -201,7 +202,8 @@ parse_tensor_entry (const gchar *name, JsonNode *node, gsize data_size,
   if (end - begin != expected) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
         "tensor '%s': shape needs %" G_GUINT64_FORMAT " bytes of %s but its "
-        "offsets span %" G_GUINT64_FORMAT, name, expected, dtype, end - begin);
+        "offsets span %" G_GUINT64_FORMAT,
+        name, expected, dtype, end - begin);
     return FALSE;
   }
   t->begin = begin;
@@ -212,8 +214,8 @@ parse_tensor_entry (const gchar *name, JsonNode *node, gsize data_size,
 static gint
 compare_by_offset (gconstpointer a, gconstpointer b)
 {
-  const DdnnStTensor *ta = *(DdnnStTensor * const *) a;
-  const DdnnStTensor *tb = *(DdnnStTensor * const *) b;
+  const DdnnStTensor *ta = *(DdnnStTensor *const *) a;
+  const DdnnStTensor *tb = *(DdnnStTensor *const *) b;
 
   if (ta->begin != tb->begin)
     return ta->begin < tb->begin ? -1 : 1;
@@ -230,20 +232,20 @@ parse_metadata (JsonNode *node, GHashTable *metadata, GError **error)
   JsonNode *value;
 
   if (!JSON_NODE_HOLDS_OBJECT (node)) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-        "__metadata__ is not an object");
+    g_set_error (
+        error, DDNN_ERROR, DDNN_ERROR_CORRUPT, "__metadata__ is not an object");
     return FALSE;
   }
   json_object_iter_init (&iter, json_node_get_object (node));
   while (json_object_iter_next (&iter, &key, &value)) {
-    if (!JSON_NODE_HOLDS_VALUE (value)
-        || json_node_get_value_type (value) != G_TYPE_STRING) {
+    if (!JSON_NODE_HOLDS_VALUE (value) ||
+        json_node_get_value_type (value) != G_TYPE_STRING) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
           "__metadata__ value of '%s' is not a string", key);
       return FALSE;
     }
-    g_hash_table_insert (metadata, g_strdup (key),
-        g_strdup (json_node_get_string (value)));
+    g_hash_table_insert (
+        metadata, g_strdup (key), g_strdup (json_node_get_string (value)));
   }
   return TRUE;
 }
@@ -268,7 +270,8 @@ ddnn_safetensors_parse (GBytes *bytes, GError **error)
   if (size < 8) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TRUNCATED,
         "truncated: %" G_GSIZE_FORMAT " bytes, but a safetensors file starts "
-        "with an 8-byte header length", size);
+        "with an 8-byte header length",
+        size);
     return NULL;
   }
   memcpy (&header_size, data, 8);
@@ -282,7 +285,8 @@ ddnn_safetensors_parse (GBytes *bytes, GError **error)
   if (header_size > size - 8) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TRUNCATED,
         "truncated: the header announces %" G_GUINT64_FORMAT " bytes of JSON "
-        "but only %" G_GSIZE_FORMAT " follow", header_size, size - 8);
+        "but only %" G_GSIZE_FORMAT " follow",
+        header_size, size - 8);
     return NULL;
   }
   if (header_size < 2 || data[8] != '{') {
@@ -291,19 +295,19 @@ ddnn_safetensors_parse (GBytes *bytes, GError **error)
     return NULL;
   }
   if (!g_utf8_validate ((const gchar *) data + 8, header_size, NULL)) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-        "the header is not valid UTF-8");
+    g_set_error (
+        error, DDNN_ERROR, DDNN_ERROR_CORRUPT, "the header is not valid UTF-8");
     return NULL;
   }
-  if (!ddnn_json_check_depth ((const gchar *) data + 8, header_size,
-          DDNN_JSON_MAX_DEPTH, error)) {
+  if (!ddnn_json_check_depth (
+          (const gchar *) data + 8, header_size, DDNN_JSON_MAX_DEPTH, error)) {
     g_prefix_error (error, "header: ");
     return NULL;
   }
 
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, (const gchar *) data + 8,
-          header_size, &json_error)) {
+  if (!json_parser_load_from_data (
+          parser, (const gchar *) data + 8, header_size, &json_error)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
         "the header is not valid JSON: %s", json_error->message);
     g_error_free (json_error);
@@ -319,8 +323,8 @@ ddnn_safetensors_parse (GBytes *bytes, GError **error)
   st = g_new0 (DdnnSafetensors, 1);
   st->bytes = g_bytes_ref (bytes);
   st->tensors = g_ptr_array_new_with_free_func (st_tensor_free);
-  st->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  st->metadata = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, g_free);
   data_size = size - 8 - header_size;
 
   json_object_iter_init (&iter, json_node_get_object (root));
@@ -353,8 +357,8 @@ ddnn_safetensors_parse (GBytes *bytes, GError **error)
       const DdnnStTensor *prev = g_ptr_array_index (by_offset, i - 1);
 
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-          "offsets overlapping: tensors '%s' and '%s' share bytes",
-          prev->name, t->name);
+          "offsets overlapping: tensors '%s' and '%s' share bytes", prev->name,
+          t->name);
       return NULL;
     }
     if (t->begin > expected_begin) {
@@ -391,16 +395,15 @@ ddnn_st_writer_new (void)
   writer->header = json_builder_new ();
   json_builder_begin_object (writer->header);
   writer->data = g_byte_array_new ();
-  writer->metadata = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  writer->metadata = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, g_free);
   writer->metadata_keys = g_ptr_array_new_with_free_func (g_free);
   return writer;
 }
 
 void
-ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name,
-    DdnnStDtype dtype, guint n_dims, const gsize *shape, gconstpointer data,
-    gsize n_bytes)
+ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name, DdnnStDtype dtype,
+    guint n_dims, const gsize *shape, gconstpointer data, gsize n_bytes)
 {
   guint i;
 
@@ -426,8 +429,8 @@ ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name,
 }
 
 void
-ddnn_st_writer_set_metadata (DdnnStWriter *writer, const gchar *key,
-    const gchar *value)
+ddnn_st_writer_set_metadata (
+    DdnnStWriter *writer, const gchar *key, const gchar *value)
 {
   if (!g_hash_table_contains (writer->metadata, key))
     g_ptr_array_add (writer->metadata_keys, g_strdup (key));
@@ -452,8 +455,8 @@ ddnn_st_writer_finish (DdnnStWriter *writer)
       const gchar *key = g_ptr_array_index (writer->metadata_keys, i);
 
       json_builder_set_member_name (writer->header, key);
-      json_builder_add_string_value (writer->header,
-          g_hash_table_lookup (writer->metadata, key));
+      json_builder_add_string_value (
+          writer->header, g_hash_table_lookup (writer->metadata, key));
     }
     json_builder_end_object (writer->header);
   }

@@ -32,15 +32,15 @@ typedef struct
   DdnnStDtype dtype;
   guint n_dims;
   gsize shape[DDNN_TENSOR_MAX_DIMS];
-  gsize begin, end;             /* offsets into the data section */
-  const guint8 *data;           /* points into the container's bytes */
+  gsize begin, end; /* offsets into the data section */
+  const guint8 *data; /* points into the container's bytes */
 } DdnnStTensor;
 
 typedef struct
 {
   GBytes *bytes;
-  GPtrArray *tensors;           /* DdnnStTensor*, in file order */
-  GHashTable *metadata;         /* gchar* -> gchar* */
+  GPtrArray *tensors; /* DdnnStTensor*, in file order */
+  GHashTable *metadata; /* gchar* -> gchar* */
 } DdnnSafetensors;
 
 const gchar *ddnn_st_dtype_name (DdnnStDtype dtype);
@@ -48,27 +48,27 @@ gsize ddnn_st_dtype_size (DdnnStDtype dtype);
 
 /* Validates the whole container before anything is read from it: header
  * length, JSON, every dtype, shape and offset, overlap and coverage. */
-DdnnSafetensors *ddnn_safetensors_parse (GBytes * bytes, GError ** error);
-void ddnn_safetensors_free (DdnnSafetensors * st);
-const DdnnStTensor *ddnn_safetensors_find (const DdnnSafetensors * st,
-    const gchar * name);
+DdnnSafetensors *ddnn_safetensors_parse (GBytes *bytes, GError **error);
+void ddnn_safetensors_free (DdnnSafetensors *st);
+const DdnnStTensor *ddnn_safetensors_find (
+    const DdnnSafetensors *st, const gchar *name);
 
 /* Writing: tensors are laid out in the order added, back to back. */
 typedef struct _DdnnStWriter DdnnStWriter;
 
 DdnnStWriter *ddnn_st_writer_new (void);
-void ddnn_st_writer_add (DdnnStWriter * writer, const gchar * name,
-    DdnnStDtype dtype, guint n_dims, const gsize * shape,
-    gconstpointer data, gsize n_bytes);
-void ddnn_st_writer_set_metadata (DdnnStWriter * writer, const gchar * key,
-    const gchar * value);
-GBytes *ddnn_st_writer_finish (DdnnStWriter * writer);
-void ddnn_st_writer_free (DdnnStWriter * writer);
+void ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name,
+    DdnnStDtype dtype, guint n_dims, const gsize *shape, gconstpointer data,
+    gsize n_bytes);
+void ddnn_st_writer_set_metadata (
+    DdnnStWriter *writer, const gchar *key, const gchar *value);
+GBytes *ddnn_st_writer_finish (DdnnStWriter *writer);
+void ddnn_st_writer_free (DdnnStWriter *writer);
 
 /* Refuses text whose brackets nest deeper than @max_depth (outside
  * strings), so that no recursive parser meets hostile nesting. */
-gboolean ddnn_json_check_depth (const gchar * text, gsize length,
-    guint max_depth, GError ** error);
+gboolean ddnn_json_check_depth (
+    const gchar *text, gsize length, guint max_depth, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnSafetensors, ddnn_safetensors_free)
 

@@ -25,8 +25,8 @@ gpointer
 ddnn_aligned_alloc0 (gsize n_bytes)
 {
   gpointer memory = NULL;
-  gsize rounded = (MAX (n_bytes, 1) + DDNN_ALIGNMENT - 1)
-      & ~(gsize) (DDNN_ALIGNMENT - 1);
+  gsize rounded = (MAX (n_bytes, 1) + DDNN_ALIGNMENT - 1) &
+      ~(gsize) (DDNN_ALIGNMENT - 1);
 
   if (posix_memalign (&memory, DDNN_ALIGNMENT, rounded) != 0)
     return NULL;
@@ -54,8 +54,8 @@ ddnn_tensor_bytes_for (DdnnDtype dtype, guint n_dims, const gsize *shape,
     return FALSE;
   }
   for (i = 0; i < n_dims; i++) {
-    if (shape[i] > DDNN_TENSOR_MAX_ELEMENTS
-        || (shape[i] != 0 && count > DDNN_TENSOR_MAX_ELEMENTS / shape[i])) {
+    if (shape[i] > DDNN_TENSOR_MAX_ELEMENTS ||
+        (shape[i] != 0 && count > DDNN_TENSOR_MAX_ELEMENTS / shape[i])) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
           "tensor has more than %" G_GUINT64_FORMAT " elements",
           (guint64) DDNN_TENSOR_MAX_ELEMENTS);
@@ -86,14 +86,14 @@ ddnn_tensor_bytes_for (DdnnDtype dtype, guint n_dims, const gsize *shape,
 }
 
 static DdnnTensor *
-tensor_alloc_header (DdnnDtype dtype, guint n_dims, const gsize *shape,
-    GError **error)
+tensor_alloc_header (
+    DdnnDtype dtype, guint n_dims, const gsize *shape, GError **error)
 {
   DdnnTensor *tensor;
   gsize n_elements, n_bytes;
 
-  if (!ddnn_tensor_bytes_for (dtype, n_dims, shape, &n_elements, &n_bytes,
-          error))
+  if (!ddnn_tensor_bytes_for (
+          dtype, n_dims, shape, &n_elements, &n_bytes, error))
     return NULL;
 
   tensor = g_new0 (DdnnTensor, 1);
@@ -112,8 +112,8 @@ tensor_alloc_header (DdnnDtype dtype, guint n_dims, const gsize *shape,
  * Allocates a zero-filled tensor that owns its memory.
  */
 DdnnTensor *
-ddnn_tensor_new (DdnnDtype dtype, guint n_dims, const gsize *shape,
-    GError **error)
+ddnn_tensor_new (
+    DdnnDtype dtype, guint n_dims, const gsize *shape, GError **error)
 {
   DdnnTensor *tensor = tensor_alloc_header (dtype, n_dims, shape, error);
 
@@ -151,8 +151,9 @@ ddnn_tensor_new_wrapped (DdnnDtype dtype, guint n_dims, const gsize *shape,
     return NULL;
   if (n_bytes < tensor->n_bytes) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
-        "%" G_GSIZE_FORMAT " bytes given for a tensor that needs %"
-        G_GSIZE_FORMAT, n_bytes, tensor->n_bytes);
+        "%" G_GSIZE_FORMAT
+        " bytes given for a tensor that needs %" G_GSIZE_FORMAT,
+        n_bytes, tensor->n_bytes);
     g_free (tensor);
     return NULL;
   }
@@ -196,8 +197,8 @@ ddnn_tensor_copy (const DdnnTensor *tensor)
 gboolean
 ddnn_tensor_same_shape (const DdnnTensor *a, const DdnnTensor *b)
 {
-  return a->n_dims == b->n_dims
-      && memcmp (a->shape, b->shape, a->n_dims * sizeof (gsize)) == 0;
+  return a->n_dims == b->n_dims &&
+      memcmp (a->shape, b->shape, a->n_dims * sizeof (gsize)) == 0;
 }
 
 gchar *
@@ -207,8 +208,8 @@ ddnn_tensor_shape_to_string (const DdnnTensor *tensor)
   guint i;
 
   for (i = 0; i < tensor->n_dims; i++)
-    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, i ? ", " : "",
-        tensor->shape[i]);
+    g_string_append_printf (
+        s, "%s%" G_GSIZE_FORMAT, i ? ", " : "", tensor->shape[i]);
   g_string_append (s, "]");
   return g_string_free (s, FALSE);
 }
@@ -220,9 +221,9 @@ ddnn_bits_pack (const float *values, gsize n, guint8 *bits)
 
   for (i = 0; i < full; i++) {
     const float *v = values + i * 8;
-    bits[i] = (guint8) ((v[0] >= 0.0f) | (v[1] >= 0.0f) << 1
-        | (v[2] >= 0.0f) << 2 | (v[3] >= 0.0f) << 3 | (v[4] >= 0.0f) << 4
-        | (v[5] >= 0.0f) << 5 | (v[6] >= 0.0f) << 6 | (v[7] >= 0.0f) << 7);
+    bits[i] = (guint8) ((v[0] >= 0.0f) | (v[1] >= 0.0f) << 1 |
+        (v[2] >= 0.0f) << 2 | (v[3] >= 0.0f) << 3 | (v[4] >= 0.0f) << 4 |
+        (v[5] >= 0.0f) << 5 | (v[6] >= 0.0f) << 6 | (v[7] >= 0.0f) << 7);
   }
   if (n % 8) {
     guint8 last = 0;
@@ -260,8 +261,8 @@ ddnn_tensor_to_f32 (const DdnnTensor *tensor, GError **error)
         ddnn_tensor_f32 (out)[i] = ((const gint8 *) tensor->data)[i];
       break;
     case DDNN_DTYPE_BIT:
-      ddnn_bits_unpack (tensor->data, tensor->n_elements,
-          ddnn_tensor_f32 (out));
+      ddnn_bits_unpack (
+          tensor->data, tensor->n_elements, ddnn_tensor_f32 (out));
       break;
   }
   return out;

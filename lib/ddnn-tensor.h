@@ -54,37 +54,37 @@ struct _DdnnTensor
 
 const gchar *ddnn_dtype_name (DdnnDtype dtype);
 gboolean ddnn_tensor_bytes_for (DdnnDtype dtype, guint n_dims,
-    const gsize * shape, gsize * n_elements, gsize * n_bytes, GError ** error);
+    const gsize *shape, gsize *n_elements, gsize *n_bytes, GError **error);
 
-DdnnTensor *ddnn_tensor_new (DdnnDtype dtype, guint n_dims,
-    const gsize * shape, GError ** error);
+DdnnTensor *ddnn_tensor_new (
+    DdnnDtype dtype, guint n_dims, const gsize *shape, GError **error);
 DdnnTensor *ddnn_tensor_new_wrapped (DdnnDtype dtype, guint n_dims,
-    const gsize * shape, gpointer data, gsize n_bytes, GDestroyNotify notify,
-    gpointer notify_data, GError ** error);
-DdnnTensor *ddnn_tensor_ref (DdnnTensor * tensor);
-void ddnn_tensor_unref (DdnnTensor * tensor);
-DdnnTensor *ddnn_tensor_copy (const DdnnTensor * tensor);
-gboolean ddnn_tensor_same_shape (const DdnnTensor * a, const DdnnTensor * b);
-gchar *ddnn_tensor_shape_to_string (const DdnnTensor * tensor);
+    const gsize *shape, gpointer data, gsize n_bytes, GDestroyNotify notify,
+    gpointer notify_data, GError **error);
+DdnnTensor *ddnn_tensor_ref (DdnnTensor *tensor);
+void ddnn_tensor_unref (DdnnTensor *tensor);
+DdnnTensor *ddnn_tensor_copy (const DdnnTensor *tensor);
+gboolean ddnn_tensor_same_shape (const DdnnTensor *a, const DdnnTensor *b);
+gchar *ddnn_tensor_shape_to_string (const DdnnTensor *tensor);
 
 static inline float *
-ddnn_tensor_f32 (const DdnnTensor * tensor)
+ddnn_tensor_f32 (const DdnnTensor *tensor)
 {
   return (float *) tensor->data;
 }
 
 static inline guint8 *
-ddnn_tensor_u8 (const DdnnTensor * tensor)
+ddnn_tensor_u8 (const DdnnTensor *tensor)
 {
   return (guint8 *) tensor->data;
 }
 
 /* Converting between float and packed bits.  Packing maps x >= 0 to +1
  * (bit 1) and x < 0 to -1 (bit 0), as sign() does. */
-void ddnn_bits_pack (const float *values, gsize n, guint8 * bits);
-void ddnn_bits_unpack (const guint8 * bits, gsize n, float *values);
-DdnnTensor *ddnn_tensor_to_f32 (const DdnnTensor * tensor, GError ** error);
-DdnnTensor *ddnn_tensor_to_bits (const DdnnTensor * tensor, GError ** error);
+void ddnn_bits_pack (const float *values, gsize n, guint8 *bits);
+void ddnn_bits_unpack (const guint8 *bits, gsize n, float *values);
+DdnnTensor *ddnn_tensor_to_f32 (const DdnnTensor *tensor, GError **error);
+DdnnTensor *ddnn_tensor_to_bits (const DdnnTensor *tensor, GError **error);
 
 gpointer ddnn_aligned_alloc0 (gsize n_bytes);
 void ddnn_aligned_free (gpointer memory);

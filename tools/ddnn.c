@@ -41,8 +41,8 @@ parse_options (const gchar *command, const gchar *args, const gchar *summary,
     g_option_context_set_description (context, description);
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, argc, argv, &error)) {
-    g_printerr ("ddnn %s: %s\nTry 'ddnn %s --help'.\n", command,
-        error->message, command);
+    g_printerr ("ddnn %s: %s\nTry 'ddnn %s --help'.\n", command, error->message,
+        command);
     g_error_free (error);
     return 2;
   }
@@ -119,14 +119,14 @@ inspect_json (DdnnModel *model)
   json_builder_add_int_value (b, in->width);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "local_fusion");
-  json_builder_add_string_value (b,
-      ddnn_fusion_name (ddnn_model_get_local_fusion (model)));
+  json_builder_add_string_value (
+      b, ddnn_fusion_name (ddnn_model_get_local_fusion (model)));
   json_builder_set_member_name (b, "feature_fusion");
-  json_builder_add_string_value (b,
-      ddnn_fusion_name (ddnn_model_get_feature_fusion (model)));
+  json_builder_add_string_value (
+      b, ddnn_fusion_name (ddnn_model_get_feature_fusion (model)));
   json_builder_set_member_name (b, "local_threshold");
-  json_builder_add_double_value (b,
-      ddnn_model_get_threshold (model, DDNN_TIER_DEVICE));
+  json_builder_add_double_value (
+      b, ddnn_model_get_threshold (model, DDNN_TIER_DEVICE));
   json_builder_set_member_name (b, "sections");
   json_builder_begin_array (b);
   for (i = 0; i < ddnn_model_get_n_sections (model); i++) {
@@ -143,8 +143,8 @@ inspect_json (DdnnModel *model)
     json_builder_set_member_name (b, "name");
     json_builder_add_string_value (b, ddnn_section_get_name (s));
     json_builder_set_member_name (b, "tier");
-    json_builder_add_string_value (b,
-        ddnn_tier_name (ddnn_section_get_tier (s)));
+    json_builder_add_string_value (
+        b, ddnn_tier_name (ddnn_section_get_tier (s)));
     json_builder_set_member_name (b, "present");
     json_builder_add_boolean_value (b, ddnn_section_is_present (s));
     json_builder_set_member_name (b, "params");
@@ -214,8 +214,8 @@ inspect_text (DdnnModel *model, gboolean layers)
       ddnn_fusion_name (ddnn_model_get_local_fusion (model)),
       ddnn_fusion_name (ddnn_model_get_feature_fusion (model)));
   if (threshold >= 0)
-    g_print ("exit      local exit when normalized entropy < %.3g\n",
-        threshold);
+    g_print (
+        "exit      local exit when normalized entropy < %.3g\n", threshold);
   g_print ("\n%-10s %-6s %10s %10s %12s %12s  %s\n", "section", "tier",
       "params", "bytes", "FLOPs", "of which 1b", "features");
   for (i = 0; i < ddnn_model_get_n_sections (model); i++) {
@@ -225,7 +225,7 @@ inspect_text (DdnnModel *model, gboolean layers)
 
     ddnn_section_get_cost (s, &cost);
     g_print ("%-10s %-6s %10" G_GUINT64_FORMAT " %10" G_GUINT64_FORMAT
-        " %12" G_GUINT64_FORMAT " %12" G_GUINT64_FORMAT "  %s%s\n",
+             " %12" G_GUINT64_FORMAT " %12" G_GUINT64_FORMAT "  %s%s\n",
         ddnn_section_get_name (s), ddnn_tier_name (ddnn_section_get_tier (s)),
         cost.params, cost.bytes, cost.flops, cost.binary_ops, features,
         ddnn_section_is_present (s) ? "" : "  (not in this file)");
@@ -240,31 +240,33 @@ inspect_text (DdnnModel *model, gboolean layers)
     }
   }
   g_print ("\nper device per sample: %" G_GSIZE_FORMAT " B of float32 scores "
-      "when the sample exits locally, %" G_GSIZE_FORMAT " B with its "
-      "features when it goes on; raw offload of the view: %" G_GSIZE_FORMAT
-      " B\n", score_bytes, score_bytes + feature_bytes, raw_bytes);
+           "when the sample exits locally, %" G_GSIZE_FORMAT " B with its "
+           "features when it goes on; raw offload of the view: %" G_GSIZE_FORMAT
+           " B\n",
+      score_bytes, score_bytes + feature_bytes, raw_bytes);
 }
 
 static int
 cmd_inspect (int argc, char **argv)
 {
   gboolean json = FALSE, layers = FALSE;
-  GOptionEntry entries[] = {
-    {"json", 'j', 0, G_OPTION_ARG_NONE, &json,
-        "Print one JSON object instead of tables", NULL},
-    {"layers", 'l', 0, G_OPTION_ARG_NONE, &layers,
-        "List each section's layers with their shapes", NULL},
-    {NULL}
-  };
+  GOptionEntry entries[] = { { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+                                 "Print one JSON object instead of tables",
+                                 NULL },
+    { "layers", 'l', 0, G_OPTION_ARG_NONE, &layers,
+        "List each section's layers with their shapes", NULL },
+    { NULL } };
   g_autoptr (DdnnModel) model = NULL;
   GError *error = NULL;
   int status;
 
-  status = parse_options ("inspect", "MODEL", "Print a model's topology: "
+  status = parse_options ("inspect", "MODEL",
+      "Print a model's topology: "
       "per section its parameters, stored bytes (binary weights packed) and "
       "FLOPs per sample, and the bytes a device sends per sample.",
       "FLOPs count a multiply-add as 2; 'of which 1b' is the part done by "
-      "XNOR-popcount on 1-bit values.", entries, &argc, &argv);
+      "XNOR-popcount on 1-bit values.",
+      entries, &argc, &argv);
   if (status >= 0)
     return status;
   if (argc != 2) {
@@ -288,15 +290,14 @@ cmd_init (int argc, char **argv)
 {
   gchar *arch = NULL, *out = NULL;
   gint seed = 1;
-  GOptionEntry entries[] = {
-    {"arch", 'a', 0, G_OPTION_ARG_FILENAME, &arch,
-        "Topology JSON (see models/README.md)", "ARCH.json"},
-    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
-        "Model file to write", "MODEL"},
-    {"seed", 's', 0, G_OPTION_ARG_INT, &seed,
-        "Seed of the random weights (default 1)", "S"},
-    {NULL}
-  };
+  GOptionEntry entries[] = { { "arch", 'a', 0, G_OPTION_ARG_FILENAME, &arch,
+                                 "Topology JSON (see models/README.md)",
+                                 "ARCH.json" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Model file to write",
+        "MODEL" },
+    { "seed", 's', 0, G_OPTION_ARG_INT, &seed,
+        "Seed of the random weights (default 1)", "S" },
+    { NULL } };
   g_autoptr (DdnnModel) model = NULL;
   g_autofree gchar *topology = NULL;
   GError *error = NULL;
@@ -305,7 +306,8 @@ cmd_init (int argc, char **argv)
   status = parse_options ("init", "--arch ARCH.json --out MODEL",
       "Write an untrained model: the topology of ARCH.json with seeded "
       "random weights (Glorot-uniform float weights, random signs for "
-      "binary ones, identity batch norm).", NULL, entries, &argc, &argv);
+      "binary ones, identity batch norm).",
+      NULL, entries, &argc, &argv);
   if (status >= 0)
     goto out;
   status = 2;
@@ -314,8 +316,8 @@ cmd_init (int argc, char **argv)
     goto out;
   }
   status = 1;
-  if (!g_file_get_contents (arch, &topology, NULL, &error)
-      || !(model = ddnn_model_new_from_topology (topology, seed, &error))) {
+  if (!g_file_get_contents (arch, &topology, NULL, &error) ||
+      !(model = ddnn_model_new_from_topology (topology, seed, &error))) {
     g_prefix_error (&error, "%s: ", arch);
     fail (error);
     goto out;
@@ -338,10 +340,10 @@ cmd_export (int argc, char **argv)
 {
   gchar *sections = NULL, *out = NULL;
   GOptionEntry entries[] = {
-    {"sections", 's', 0, G_OPTION_ARG_STRING, &sections,
-        "Comma-separated section names to keep, e.g. device0", "NAMES"},
-    {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "File to write", "FILE"},
-    {NULL}
+    { "sections", 's', 0, G_OPTION_ARG_STRING, &sections,
+        "Comma-separated section names to keep, e.g. device0", "NAMES" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "File to write", "FILE" },
+    { NULL }
   };
   g_autoptr (DdnnModel) model = NULL;
   g_auto (GStrv) names = NULL;
@@ -351,7 +353,8 @@ cmd_export (int argc, char **argv)
   status = parse_options ("export", "MODEL --sections NAMES --out FILE",
       "Write a model file that holds only some sections, e.g. the device "
       "section of one camera.  The model id is kept, so tiers still check "
-      "that they run parts of one model.", NULL, entries, &argc, &argv);
+      "that they run parts of one model.",
+      NULL, entries, &argc, &argv);
   if (status >= 0)
     goto out;
   status = 2;
@@ -361,9 +364,9 @@ cmd_export (int argc, char **argv)
   }
   status = 1;
   names = g_strsplit (sections, ",", -1);
-  if (!(model = ddnn_model_load (argv[1], &error))
-      || !ddnn_model_save_sections (model, (const gchar * const *) names, out,
-          &error)) {
+  if (!(model = ddnn_model_load (argv[1], &error)) ||
+      !ddnn_model_save_sections (
+          model, (const gchar *const *) names, out, &error)) {
     fail (error);
     goto out;
   }
@@ -398,10 +401,11 @@ median (GArray *values)
 
 /* Places a 28x28 image in the middle of a w x h canvas of @background. */
 static void
-place_image (const guint8 *image, guint iw, guint ih, guint8 *canvas, guint w,
-    guint h)
+place_image (
+    const guint8 *image, guint iw, guint ih, guint8 *canvas, guint w, guint h)
 {
-  guint y, x, ox = (w > iw) ? (w - iw) / 2 : 0, oy = (h > ih) ? (h - ih) / 2 : 0;
+  guint y, x, ox = (w > iw) ? (w - iw) / 2 : 0,
+              oy = (h > ih) ? (h - ih) / 2 : 0;
 
   memset (canvas, 0, (gsize) w * h);
   for (y = 0; y < MIN (ih, h); y++)
@@ -422,15 +426,16 @@ print_floats (GString *out, const float *values, guint n)
 
 static void
 print_sample_json (guint sample, guint label, guint n_views, guint n_classes,
-    const DdnnSectionResult *devices, const float *local_scores,
-    float entropy, const DdnnSectionResult *cloud, const gchar *tier,
-    guint answer)
+    const DdnnSectionResult *devices, const float *local_scores, float entropy,
+    const DdnnSectionResult *cloud, const gchar *tier, guint answer)
 {
   GString *out = g_string_new (NULL);
   guint v;
 
-  g_string_append_printf (out, "{\"sample\": %u, \"label\": %u, "
-      "\"device_scores\": [", sample, label);
+  g_string_append_printf (out,
+      "{\"sample\": %u, \"label\": %u, "
+      "\"device_scores\": [",
+      sample, label);
   for (v = 0; v < n_views; v++) {
     if (v)
       g_string_append (out, ", ");
@@ -438,11 +443,13 @@ print_sample_json (guint sample, guint label, guint n_views, guint n_classes,
   }
   g_string_append (out, "], \"local_scores\": ");
   print_floats (out, local_scores, n_classes);
-  g_string_append_printf (out, ", \"local_entropy\": %.9g, "
-      "\"cloud_scores\": ", entropy);
+  g_string_append_printf (out,
+      ", \"local_entropy\": %.9g, "
+      "\"cloud_scores\": ",
+      entropy);
   print_floats (out, cloud->scores, n_classes);
-  g_string_append_printf (out, ", \"tier\": \"%s\", \"answer\": %u}",
-      tier, answer);
+  g_string_append_printf (
+      out, ", \"tier\": \"%s\", \"answer\": %u}", tier, answer);
   g_print ("%s\n", out->str);
   g_string_free (out, TRUE);
 }
@@ -455,19 +462,19 @@ cmd_run (int argc, char **argv)
   gdouble threshold = -1.0;
   gboolean quiet = FALSE, json = FALSE;
   GOptionEntry entries[] = {
-    {"images", 'i', 0, G_OPTION_ARG_FILENAME, &images_path,
-        "IDX image file (default: Fashion-MNIST's test images)", "FILE"},
-    {"labels", 'L', 0, G_OPTION_ARG_FILENAME, &labels_path,
-        "IDX label file (default: Fashion-MNIST's test labels)", "FILE"},
-    {"samples", 'n', 0, G_OPTION_ARG_INT, &n_samples,
-        "How many samples to run (default 8)", "N"},
-    {"threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
-        "Local exit threshold (default: the model's)", "T"},
-    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet,
-        "Print only the summary", NULL},
-    {"json", 'j', 0, G_OPTION_ARG_NONE, &json,
-        "Print one JSON object per sample with every tier's scores", NULL},
-    {NULL}
+    { "images", 'i', 0, G_OPTION_ARG_FILENAME, &images_path,
+        "IDX image file (default: Fashion-MNIST's test images)", "FILE" },
+    { "labels", 'L', 0, G_OPTION_ARG_FILENAME, &labels_path,
+        "IDX label file (default: Fashion-MNIST's test labels)", "FILE" },
+    { "samples", 'n', 0, G_OPTION_ARG_INT, &n_samples,
+        "How many samples to run (default 8)", "N" },
+    { "threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
+        "Local exit threshold (default: the model's)", "T" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the summary",
+        NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+        "Print one JSON object per sample with every tier's scores", NULL },
+    { NULL }
   };
   g_autoptr (DdnnModel) model = NULL;
   g_autoptr (DdnnIdx) images = NULL;
@@ -483,10 +490,12 @@ cmd_run (int argc, char **argv)
   float *fused = NULL, *probs = NULL;
   int status;
 
-  status = parse_options ("run", "MODEL", "Run every section of a model on "
+  status = parse_options ("run", "MODEL",
+      "Run every section of a model on "
       "sample images and say what each tier answered.  Each sample shows "
       "one Fashion-MNIST test image to every camera, centred on the model's "
-      "input size.", NULL, entries, &argc, &argv);
+      "input size.",
+      NULL, entries, &argc, &argv);
   if (status >= 0)
     goto out;
   status = 2;
@@ -502,18 +511,23 @@ cmd_run (int argc, char **argv)
   in = ddnn_model_get_input (model);
   if (in->channels != 1) {
     g_printerr ("ddnn run: sample images are gray; this model takes %u "
-        "channels\n", in->channels);
+                "channels\n",
+        in->channels);
     goto out;
   }
-  if (!(images = ddnn_idx_load (images_path ? images_path :
-              FASHION_MNIST_DIR "/t10k-images-idx3-ubyte.gz", &error))
-      || !(labels = ddnn_idx_load (labels_path ? labels_path :
-              FASHION_MNIST_DIR "/t10k-labels-idx1-ubyte.gz", &error))) {
+  if (!(images = ddnn_idx_load (images_path ? images_path
+                                            : FASHION_MNIST_DIR
+                "/t10k-images-idx3-ubyte.gz",
+            &error)) ||
+      !(labels = ddnn_idx_load (labels_path ? labels_path
+                                            : FASHION_MNIST_DIR
+                "/t10k-labels-idx1-ubyte.gz",
+            &error))) {
     fail (error);
     goto out;
   }
-  if (images->n_dims != 3 || labels->n_dims != 1
-      || labels->dims[0] != images->dims[0]) {
+  if (images->n_dims != 3 || labels->n_dims != 1 ||
+      labels->dims[0] != images->dims[0]) {
     g_printerr ("ddnn run: expected N images of HxW and N labels\n");
     goto out;
   }
@@ -535,8 +549,9 @@ cmd_run (int argc, char **argv)
     g_print ("%-6s %-12s %-22s %-8s %-12s %s\n", "sample", "label",
         "local (entropy)", "exit", "cloud", "answer");
   for (k = 0; k < (guint) n_samples; k++) {
-    const guint8 *pixels = (const guint8 *) g_bytes_get_data (images->data,
-        NULL) + (gsize) k * images->dims[1] * images->dims[2];
+    const guint8 *pixels = (const guint8 *) g_bytes_get_data (
+                               images->data, NULL) +
+        (gsize) k * images->dims[1] * images->dims[2];
     guint label = ((const guint8 *) g_bytes_get_data (labels->data, NULL))[k];
     const float *scores[DDNN_MAX_VIEWS];
     DdnnTensor *features[DDNN_MAX_VIEWS];
@@ -550,31 +565,29 @@ cmd_run (int argc, char **argv)
     for (v = 0; v < n_views; v++) {
       t0 = g_get_monotonic_time ();
       if (!ddnn_section_run_image (ddnn_model_get_device_section (model, v),
-              canvas, in->width, in->height, 1, in->width,
-              &device_results[v], &error)) {
+              canvas, in->width, in->height, 1, in->width, &device_results[v],
+              &error)) {
         fail (error);
         goto out;
       }
-      g_array_append_val (t_device, (double) {
-          g_get_monotonic_time () - t0});
+      g_array_append_val (t_device, (double){ g_get_monotonic_time () - t0 });
       scores[v] = device_results[v].scores;
       features[v] = device_results[v].features;
     }
-    if (!ddnn_model_fuse_scores (model, scores, n_views, fused, probs,
-            &entropy, &error)) {
+    if (!ddnn_model_fuse_scores (
+            model, scores, n_views, fused, probs, &entropy, &error)) {
       fail (error);
       goto out;
     }
     local_class = ddnn_argmax (n_classes, fused);
     exits = entropy < threshold;
     t0 = g_get_monotonic_time ();
-    if (!ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-            features, n_views, &cloud_result, &error)) {
+    if (!ddnn_section_run_fused (ddnn_model_get_cloud_section (model), features,
+            n_views, &cloud_result, &error)) {
       fail (error);
       goto out;
     }
-    g_array_append_val (t_cloud, (double) {
-        g_get_monotonic_time () - t0});
+    g_array_append_val (t_cloud, (double){ g_get_monotonic_time () - t0 });
     answer = exits ? local_class : cloud_result.class_index;
     local_exits += exits;
     correct += answer == label;
@@ -593,8 +606,9 @@ cmd_run (int argc, char **argv)
   if (json)
     goto done;
   g_print ("%d samples: %u exited locally, %u went to the cloud; %u "
-      "answered right (%.1f %%)\n", n_samples, local_exits,
-      n_samples - local_exits, correct, 100.0 * correct / n_samples);
+           "answered right (%.1f %%)\n",
+      n_samples, local_exits, n_samples - local_exits, correct,
+      100.0 * correct / n_samples);
   g_print ("median time: device section %.1f us, cloud section %.1f us\n",
       median (t_device), median (t_cloud));
 done:
@@ -618,10 +632,10 @@ out:
 /* ------------------------------------------------------------------ */
 
 static const Command commands[] = {
-  {"inspect", "print a model's topology, sizes and costs", cmd_inspect},
-  {"run", "run a model's sections on sample images", cmd_run},
-  {"init", "write an untrained model from a topology", cmd_init},
-  {"export", "write a model file with only some sections", cmd_export},
+  { "inspect", "print a model's topology, sizes and costs", cmd_inspect },
+  { "run", "run a model's sections on sample images", cmd_run },
+  { "init", "write an untrained model from a topology", cmd_init },
+  { "export", "write a model file with only some sections", cmd_export },
 };
 
 static void
@@ -629,7 +643,8 @@ usage (FILE *out)
 {
   guint i;
 
-  fprintf (out, "Usage: ddnn COMMAND [OPTION...]\n\n"
+  fprintf (out,
+      "Usage: ddnn COMMAND [OPTION...]\n\n"
       "Build data sets, train, evaluate and inspect distributed deep neural "
       "network models.\n\nCommands:\n");
   for (i = 0; i < G_N_ELEMENTS (commands); i++)
@@ -647,8 +662,8 @@ main (int argc, char **argv)
     usage (stderr);
     return 2;
   }
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0
-      || strcmp (argv[1], "help") == 0) {
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 ||
+      strcmp (argv[1], "help") == 0) {
     usage (stdout);
     return 0;
   }

@@ -76,9 +76,12 @@ device_topology (gboolean binary, guint filters)
 {
   const gchar *b = binary ? "true" : "false";
 
-  return g_strdup_printf ("{\"name\": \"bench-%s\", \"input\": {\"channels\": 1,"
-      " \"height\": 32, \"width\": 32}, \"classes\": [\"0\", \"1\", \"2\", \"3\","
-      " \"4\", \"5\", \"6\", \"7\", \"8\", \"9\"], \"views\": 1, \"sections\": ["
+  return g_strdup_printf (
+      "{\"name\": \"bench-%s\", \"input\": {\"channels\": 1,"
+      " \"height\": 32, \"width\": 32}, \"classes\": [\"0\", \"1\", \"2\", "
+      "\"3\","
+      " \"4\", \"5\", \"6\", \"7\", \"8\", \"9\"], \"views\": 1, \"sections\": "
+      "["
       "{\"name\": \"device0\", \"tier\": \"device\", \"view\": 0, \"body\": ["
       "{\"type\": \"conv2d\", \"out\": %u, \"kernel\": 3, \"pad\": 1,"
       " \"binary\": %s}, {\"type\": \"maxpool\", \"kernel\": 3, \"stride\": 2,"
@@ -86,8 +89,8 @@ device_topology (gboolean binary, guint filters)
       " \"exit\": [{\"type\": \"linear\", \"out\": 10, \"binary\": %s},"
       " {\"type\": \"batchnorm\"}]},"
       "{\"name\": \"cloud\", \"tier\": \"cloud\", \"body\": [], \"exit\": ["
-      "{\"type\": \"linear\", \"out\": 10}]}]}", binary ? "binary" : "float",
-      filters, b, binary ? "sign" : "relu", b);
+      "{\"type\": \"linear\", \"out\": 10}]}]}",
+      binary ? "binary" : "float", filters, b, binary ? "sign" : "relu", b);
 }
 
 typedef struct
@@ -102,8 +105,8 @@ static Timing
 time_device (const gchar *name, gboolean binary)
 {
   g_autofree gchar *topology = device_topology (binary, 8);
-  g_autoptr (DdnnModel) model = ddnn_model_new_from_topology (topology, 1,
-      NULL);
+  g_autoptr (DdnnModel)
+      model = ddnn_model_new_from_topology (topology, 1, NULL);
   DdnnSection *s = ddnn_model_get_device_section (model, 0);
   DdnnSectionResult r = { 0 };
   double *t = g_new (double, runs);
@@ -207,13 +210,14 @@ main (int argc, char **argv)
   for (i = 0; i < G_N_ELEMENTS (rows); i++) {
     double ideal_us = rows[i].flops / peak / 1000.0;
 
-    printf ("%-36s %10.2f %10" G_GUINT64_FORMAT " %9.2f %14.2f\n",
-        rows[i].name, rows[i].median_us, rows[i].flops,
+    printf ("%-36s %10.2f %10" G_GUINT64_FORMAT " %9.2f %14.2f\n", rows[i].name,
+        rows[i].median_us, rows[i].flops,
         rows[i].flops / rows[i].median_us / 1000.0,
         rows[i].median_us / ideal_us);
   }
   printf ("float device: %.2fx the time its FLOPs take at the 512^3 sgemm rate "
-      "(target <= 2x)\n", rows[0].median_us / (rows[0].flops / peak / 1000.0));
+          "(target <= 2x)\n",
+      rows[0].median_us / (rows[0].flops / peak / 1000.0));
   printf ("binary device vs float device: %.2fx the time (target < 1)\n",
       rows[1].median_us / rows[0].median_us);
   /* for build-aux/bench.sh */

@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <stdio.h>
 
-int LLVMFuzzerTestOneInput (const guint8 * data, size_t size);
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
 int
 main (int argc, char **argv)

@@ -7,7 +7,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-static const gchar topology[] = "{\"input\": {\"channels\": 1, \"height\": 4,"
+static const gchar topology[] =
+    "{\"input\": {\"channels\": 1, \"height\": 4,"
     " \"width\": 4}, \"classes\": [\"a\", \"b\"], \"views\": 1,"
     " \"sections\": [{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
     " \"body\": [{\"type\": \"conv2d\", \"out\": 2, \"kernel\": 3, \"pad\": 1,"
@@ -19,16 +20,16 @@ static const gchar topology[] = "{\"input\": {\"channels\": 1, \"height\": 4,"
 static GBytes *
 valid_file (void)
 {
-  g_autoptr (DdnnModel) model = ddnn_model_new_from_topology (topology, 1,
-      NULL);
+  g_autoptr (DdnnModel)
+      model = ddnn_model_new_from_topology (topology, 1, NULL);
 
   g_assert_nonnull (model);
   return ddnn_model_serialize (model, NULL);
 }
 
 static void
-assert_refused (GBytes *bytes, gint code, const gchar *message,
-    const gchar *what)
+assert_refused (
+    GBytes *bytes, gint code, const gchar *message, const gchar *what)
 {
   GError *error = NULL;
   DdnnModel *model = ddnn_model_load_from_bytes (bytes, &error);
@@ -66,8 +67,8 @@ test_truncated_everywhere (void)
 
   for (len = 0; len < size; len++) {
     g_autoptr (GBytes) cut = g_bytes_new_from_bytes (bytes, 0, len);
-    g_autofree gchar *what = g_strdup_printf ("truncated to %" G_GSIZE_FORMAT,
-        len);
+    g_autofree gchar *what = g_strdup_printf (
+        "truncated to %" G_GSIZE_FORMAT, len);
 
     assert_refused (cut, -1, NULL, what);
   }
@@ -90,8 +91,8 @@ test_flipped_everywhere (void)
 
       copy[pos] ^= masks[m];
       flipped = g_bytes_new (copy, size);
-      what = g_strdup_printf ("byte %" G_GSIZE_FORMAT " ^ 0x%02x", pos,
-          masks[m]);
+      what = g_strdup_printf (
+          "byte %" G_GSIZE_FORMAT " ^ 0x%02x", pos, masks[m]);
       assert_refused (flipped, -1, NULL, what);
       copy[pos] ^= masks[m];
     }
@@ -101,7 +102,7 @@ test_flipped_everywhere (void)
 
 /* Rewrites the header of the valid file with @edit and reattaches its data
  * (or @data when given). */
-typedef void (*EditFunc) (JsonObject * header);
+typedef void (*EditFunc) (JsonObject *header);
 
 static GBytes *
 edited_file (EditFunc edit, const guint8 *data, gsize data_len,
@@ -119,8 +120,8 @@ edited_file (EditFunc edit, const guint8 *data, gsize data_len,
 
   memcpy (&header_len, raw, 8);
   header_len = GUINT64_FROM_LE (header_len);
-  g_assert_true (json_parser_load_from_data (parser, (const gchar *) raw + 8,
-          header_len, NULL));
+  g_assert_true (json_parser_load_from_data (
+      parser, (const gchar *) raw + 8, header_len, NULL));
   data_start = raw + 8 + header_len;
   if (!data) {
     data = data_start;
@@ -129,8 +130,8 @@ edited_file (EditFunc edit, const guint8 *data, gsize data_len,
   edit (json_node_get_object (json_parser_get_root (parser)));
   json_generator_set_root (gen, json_parser_get_root (parser));
   json = json_generator_to_data (gen, &json_len);
-  header_len = GUINT64_TO_LE (header_len_override >= 0 ?
-      (guint64) header_len_override : json_len);
+  header_len = GUINT64_TO_LE (
+      header_len_override >= 0 ? (guint64) header_len_override : json_len);
   g_byte_array_append (out, (const guint8 *) &header_len, 8);
   g_byte_array_append (out, (const guint8 *) json, json_len);
   g_byte_array_append (out, data, data_len);
@@ -151,8 +152,7 @@ metadata (JsonObject *header)
 
 static void
 edit_nothing (JsonObject *h)
-{
-}
+{}
 
 static void
 edit_shape (JsonObject *h)
@@ -229,8 +229,8 @@ static void
 edit_overlap (JsonObject *h)
 {
   /* the bias claims the same 8 bytes as the batch norm's gamma */
-  JsonArray *gamma = json_object_get_array_member (entry (h, "d.body.1.gamma"),
-      "data_offsets");
+  JsonArray *gamma = json_object_get_array_member (
+      entry (h, "d.body.1.gamma"), "data_offsets");
 
   set_offsets (h, "c.exit.0.bias", json_array_get_int_element (gamma, 0),
       json_array_get_int_element (gamma, 1));
@@ -331,29 +331,34 @@ test_header_corpus (void)
     gint code;
     const gchar *message;
   } cases[] = {
-    {"wrong shape", edit_shape, DDNN_ERROR_SHAPE, "offsets span"},
-    {"shape mismatch", edit_shape_consistent, DDNN_ERROR_SHAPE,
-        "shape mismatch"},
-    {"huge shape", edit_huge_shape, DDNN_ERROR_SHAPE, "elements"},
-    {"negative shape", edit_negative_shape, DDNN_ERROR_SHAPE, "dimension 0"},
-    {"fractional shape", edit_float_shape, DDNN_ERROR_SHAPE, "dimension 0"},
-    {"huge offsets", edit_huge_offsets, DDNN_ERROR_CORRUPT, "out of range"},
-    {"reversed offsets", edit_reversed_offsets, DDNN_ERROR_CORRUPT,
-        "out of range"},
-    {"overlap", edit_overlap, DDNN_ERROR_CORRUPT, "overlapping"},
-    {"unknown dtype", edit_dtype, DDNN_ERROR_CORRUPT, "dtype 'F64'"},
-    {"wrong dtype", edit_dtype_u8, DDNN_ERROR_SHAPE, "the topology needs F32"},
-    {"unknown version", edit_version, DDNN_ERROR_VERSION, "version '2'"},
-    {"not a ddnn model", edit_format, DDNN_ERROR_CORRUPT, "not a ddnn model"},
-    {"metadata not string", edit_metadata_type, DDNN_ERROR_CORRUPT,
-        "not a string"},
-    {"missing tensor", edit_missing, DDNN_ERROR_CORRUPT, "belong to no tensor"},
-    {"extra tensor", edit_extra, DDNN_ERROR_CORRUPT, "overlapping"},
-    {"model id", edit_model_id, DDNN_ERROR_CORRUPT, "model id mismatch"},
-    {"topology edited", edit_topology, DDNN_ERROR_CORRUPT, "model id mismatch"},
-    {"topology broken", edit_bad_topology, DDNN_ERROR_TOPOLOGY, "not valid JSON"},
-    {"unknown section", edit_sections, DDNN_ERROR_CORRUPT, "ghost"},
-    {"entry not object", edit_not_object, DDNN_ERROR_CORRUPT, "not an object"},
+    { "wrong shape", edit_shape, DDNN_ERROR_SHAPE, "offsets span" },
+    { "shape mismatch", edit_shape_consistent, DDNN_ERROR_SHAPE,
+        "shape mismatch" },
+    { "huge shape", edit_huge_shape, DDNN_ERROR_SHAPE, "elements" },
+    { "negative shape", edit_negative_shape, DDNN_ERROR_SHAPE, "dimension 0" },
+    { "fractional shape", edit_float_shape, DDNN_ERROR_SHAPE, "dimension 0" },
+    { "huge offsets", edit_huge_offsets, DDNN_ERROR_CORRUPT, "out of range" },
+    { "reversed offsets", edit_reversed_offsets, DDNN_ERROR_CORRUPT,
+        "out of range" },
+    { "overlap", edit_overlap, DDNN_ERROR_CORRUPT, "overlapping" },
+    { "unknown dtype", edit_dtype, DDNN_ERROR_CORRUPT, "dtype 'F64'" },
+    { "wrong dtype", edit_dtype_u8, DDNN_ERROR_SHAPE,
+        "the topology needs F32" },
+    { "unknown version", edit_version, DDNN_ERROR_VERSION, "version '2'" },
+    { "not a ddnn model", edit_format, DDNN_ERROR_CORRUPT, "not a ddnn model" },
+    { "metadata not string", edit_metadata_type, DDNN_ERROR_CORRUPT,
+        "not a string" },
+    { "missing tensor", edit_missing, DDNN_ERROR_CORRUPT,
+        "belong to no tensor" },
+    { "extra tensor", edit_extra, DDNN_ERROR_CORRUPT, "overlapping" },
+    { "model id", edit_model_id, DDNN_ERROR_CORRUPT, "model id mismatch" },
+    { "topology edited", edit_topology, DDNN_ERROR_CORRUPT,
+        "model id mismatch" },
+    { "topology broken", edit_bad_topology, DDNN_ERROR_TOPOLOGY,
+        "not valid JSON" },
+    { "unknown section", edit_sections, DDNN_ERROR_CORRUPT, "ghost" },
+    { "entry not object", edit_not_object, DDNN_ERROR_CORRUPT,
+        "not an object" },
   };
   guint i;
 
@@ -410,8 +415,8 @@ test_nan_weights (void)
   const guint32 nan_bits = 0x7fc00000;
   g_autoptr (GBytes) broken = NULL;
 
-  memcpy (copy + (bias->data - (const guint8 *) g_bytes_get_data (bytes,
-              NULL)), &nan_bits, 4);
+  memcpy (copy + (bias->data - (const guint8 *) g_bytes_get_data (bytes, NULL)),
+      &nan_bits, 4);
   broken = g_bytes_new_take (copy, size);
   assert_refused (broken, DDNN_ERROR_CORRUPT, "NaN", "NaN weight");
 }
@@ -423,30 +428,31 @@ test_raw_headers (void)
   {
     const gchar *what;
     const gchar *header;
-    gint64 length;              /* -1: the header's own */
+    gint64 length; /* -1: the header's own */
     gint code;
     const gchar *message;
   } cases[] = {
-    {"huge header length", "{}", G_GINT64_CONSTANT (1) << 62,
-        DDNN_ERROR_CORRUPT, "over the"},
-    {"header past the end", "{}", 1000, DDNN_ERROR_TRUNCATED, "announces"},
-    {"not JSON", "{nope", -1, DDNN_ERROR_CORRUPT, "not valid JSON"},
-    {"not an object", "[1]", -1, DDNN_ERROR_CORRUPT, "JSON object"},
-    {"no metadata", "{}", -1, DDNN_ERROR_CORRUPT, "not a ddnn model"},
-    {"bad UTF-8", "{\"\xff\": 1}", -1, DDNN_ERROR_CORRUPT, "UTF-8"},
-    {"trailing data", "{}   ", -1, DDNN_ERROR_CORRUPT, "not a ddnn model"},
+    { "huge header length", "{}", G_GINT64_CONSTANT (1) << 62,
+        DDNN_ERROR_CORRUPT, "over the" },
+    { "header past the end", "{}", 1000, DDNN_ERROR_TRUNCATED, "announces" },
+    { "not JSON", "{nope", -1, DDNN_ERROR_CORRUPT, "not valid JSON" },
+    { "not an object", "[1]", -1, DDNN_ERROR_CORRUPT, "JSON object" },
+    { "no metadata", "{}", -1, DDNN_ERROR_CORRUPT, "not a ddnn model" },
+    { "bad UTF-8", "{\"\xff\": 1}", -1, DDNN_ERROR_CORRUPT, "UTF-8" },
+    { "trailing data", "{}   ", -1, DDNN_ERROR_CORRUPT, "not a ddnn model" },
   };
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
     GByteArray *out = g_byte_array_new ();
-    guint64 len = GUINT64_TO_LE (cases[i].length >= 0 ?
-        (guint64) cases[i].length : strlen (cases[i].header));
+    guint64 len = GUINT64_TO_LE (cases[i].length >= 0
+            ? (guint64) cases[i].length
+            : strlen (cases[i].header));
     g_autoptr (GBytes) bytes = NULL;
 
     g_byte_array_append (out, (const guint8 *) &len, 8);
-    g_byte_array_append (out, (const guint8 *) cases[i].header,
-        strlen (cases[i].header));
+    g_byte_array_append (
+        out, (const guint8 *) cases[i].header, strlen (cases[i].header));
     bytes = g_byte_array_free_to_bytes (out);
     assert_refused (bytes, cases[i].code, cases[i].message, cases[i].what);
   }

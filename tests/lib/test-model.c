@@ -10,7 +10,8 @@
 
 #define assert_close(a, b) g_assert_cmpfloat_with_epsilon ((a), (b), 1e-5)
 
-static const gchar hand_topology[] = "{"
+static const gchar hand_topology[] =
+    "{"
     "\"name\": \"hand\", \"input\": {\"channels\": 1, \"height\": 2,"
     " \"width\": 2, \"scale\": 1},"
     "\"classes\": [\"a\", \"b\"], \"views\": 2,"
@@ -49,7 +50,7 @@ hand_model (void)
   const float d1w[8] = { 0, 1, 0, 0, 0, 0, 1, 0 }, d1b[2] = { 0, 0 };
   const float eye[4] = { 1, 0, 0, 1 };
   const float gamma[2] = { 2, 2 }, beta[2] = { 1, 1 }, mean[2] = { 0, 0 },
-      var[2] = { 1, 1 };
+              var[2] = { 1, 1 };
   const float cw[8] = { 1, 1, 1, 1, 1, -1, 0, 0 };
   GError *error = NULL;
   DdnnModel *model;
@@ -82,11 +83,13 @@ test_hand_forward (void)
   float fused[2], probs[2], entropy, p1, expect_h;
   GError *error = NULL;
 
-  g_assert_true (ddnn_section_run_image (ddnn_model_get_device_section (model,
-              0), pixels, 2, 2, 1, 2, &r0, &error));
+  g_assert_true (
+      ddnn_section_run_image (ddnn_model_get_device_section (model, 0), pixels,
+          2, 2, 1, 2, &r0, &error));
   g_assert_no_error (error);
-  g_assert_true (ddnn_section_run_image (ddnn_model_get_device_section (model,
-              1), pixels, 2, 2, 1, 2, &r1, &error));
+  g_assert_true (
+      ddnn_section_run_image (ddnn_model_get_device_section (model, 1), pixels,
+          2, 2, 1, 2, &r1, &error));
   /* d0: features [2, 8]; d1: features [3, 5], scores [7, 11] */
   g_assert_cmpuint (r0.features->dtype, ==, DDNN_DTYPE_F32);
   assert_close (ddnn_tensor_f32 (r0.features)[0], 2);
@@ -100,8 +103,8 @@ test_hand_forward (void)
   /* fused by max: [7, 11]; p1 = 1 / (1 + e^-4) */
   scores[0] = r0.scores;
   scores[1] = r1.scores;
-  g_assert_true (ddnn_model_fuse_scores (model, scores, 2, fused, probs,
-          &entropy, NULL));
+  g_assert_true (
+      ddnn_model_fuse_scores (model, scores, 2, fused, probs, &entropy, NULL));
   assert_close (fused[0], 7);
   assert_close (fused[1], 11);
   p1 = 1.0f / (1.0f + expf (-4.0f));
@@ -113,16 +116,16 @@ test_hand_forward (void)
   /* cloud: concat [2, 8, 3, 5] -> [18, -6] */
   features[0] = r0.features;
   features[1] = r1.features;
-  g_assert_true (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-          features, 2, &rc, &error));
+  g_assert_true (ddnn_section_run_fused (
+      ddnn_model_get_cloud_section (model), features, 2, &rc, &error));
   g_assert_no_error (error);
   assert_close (rc.scores[0], 18);
   assert_close (rc.scores[1], -6);
   g_assert_cmpuint (rc.class_index, ==, 0);
   /* a missing view counts as zeros: [2, 8, 0, 0] -> [10, -6] */
   features[1] = NULL;
-  g_assert_true (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-          features, 2, &rc, &error));
+  g_assert_true (ddnn_section_run_fused (
+      ddnn_model_get_cloud_section (model), features, 2, &rc, &error));
   assert_close (rc.scores[0], 10);
 
   ddnn_section_result_clear (&r0);
@@ -140,24 +143,25 @@ test_wrong_inputs (void)
   DdnnTensor *bad, *features[2];
   GError *error = NULL;
 
-  g_assert_false (ddnn_section_run_image (ddnn_model_get_device_section (model,
-              0), pixels, 3, 3, 1, 3, &r, &error));
+  g_assert_false (
+      ddnn_section_run_image (ddnn_model_get_device_section (model, 0), pixels,
+          3, 3, 1, 3, &r, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE);
   g_clear_error (&error);
-  g_assert_false (ddnn_section_run_image (ddnn_model_get_cloud_section (model),
-          pixels, 2, 2, 1, 2, &r, &error));
+  g_assert_false (ddnn_section_run_image (
+      ddnn_model_get_cloud_section (model), pixels, 2, 2, 1, 2, &r, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
   bad = ddnn_tensor_new (DDNN_DTYPE_F32, 1, three, NULL);
   features[0] = bad;
   features[1] = bad;
-  g_assert_false (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-          features, 2, &r, &error));
+  g_assert_false (ddnn_section_run_fused (
+      ddnn_model_get_cloud_section (model), features, 2, &r, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE);
   g_clear_error (&error);
-  g_assert_false (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-          features, 1, &r, &error));
+  g_assert_false (ddnn_section_run_fused (
+      ddnn_model_get_cloud_section (model), features, 1, &r, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE);
   g_clear_error (&error);
   ddnn_tensor_unref (bad);
@@ -172,20 +176,25 @@ convp_topology (gboolean binary)
   GString *s = g_string_new (NULL);
   guint v;
 
-  g_string_append (s, "{\"name\": \"convp\", \"input\": {\"channels\": 1,"
+  g_string_append (s,
+      "{\"name\": \"convp\", \"input\": {\"channels\": 1,"
       " \"height\": 8, \"width\": 8, \"mean\": [0.5], \"std\": [0.25]},"
       " \"classes\": [\"a\", \"b\", \"c\"], \"views\": 3, \"sections\": [");
   for (v = 0; v < 3; v++)
-    g_string_append_printf (s, "{\"name\": \"device%u\", \"tier\": \"device\","
+    g_string_append_printf (s,
+        "{\"name\": \"device%u\", \"tier\": \"device\","
         " \"view\": %u, \"body\": ["
         "{\"type\": \"conv2d\", \"out\": 3, \"kernel\": 3, \"pad\": 1,"
         " \"binary\": %s},"
         "{\"type\": \"maxpool\", \"kernel\": 3, \"stride\": 2, \"pad\": 1},"
         "{\"type\": \"batchnorm\"}, {\"type\": \"sign\"}],"
         " \"exit\": [{\"type\": \"linear\", \"out\": 3, \"binary\": %s},"
-        " {\"type\": \"batchnorm\"}]},", v, v, b, b);
-  g_string_append_printf (s, "{\"name\": \"cloud\", \"tier\": \"cloud\","
-      " \"body\": [{\"type\": \"conv2d\", \"out\": 4, \"kernel\": 3, \"pad\": 1,"
+        " {\"type\": \"batchnorm\"}]},",
+        v, v, b, b);
+  g_string_append_printf (s,
+      "{\"name\": \"cloud\", \"tier\": \"cloud\","
+      " \"body\": [{\"type\": \"conv2d\", \"out\": 4, \"kernel\": 3, \"pad\": "
+      "1,"
       " \"binary\": %s}, {\"type\": \"maxpool\", \"kernel\": 3, \"stride\": 1,"
       " \"pad\": 1}, {\"type\": \"batchnorm\"}, {\"type\": \"sign\"}],"
       " \"exit\": [{\"type\": \"linear\", \"out\": 3, \"binary\": %s}]}]}",
@@ -215,9 +224,9 @@ randomise_batch_norms (DdnnModel *model, guint32 seed)
           gsize e;
 
           for (e = 0; e < t->n_elements; e++)
-            ddnn_tensor_f32 (t)[e] = k == DDNN_PARAM_RUNNING_VAR ?
-                (float) g_rand_double_range (rand, 0.5, 2) :
-                (float) g_rand_double_range (rand, -1, 1);
+            ddnn_tensor_f32 (t)[e] = k == DDNN_PARAM_RUNNING_VAR
+                ? (float) g_rand_double_range (rand, 0.5, 2)
+                : (float) g_rand_double_range (rand, -1, 1);
         }
       }
   }
@@ -247,8 +256,8 @@ copy_as_float (DdnnModel *binary, DdnnModel *flt)
           if (k == DDNN_PARAM_WEIGHT && a->binary)
             memcpy (b->params[k]->data, a->weight_pm1, b->params[k]->n_bytes);
           else
-            memcpy (b->params[k]->data, a->params[k]->data,
-                a->params[k]->n_bytes);
+            memcpy (
+                b->params[k]->data, a->params[k]->data, a->params[k]->n_bytes);
         }
       }
   }
@@ -259,22 +268,23 @@ static void
 run_all (DdnnModel *model, const guint8 *pixels, gboolean drop_view_1,
     float *device_scores, float *cloud_scores)
 {
-  DdnnSectionResult r[3] = { {0} }, rc = { 0 };
+  DdnnSectionResult r[3] = { { 0 } }, rc = { 0 };
   DdnnTensor *features[3];
   GError *error = NULL;
   guint v;
 
   for (v = 0; v < 3; v++) {
-    g_assert_true (ddnn_section_run_image (ddnn_model_get_device_section (model,
-                v), pixels + v * 64, 8, 8, 1, 8, &r[v], &error));
+    g_assert_true (
+        ddnn_section_run_image (ddnn_model_get_device_section (model, v),
+            pixels + v * 64, 8, 8, 1, 8, &r[v], &error));
     g_assert_no_error (error);
     memcpy (device_scores + v * 3, r[v].scores, 3 * sizeof (float));
     features[v] = r[v].features;
   }
   if (drop_view_1)
     features[1] = NULL;
-  g_assert_true (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-          features, 3, &rc, &error));
+  g_assert_true (ddnn_section_run_fused (
+      ddnn_model_get_cloud_section (model), features, 3, &rc, &error));
   g_assert_no_error (error);
   memcpy (cloud_scores, rc.scores, 3 * sizeof (float));
   for (v = 0; v < 3; v++)
@@ -364,22 +374,23 @@ test_save_load_export (void)
   part = ddnn_model_load (part_path, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (ddnn_model_get_id (part), ==, ddnn_model_get_id (model));
-  g_assert_true (ddnn_section_is_present (ddnn_model_get_device_section (part,
-              0)));
-  g_assert_false (ddnn_section_is_present (ddnn_model_get_cloud_section
-          (part)));
+  g_assert_true (
+      ddnn_section_is_present (ddnn_model_get_device_section (part, 0)));
+  g_assert_false (
+      ddnn_section_is_present (ddnn_model_get_cloud_section (part)));
   ddnn_section_get_cost (ddnn_model_get_cloud_section (part), &cost);
   g_assert_cmpuint (cost.params, >, 0);
-  g_assert_true (ddnn_section_run_image (ddnn_model_get_device_section (part,
-              0), pixels, 8, 8, 1, 8, &r, &error));
+  g_assert_true (ddnn_section_run_image (
+      ddnn_model_get_device_section (part, 0), pixels, 8, 8, 1, 8, &r, &error));
   for (i = 0; i < 3; i++)
     g_assert_cmpfloat (r.scores[i], ==, d1[i]);
-  g_assert_false (ddnn_section_run_image (ddnn_model_get_device_section (part,
-              1), pixels, 8, 8, 1, 8, &r2, &error));
+  g_assert_false (
+      ddnn_section_run_image (ddnn_model_get_device_section (part, 1), pixels,
+          8, 8, 1, 8, &r2, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_MISSING);
   g_clear_error (&error);
-  g_assert_false (ddnn_model_save_sections (model, bad_names, part_path,
-          &error));
+  g_assert_false (
+      ddnn_model_save_sections (model, bad_names, part_path, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
@@ -412,58 +423,60 @@ static void
 test_bad_topologies (void)
 {
   static const BadTopology cases[] = {
-    {"[1, 2]", "not a JSON object"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
-          "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
-          " \"body\": [{\"type\": \"fancy\"}], \"exit\": []}]}",
-        "unknown layer type 'fancy'"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
-          "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
-          " \"body\": [], \"exit\": [{\"type\": \"linear\", \"out\": 3}]},"
-          "{\"name\": \"c\", \"tier\": \"cloud\", \"body\": [],"
-          " \"exit\": [{\"type\": \"linear\", \"out\": 2}]}]}",
-        "the exit gives 3 values but there are 2 classes"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 2, \"sections\": ["
-          "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
-          " \"body\": [], \"exit\": [{\"type\": \"linear\", \"out\": 2}]},"
-          "{\"name\": \"c\", \"tier\": \"cloud\", \"body\": [],"
-          " \"exit\": [{\"type\": \"linear\", \"out\": 2}]}]}",
-        "one device per view"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
-          "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
-          " \"body\": [{\"type\": \"conv2d\", \"out\": 2, \"kernel\": 9}],"
-          " \"exit\": []}]}",
-        "does not fit"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": []}",
-        "need 1 device sections and a cloud section"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1, \"typo\": 1,"
-          " \"sections\": []}", "unknown field 'typo'"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1,"
-          " \"local_fusion\": \"median\", \"sections\": []}",
-        "must be max, avg or concat"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1,"
-          " \"thresholds\": {\"local\": 7}, \"sections\": []}",
-        "'local' must be a number from -1 to 1"},
-    {"{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
-          " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
-          "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
-          " \"body\": [{\"type\": \"linear\", \"out\": 100000000}],"
-          " \"exit\": []}]}", "must be an integer"},
+    { "[1, 2]", "not a JSON object" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
+      "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
+      " \"body\": [{\"type\": \"fancy\"}], \"exit\": []}]}",
+        "unknown layer type 'fancy'" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
+      "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
+      " \"body\": [], \"exit\": [{\"type\": \"linear\", \"out\": 3}]},"
+      "{\"name\": \"c\", \"tier\": \"cloud\", \"body\": [],"
+      " \"exit\": [{\"type\": \"linear\", \"out\": 2}]}]}",
+        "the exit gives 3 values but there are 2 classes" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 2, \"sections\": ["
+      "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
+      " \"body\": [], \"exit\": [{\"type\": \"linear\", \"out\": 2}]},"
+      "{\"name\": \"c\", \"tier\": \"cloud\", \"body\": [],"
+      " \"exit\": [{\"type\": \"linear\", \"out\": 2}]}]}",
+        "one device per view" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
+      "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
+      " \"body\": [{\"type\": \"conv2d\", \"out\": 2, \"kernel\": 9}],"
+      " \"exit\": []}]}",
+        "does not fit" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": []}",
+        "need 1 device sections and a cloud section" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1, \"typo\": 1,"
+      " \"sections\": []}",
+        "unknown field 'typo'" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1,"
+      " \"local_fusion\": \"median\", \"sections\": []}",
+        "must be max, avg or concat" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1,"
+      " \"thresholds\": {\"local\": 7}, \"sections\": []}",
+        "'local' must be a number from -1 to 1" },
+    { "{\"input\": {\"channels\": 1, \"height\": 4, \"width\": 4},"
+      " \"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
+      "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0,"
+      " \"body\": [{\"type\": \"linear\", \"out\": 100000000}],"
+      " \"exit\": []}]}",
+        "must be an integer" },
   };
   guint i;
 
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
     GError *error = NULL;
-    DdnnModel *model = ddnn_model_new_from_topology (cases[i].topology, 1,
-        &error);
+    DdnnModel *model = ddnn_model_new_from_topology (
+        cases[i].topology, 1, &error);
 
     g_assert_null (model);
     g_assert_nonnull (error);
@@ -477,12 +490,12 @@ test_bad_topologies (void)
 static void
 test_edge_section (void)
 {
-  g_autofree gchar *path = g_build_filename (g_getenv ("DDNN_SOURCE_DIR") ?
-      g_getenv ("DDNN_SOURCE_DIR") : ".", "tests", "fuzz", "seed-archs",
-      "edge-tiny.json", NULL);
+  g_autofree gchar *path = g_build_filename (
+      g_getenv ("DDNN_SOURCE_DIR") ? g_getenv ("DDNN_SOURCE_DIR") : ".",
+      "tests", "fuzz", "seed-archs", "edge-tiny.json", NULL);
   g_autofree gchar *topology = NULL;
   g_autoptr (DdnnModel) model = NULL;
-  DdnnSectionResult r[2] = { {0} }, re = { 0 }, rc = { 0 }, rc2 = { 0 };
+  DdnnSectionResult r[2] = { { 0 } }, re = { 0 }, rc = { 0 }, rc2 = { 0 };
   DdnnTensor *features[2];
   guint8 rgb[4 * 4 * 3];
   GError *error = NULL;
@@ -496,25 +509,26 @@ test_edge_section (void)
   for (i = 0; i < sizeof (rgb); i++)
     rgb[i] = i * 5;
   for (i = 0; i < 2; i++) {
-    g_assert_true (ddnn_section_run_image (ddnn_model_get_device_section (model,
-                i), rgb, 4, 4, 3, 12, &r[i], &error));
+    g_assert_true (
+        ddnn_section_run_image (ddnn_model_get_device_section (model, i), rgb,
+            4, 4, 3, 12, &r[i], &error));
     g_assert_no_error (error);
     features[i] = r[i].features;
   }
   /* the edge fuses the devices' features (max) ... */
-  g_assert_true (ddnn_section_run_fused (ddnn_model_get_edge_section (model),
-          features, 2, &re, &error));
+  g_assert_true (ddnn_section_run_fused (
+      ddnn_model_get_edge_section (model), features, 2, &re, &error));
   g_assert_no_error (error);
   /* ... and the cloud takes the edge's features alone */
-  g_assert_false (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-          features, 2, &rc, &error));
+  g_assert_false (ddnn_section_run_fused (
+      ddnn_model_get_cloud_section (model), features, 2, &rc, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE);
   g_clear_error (&error);
-  g_assert_true (ddnn_section_run_fused (ddnn_model_get_cloud_section (model),
-          &re.features, 1, &rc, &error));
+  g_assert_true (ddnn_section_run_fused (
+      ddnn_model_get_cloud_section (model), &re.features, 1, &rc, &error));
   g_assert_no_error (error);
-  g_assert_true (ddnn_section_run (ddnn_model_get_cloud_section (model),
-          re.features, &rc2, &error));
+  g_assert_true (ddnn_section_run (
+      ddnn_model_get_cloud_section (model), re.features, &rc2, &error));
   for (i = 0; i < 3; i++)
     g_assert_cmpfloat (rc.scores[i], ==, rc2.scores[i]);
   for (i = 0; i < 2; i++)
@@ -531,8 +545,8 @@ main (int argc, char **argv)
   ddnn_blas_set_threads (1);
   g_test_add_func ("/model/hand-forward", test_hand_forward);
   g_test_add_func ("/model/wrong-inputs", test_wrong_inputs);
-  g_test_add_func ("/model/binary-equals-float",
-      test_binary_equals_float_model);
+  g_test_add_func (
+      "/model/binary-equals-float", test_binary_equals_float_model);
   g_test_add_func ("/model/save-load-export", test_save_load_export);
   g_test_add_func ("/model/id", test_same_weights_same_id);
   g_test_add_func ("/model/bad-topologies", test_bad_topologies);

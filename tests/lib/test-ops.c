@@ -122,7 +122,7 @@ test_batch_norm (void)
 {
   /* gamma 2, beta 1, mean 3, var 4, eps 0: y = (x - 3) / 2 * 2 + 1 = x - 2 */
   const float gamma[2] = { 2, 1 }, beta[2] = { 1, 0 }, mean[2] = { 3, 0 },
-      var[2] = { 4, 0.25f };
+              var[2] = { 4, 0.25f };
   float scale[2], shift[2];
   float data[4] = { 5, 0, 1, -1 };
   guint8 bits[1];
@@ -215,14 +215,14 @@ check_binary_conv (GRand *rand, guint cin, guint h, guint w, guint cout,
   guint64 *hwc, *packed;
   gsize row_bytes, o, i;
 
-  g_assert_true (ddnn_conv_shape_init (&s, cin, h, w, cout, k, k, stride, pad,
-          NULL));
+  g_assert_true (
+      ddnn_conv_shape_init (&s, cin, h, w, cout, k, k, stride, pad, NULL));
   kk = ddnn_conv_patch_size (&s);
   out_n = (gsize) cout * ddnn_conv_out_pixels (&s);
   row_bytes = (kk + 7) / 8;
   input = g_new (float, in_n);
-  weight = g_new (float, cout * kk);
-  col = g_new (float, kk * ddnn_conv_out_pixels (&s));
+  weight = g_new (float, cout *kk);
+  col = g_new (float, kk *ddnn_conv_out_pixels (&s));
   expect = g_new (float, out_n);
   got = g_new (float, out_n);
   in_bits = g_new0 (guint8, (in_n + 7) / 8);
@@ -262,9 +262,9 @@ test_binary_conv_equals_float (void)
   check_binary_conv (rand, 1, 5, 5, 2, 3, 1, 1);
   check_binary_conv (rand, 4, 16, 16, 16, 3, 1, 1);
   check_binary_conv (rand, 3, 9, 7, 5, 3, 2, 1);
-  check_binary_conv (rand, 70, 6, 6, 3, 3, 1, 1);       /* two words a pixel */
-  check_binary_conv (rand, 24, 16, 16, 16, 3, 1, 1);    /* the paper's cloud */
-  check_binary_conv (rand, 2, 10, 10, 3, 9, 1, 4);      /* 81 taps */
+  check_binary_conv (rand, 70, 6, 6, 3, 3, 1, 1); /* two words a pixel */
+  check_binary_conv (rand, 24, 16, 16, 16, 3, 1, 1); /* the paper's cloud */
+  check_binary_conv (rand, 2, 10, 10, 3, 9, 1, 4); /* 81 taps */
   g_rand_free (rand);
 }
 
@@ -312,7 +312,7 @@ test_binary_linear_equals_float (void)
 
   for (s = 0; s < G_N_ELEMENTS (sizes); s++) {
     guint in = sizes[s], out = 10, words = ddnn_binary_row_words (in), o;
-    float *x = g_new (float, in), *w = g_new (float, out * in);
+    float *x = g_new (float, in), *w = g_new (float, out *in);
     guint64 *xb = g_new0 (guint64, words), *wb = g_new0 (guint64, out * words);
     float expect[10], got[10], bias[10];
 
@@ -388,8 +388,7 @@ test_fusion_f32 (void)
   g_assert_true (ddnn_fuse_f32 (DDNN_FUSION_AVG, 3, missing, 3, out, NULL));
   assert_close (out[0], 1.5f);
   assert_close (out[1], 0);
-  g_assert_true (ddnn_fuse_f32 (DDNN_FUSION_CONCAT, 3, missing, 3, out,
-          NULL));
+  g_assert_true (ddnn_fuse_f32 (DDNN_FUSION_CONCAT, 3, missing, 3, out, NULL));
   assert_close (out[3], 0);
   assert_close (out[4], 0);
   assert_close (out[6], 2);
@@ -417,8 +416,7 @@ test_fusion_bits (void)
   g_assert_cmphex (out[1], ==, 0x00);
   g_assert_false (ddnn_fuse_bits (DDNN_FUSION_AVG, 2, views, 5, out, &error));
   g_clear_error (&error);
-  g_assert_false (ddnn_fuse_bits (DDNN_FUSION_MAX, 2, missing, 5, out,
-          &error));
+  g_assert_false (ddnn_fuse_bits (DDNN_FUSION_MAX, 2, missing, 5, out, &error));
   g_clear_error (&error);
 }
 
@@ -447,15 +445,15 @@ test_tensor (void)
   ddnn_tensor_unref (bits);
   ddnn_tensor_unref (t);
 
-  t = ddnn_tensor_new_wrapped (DDNN_DTYPE_F32, 3, shape, data, sizeof (data),
-      NULL, NULL, NULL);
+  t = ddnn_tensor_new_wrapped (
+      DDNN_DTYPE_F32, 3, shape, data, sizeof (data), NULL, NULL, NULL);
   g_assert_true (t->data == data);
   g_assert_true (ddnn_tensor_ref (t) == t);
   ddnn_tensor_unref (t);
   ddnn_tensor_unref (t);
 
-  g_assert_null (ddnn_tensor_new_wrapped (DDNN_DTYPE_F32, 3, shape, data, 95,
-          NULL, NULL, &error));
+  g_assert_null (ddnn_tensor_new_wrapped (
+      DDNN_DTYPE_F32, 3, shape, data, 95, NULL, NULL, &error));
   g_assert_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE);
   g_clear_error (&error);
   g_assert_null (ddnn_tensor_new (DDNN_DTYPE_F32, 2, huge, &error));
@@ -479,10 +477,10 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/linear", test_linear);
   g_test_add_func ("/ops/bits", test_bits);
   g_test_add_func ("/ops/binary/conv-hand", test_binary_conv_hand);
-  g_test_add_func ("/ops/binary/conv-equals-float",
-      test_binary_conv_equals_float);
-  g_test_add_func ("/ops/binary/linear-equals-float",
-      test_binary_linear_equals_float);
+  g_test_add_func (
+      "/ops/binary/conv-equals-float", test_binary_conv_equals_float);
+  g_test_add_func (
+      "/ops/binary/linear-equals-float", test_binary_linear_equals_float);
   g_test_add_func ("/ops/softmax-entropy", test_softmax_entropy);
   g_test_add_func ("/ops/fusion/f32", test_fusion_f32);
   g_test_add_func ("/ops/fusion/bits", test_fusion_bits);
