@@ -33,14 +33,18 @@ demo: build
 	@build-aux/demo.sh $(BUILD)
 
 check: build
-	@rm -f $(BUILD)/meson-logs/testlog.json $(FUZZ_BUILD)/meson-logs/testlog.json
+	@rm -f $(BUILD)/meson-logs/testlog.json $(FUZZ_BUILD)/meson-logs/testlog.json \
+	  $(FUZZ_BUILD)/build-failed.json
 	@meson test -C $(BUILD) --print-errorlogs --num-processes 2 || true
 	@if command -v clang >/dev/null; then \
-	  $(MAKE) --no-print-directory fuzz-build && \
-	  meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs || true; \
+	  if $(MAKE) --no-print-directory fuzz-build; then \
+	    meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs || true; \
+	  else \
+	    echo '{"name": "fuzz-build", "result": "FAIL"}' > $(FUZZ_BUILD)/build-failed.json; \
+	  fi; \
 	else echo "clang is missing: the libFuzzer runs are skipped"; fi
 	@build-aux/test-summary.py $(BUILD)/meson-logs/testlog.json \
-	  $(FUZZ_BUILD)/meson-logs/testlog.json
+	  $(FUZZ_BUILD)/meson-logs/testlog.json $(FUZZ_BUILD)/build-failed.json
 
 .PHONY: fuzz-build
 fuzz-build: deps
