@@ -383,6 +383,8 @@ struct _DdnnStWriter
 {
   JsonBuilder *header;
   GByteArray *data;
+  gsize reserved; /* bytes of data announced so far */
+  gboolean external; /* the caller writes the data itself */
   GHashTable *metadata;
   GPtrArray *metadata_keys;
 };
@@ -401,9 +403,9 @@ ddnn_st_writer_new (void)
   return writer;
 }
 
-void
-ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name, DdnnStDtype dtype,
-    guint n_dims, const gsize *shape, gconstpointer data, gsize n_bytes)
+static void
+writer_add_entry (DdnnStWriter *writer, const gchar *name, DdnnStDtype dtype,
+    guint n_dims, const gsize *shape, gsize n_bytes)
 {
   guint i;
 
@@ -418,14 +420,29 @@ ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name, DdnnStDtype dtype,
   json_builder_end_array (writer->header);
   json_builder_set_member_name (writer->header, "data_offsets");
   json_builder_begin_array (writer->header);
-  json_builder_add_int_value (writer->header, writer->data->len);
-  json_builder_add_int_value (writer->header, writer->data->len + n_bytes);
+  json_builder_add_int_value (writer->header, writer->reserved);
+  json_builder_add_int_value (writer->header, writer->reserved + n_bytes);
   json_builder_end_array (writer->header);
   json_builder_end_object (writer->header);
+  writer->reserved += n_bytes;
+}
 
+void
+ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name, DdnnStDtype dtype,
+    guint n_dims, const gsize *shape, gconstpointer data, gsize n_bytes)
+{
+  writer_add_entry (writer, name, dtype, n_dims, shape, n_bytes);
   /* The data section is little-endian; so are the hosts libddnn runs on,
    * which model loading checks at build time. */
   g_byte_array_append (writer->data, data, n_bytes);
+}
+
+void
+ddnn_st_writer_reserve (DdnnStWriter *writer, const gchar *name,
+    DdnnStDtype dtype, guint n_dims, const gsize *shape, gsize n_bytes)
+{
+  writer_add_entry (writer, name, dtype, n_dims, shape, n_bytes);
+  writer->external = TRUE;
 }
 
 void
@@ -437,8 +454,8 @@ ddnn_st_writer_set_metadata (
   g_hash_table_insert (writer->metadata, g_strdup (key), g_strdup (value));
 }
 
-GBytes *
-ddnn_st_writer_finish (DdnnStWriter *writer)
+static GByteArray *
+writer_header (DdnnStWriter *writer)
 {
   g_autoptr (JsonGenerator) generator = json_generator_new ();
   g_autoptr (JsonNode) root = NULL;
@@ -474,9 +491,25 @@ ddnn_st_writer_finish (DdnnStWriter *writer)
   g_byte_array_append (out, (const guint8 *) json, json_len);
   for (i = json_len; i < padded; i++)
     g_byte_array_append (out, (const guint8 *) " ", 1);
-  g_byte_array_append (out, writer->data->data, writer->data->len);
   g_free (json);
+  return out;
+}
+
+GBytes *
+ddnn_st_writer_finish (DdnnStWriter *writer)
+{
+  GByteArray *out;
+
+  g_return_val_if_fail (!writer->external, NULL);
+  out = writer_header (writer);
+  g_byte_array_append (out, writer->data->data, writer->data->len);
   return g_byte_array_free_to_bytes (out);
+}
+
+GBytes *
+ddnn_st_writer_finish_header (DdnnStWriter *writer)
+{
+  return g_byte_array_free_to_bytes (writer_header (writer));
 }
 
 void

@@ -63,6 +63,13 @@ void ddnn_st_writer_add (DdnnStWriter *writer, const gchar *name,
 void ddnn_st_writer_set_metadata (
     DdnnStWriter *writer, const gchar *key, const gchar *value);
 GBytes *ddnn_st_writer_finish (DdnnStWriter *writer);
+/* For data too large to hold twice: announce each tensor with
+ * ddnn_st_writer_reserve() instead of adding it, take the header with
+ * ddnn_st_writer_finish_header(), then write the tensors' bytes after it in
+ * the order announced. */
+void ddnn_st_writer_reserve (DdnnStWriter *writer, const gchar *name,
+    DdnnStDtype dtype, guint n_dims, const gsize *shape, gsize n_bytes);
+GBytes *ddnn_st_writer_finish_header (DdnnStWriter *writer);
 void ddnn_st_writer_free (DdnnStWriter *writer);
 
 /* Refuses text whose brackets nest deeper than @max_depth (outside

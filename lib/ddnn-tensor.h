@@ -7,7 +7,7 @@
 
 G_BEGIN_DECLS
 
-#define DDNN_TENSOR_MAX_DIMS 4
+#define DDNN_TENSOR_MAX_DIMS 5
 /* No tensor in a DDNN section comes close; the bound keeps sizes read from
  * files and packets far from overflow. */
 #define DDNN_TENSOR_MAX_ELEMENTS (G_GUINT64_CONSTANT (1) << 31)

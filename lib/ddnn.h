@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ddnn-error.h"
+#include "ddnn-dataset.h"
 #include "ddnn-idx.h"
 #include "ddnn-tensor.h"
 #include "ddnn-blas.h"
