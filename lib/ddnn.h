@@ -10,3 +10,4 @@
 #include "ddnn-ops.h"
 #include "ddnn-safetensors.h"
 #include "ddnn-model.h"
+#include "ddnn-train.h"

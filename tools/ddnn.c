@@ -464,6 +464,143 @@ cmd_dataset (int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* train                                                               */
+
+static void
+train_progress (const DdnnTrainProgress *p, gpointer user_data)
+{
+  gboolean tty = GPOINTER_TO_INT (user_data);
+  double eta = 0.0;
+
+  if (p->samples_per_second > 0) {
+    double per_epoch = p->seconds * p->n_batches / (p->batch + 1);
+
+    eta = per_epoch * (p->epochs - p->epoch) - p->seconds;
+  }
+  if (tty) {
+    guint width = 24, filled = (guint) (width * (p->batch + 1) / p->n_batches);
+    gchar bar[32];
+
+    memset (bar, '#', filled);
+    memset (bar + filled, '.', width - filled);
+    bar[width] = 0;
+    g_print ("\repoch %u/%u [%s] batch %u/%u  loss %.4f  local %.1f %%  "
+             "cloud %.1f %%  %.0f samples/s  ETA %.0f s   ",
+        p->epoch, p->epochs, bar, p->batch + 1, p->n_batches, p->loss,
+        100 * p->local_accuracy, 100 * p->cloud_accuracy, p->samples_per_second,
+        MAX (eta, 0.0));
+    if (p->batch + 1 == p->n_batches)
+      g_print ("\n");
+  } else if (p->batch + 1 == p->n_batches) {
+    g_print ("epoch %u/%u  loss %.4f  train accuracy local %.1f %% cloud "
+             "%.1f %%  %.0f samples/s  %.1f s\n",
+        p->epoch, p->epochs, p->loss, 100 * p->local_accuracy,
+        100 * p->cloud_accuracy, p->samples_per_second, p->seconds);
+  }
+}
+
+static int
+cmd_train (int argc, char **argv)
+{
+  gchar *data_dir = NULL, *arch = NULL, *out = NULL;
+  gint epochs = 0, seed = 1, threads = 1, batch = 0, limit = 0;
+  GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+        "Data set folder (its train.safetensors is used)", "DIR" },
+    { "arch", 'a', 0, G_OPTION_ARG_FILENAME, &arch,
+        "Topology JSON, with an optional \"training\" object", "ARCH.json" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs,
+        "Epochs (default: the arch's, else 10)", "N" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Model file to write",
+        "MODEL" },
+    { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed (default 1)", "S" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
+        "OpenBLAS threads (default 1)", "T" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch,
+        "Mini-batch size (default: the arch's, else 64)", "B" },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit,
+        "Train on the first N samples only", "N" },
+    { NULL }
+  };
+  g_autoptr (DdnnModel) model = NULL;
+  g_autoptr (DdnnDataset) data = NULL;
+  g_autoptr (DdnnTrainer) trainer = NULL;
+  g_autofree gchar *topology = NULL, *train_path = NULL;
+  DdnnTrainOptions options;
+  DdnnTrainProgress summary;
+  gboolean tty = isatty (fileno (stdout));
+  GError *error = NULL;
+  guint e;
+  int status;
+
+  status = parse_options ("train", "--data DIR --arch ARCH.json --out MODEL",
+      "Train every exit of a DDNN jointly: the sum of softmax cross-entropy "
+      "at each device exit (on its view's label), the fused local exit and "
+      "the cloud exit, with Adam.  The same data, seed and thread count give "
+      "the same model file, byte for byte.",
+      "On a terminal a progress bar shows the epoch, batch, loss, samples/s "
+      "and ETA; otherwise one line is printed per epoch.",
+      entries, &argc, &argv);
+  if (status >= 0)
+    goto out;
+  status = 2;
+  if (!data_dir || !arch || !out || argc != 1 || epochs < 0 || threads < 1 ||
+      batch < 0 || limit < 0) {
+    g_printerr ("ddnn train: needs --data, --arch and --out (see --help)\n");
+    goto out;
+  }
+  status = 1;
+  if (!g_file_get_contents (arch, &topology, NULL, &error) ||
+      !(model = ddnn_model_new_from_topology (topology, seed, &error)) ||
+      !ddnn_train_options_from_model (model, &options, &error)) {
+    g_prefix_error (&error, "%s: ", arch);
+    fail (error);
+    goto out;
+  }
+  train_path = g_build_filename (data_dir, "train.safetensors", NULL);
+  if (!(data = ddnn_dataset_open (train_path, &error))) {
+    fail (error);
+    goto out;
+  }
+  if (limit > 0 && (guint) limit < data->n_samples)
+    data->n_samples = limit;
+  if (epochs > 0)
+    options.epochs = epochs;
+  if (batch > 0)
+    options.batch_size = batch;
+  options.seed = seed;
+  options.threads = threads;
+  if (!(trainer = ddnn_trainer_new (model, &options, &error))) {
+    fail (error);
+    goto out;
+  }
+  g_print ("training %s on %u samples: %u epochs, batch %u, lr %g, view drop "
+           "%g, seed %d, %d thread%s\n",
+      ddnn_model_get_name (model), data->n_samples, options.epochs,
+      options.batch_size, options.learning_rate, options.view_drop, seed,
+      threads, threads == 1 ? "" : "s");
+  for (e = 1; e <= options.epochs; e++) {
+    if (!ddnn_trainer_run_epoch (trainer, data, e, train_progress,
+            GINT_TO_POINTER (tty), &summary, &error)) {
+      fail (error);
+      goto out;
+    }
+  }
+  if (!ddnn_trainer_export (trainer, &error) ||
+      !ddnn_model_save (model, out, &error)) {
+    fail (error);
+    goto out;
+  }
+  g_print ("wrote %s (id %.16s)\n", out, ddnn_model_get_id (model));
+  status = 0;
+out:
+  g_free (data_dir);
+  g_free (arch);
+  g_free (out);
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
 /* run                                                                 */
 
 static int
@@ -719,6 +856,7 @@ static const Command commands[] = {
   { "dataset", "build a multi-view data set (FMV-6)", cmd_dataset },
   { "inspect", "print a model's topology, sizes and costs", cmd_inspect },
   { "run", "run a model's sections on sample images", cmd_run },
+  { "train", "train every exit of a model jointly", cmd_train },
   { "init", "write an untrained model from a topology", cmd_init },
   { "export", "write a model file with only some sections", cmd_export },
 };
