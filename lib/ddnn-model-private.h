@@ -83,6 +83,7 @@ struct _DdnnModel
   guint n_views;
   DdnnFusion local_fusion, feature_fusion;
   double thresholds[3];
+  DdnnScoreFormat score_format;
   GPtrArray *sections; /* DdnnSection*, devices first */
 };
 

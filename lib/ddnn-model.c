@@ -687,7 +687,7 @@ model_from_topology (const gchar *topology, GError **error)
 {
   static const gchar *const keys[] = { "name", "description", "input",
     "classes", "views", "local_fusion", "feature_fusion", "thresholds",
-    "sections", "training", NULL };
+    "sections", "training", "wire", NULL };
   static const gchar *const section_keys[] = { "name", "tier", "view", "body",
     "exit", NULL };
   g_autoptr (JsonParser) parser = NULL;
@@ -791,6 +791,37 @@ model_from_topology (const gchar *topology, GError **error)
             &v, error))
       return NULL;
     model->thresholds[DDNN_TIER_EDGE] = v;
+  }
+
+  model->score_format = DDNN_SCORES_F32;
+  {
+    g_autoptr (GError) local = NULL;
+    JsonObject *wire = get_object (root, "topology", "wire", FALSE, &local);
+    static const gchar *const wire_keys[] = { "scores", NULL };
+    const gchar *format;
+
+    if (local) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+    if (wire) {
+      if (!check_keys (wire, "wire", wire_keys, error))
+        return NULL;
+      format = get_string (wire, "wire", "scores", FALSE, &local);
+      if (local) {
+        g_propagate_error (error, g_steal_pointer (&local));
+        return NULL;
+      }
+      if (!format || strcmp (format, "f32") == 0)
+        model->score_format = DDNN_SCORES_F32;
+      else if (strcmp (format, "int8") == 0)
+        model->score_format = DDNN_SCORES_INT8;
+      else {
+        g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+            "wire: 'scores' must be f32 or int8, not '%s'", format);
+        return NULL;
+      }
+    }
   }
 
   if (!(sections = get_array (root, "topology", "sections", error)))
@@ -2184,21 +2215,119 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
   return section_run_value (section, &value, result, error);
 }
 
+gsize
+ddnn_model_score_bytes (const DdnnModel *model)
+{
+  guint n_classes = model->class_names->len;
+
+  /* int8: one byte a class and a float16 scale */
+  return model->score_format == DDNN_SCORES_INT8 ? n_classes + 2
+                                                 : 4 * (gsize) n_classes;
+}
+
+DdnnScoreFormat
+ddnn_model_get_score_format (const DdnnModel *model)
+{
+  return model->score_format;
+}
+
+void
+ddnn_scores_quantize_int8 (guint n, const float *scores, float *dequantized)
+{
+  float top = 0.0f, scale;
+  guint i;
+
+  for (i = 0; i < n; i++)
+    top = MAX (top, fabsf (scores[i]));
+  /* the scale travels as float16: round it the way the wire would */
+  scale = top > 0.0f ? top / 127.0f : 1.0f;
+  {
+    int exp;
+    float mant = frexpf (scale, &exp);
+
+    scale = ldexpf (roundf (mant * 2048.0f) / 2048.0f, exp);
+  }
+  for (i = 0; i < n; i++) {
+    float q = roundf (scores[i] / scale);
+
+    dequantized[i] = CLAMP (q, -127.0f, 127.0f) * scale;
+  }
+}
+
 gboolean
 ddnn_model_fuse_scores (const DdnnModel *model, const float *const *scores,
     guint n_views, float *fused, float *probs, float *entropy, GError **error)
 {
-  guint n_classes = model->class_names->len;
+  guint n_classes = model->class_names->len, v;
+  const float *wire[DDNN_MAX_VIEWS];
+  float *quantized = NULL;
 
   if (model->local_fusion == DDNN_FUSION_CONCAT) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "local fusion 'concat' gives no class scores; use max or avg");
     return FALSE;
   }
-  if (!ddnn_fuse_f32 (
-          model->local_fusion, n_views, scores, n_classes, fused, error))
+  if (n_views > DDNN_MAX_VIEWS) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+        "%u views, at most %d", n_views, DDNN_MAX_VIEWS);
     return FALSE;
+  }
+  /* fuse what the wire carries */
+  if (model->score_format == DDNN_SCORES_INT8) {
+    quantized = g_new (float, (gsize) n_views *n_classes);
+    for (v = 0; v < n_views; v++) {
+      wire[v] = NULL;
+      if (scores[v]) {
+        ddnn_scores_quantize_int8 (
+            n_classes, scores[v], quantized + v * n_classes);
+        wire[v] = quantized + v * n_classes;
+      }
+    }
+    scores = wire;
+  }
+  if (!ddnn_fuse_f32 (
+          model->local_fusion, n_views, scores, n_classes, fused, error)) {
+    g_free (quantized);
+    return FALSE;
+  }
+  g_free (quantized);
   ddnn_softmax (n_classes, fused, probs);
   *entropy = ddnn_normalized_entropy (n_classes, probs);
+  return TRUE;
+}
+
+gboolean
+ddnn_model_set_threshold (
+    DdnnModel *model, DdnnTier tier, double threshold, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  JsonObject *root, *thresholds;
+  gchar *topology;
+
+  if (tier == DDNN_TIER_CLOUD || !(threshold >= 0.0 && threshold <= 1.0)) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+        "a local or edge threshold from 0 to 1");
+    return FALSE;
+  }
+  if (!json_parser_load_from_data (parser, model->topology, -1, error))
+    return FALSE;
+  root = json_node_get_object (json_parser_get_root (parser));
+  thresholds = json_object_get_object_member (root, "thresholds");
+  if (!thresholds) {
+    thresholds = json_object_new ();
+    json_object_set_object_member (root, "thresholds", thresholds);
+  }
+  /* three decimals, so the topology reads cleanly */
+  json_object_set_double_member (thresholds,
+      tier == DDNN_TIER_DEVICE ? "local" : "edge",
+      round (threshold * 1000.0) / 1000.0);
+  json_generator_set_root (gen, json_parser_get_root (parser));
+  topology = json_generator_to_data (gen, NULL);
+  g_free (model->topology);
+  model->topology = topology;
+  model->thresholds[tier] = round (threshold * 1000.0) / 1000.0;
+  g_free (model->id);
+  model->id = model_compute_id (model);
   return TRUE;
 }

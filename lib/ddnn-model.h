@@ -32,6 +32,13 @@ typedef enum
   DDNN_TIER_CLOUD,
 } DdnnTier;
 
+/* How device scores travel to the local fusion ("wire": {"scores": ...}). */
+typedef enum
+{
+  DDNN_SCORES_F32,
+  DDNN_SCORES_INT8, /* symmetric, one float16 scale a vector */
+} DdnnScoreFormat;
+
 typedef struct
 {
   guint channels, height, width;
@@ -138,11 +145,23 @@ gboolean ddnn_section_run_fused (DdnnSection *section,
     GError **error);
 void ddnn_section_result_clear (DdnnSectionResult *result);
 
-/* Fuses the device exits' scores by the model's local fusion; writes the
- * fused scores, their softmax and normalized entropy. */
+/* Fuses the device exits' scores by the model's local fusion, as the wire
+ * carries them (int8 scores are quantized first); writes the fused scores,
+ * their softmax and normalized entropy. */
 gboolean ddnn_model_fuse_scores (const DdnnModel *model,
     const float *const *scores, guint n_views, float *fused, float *probs,
     float *entropy, GError **error);
+
+DdnnScoreFormat ddnn_model_get_score_format (const DdnnModel *model);
+/* Bytes of one device's scores on the wire. */
+gsize ddnn_model_score_bytes (const DdnnModel *model);
+/* Rounds @scores to what int8 on the wire keeps, as floats. */
+void ddnn_scores_quantize_int8 (
+    guint n, const float *scores, float *dequantized);
+/* Sets a default exit threshold; it is part of the topology, so the model
+ * id changes. */
+gboolean ddnn_model_set_threshold (
+    DdnnModel *model, DdnnTier tier, double threshold, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnModel, ddnn_model_unref)
 

@@ -28,6 +28,8 @@ typedef struct
   float view_drop;
   /* weights of the device exits (each), the local, edge and cloud exits */
   float device_weight, local_weight, edge_weight, cloud_weight;
+  /* share of held-out samples that should exit locally (0: not set) */
+  double exit_target;
 } DdnnTrainOptions;
 
 typedef struct

@@ -10,4 +10,5 @@
 #include "ddnn-ops.h"
 #include "ddnn-safetensors.h"
 #include "ddnn-model.h"
+#include "ddnn-eval.h"
 #include "ddnn-train.h"

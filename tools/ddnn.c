@@ -65,7 +65,7 @@ device_traffic (DdnnModel *model, gsize *score_bytes, gsize *feature_bytes,
 
   ddnn_section_get_features_spec (device, &dtype, &n_dims, shape);
   ddnn_tensor_bytes_for (dtype, n_dims, shape, NULL, feature_bytes, NULL);
-  *score_bytes = 4 * ddnn_model_get_n_classes (model);
+  *score_bytes = ddnn_model_score_bytes (model);
   *raw_bytes = (gsize) in->channels * in->height * in->width;
 }
 
@@ -240,7 +240,7 @@ inspect_text (DdnnModel *model, gboolean layers)
       g_strfreev (lines);
     }
   }
-  g_print ("\nper device per sample: %" G_GSIZE_FORMAT " B of float32 scores "
+  g_print ("\nper device per sample: %" G_GSIZE_FORMAT " B of scores "
            "when the sample exits locally, %" G_GSIZE_FORMAT " B with its "
            "features when it goes on; raw offload of the view: %" G_GSIZE_FORMAT
            " B\n",
@@ -504,6 +504,8 @@ cmd_train (int argc, char **argv)
 {
   gchar *data_dir = NULL, *arch = NULL, *out = NULL;
   gint epochs = 0, seed = 1, threads = 1, batch = 0, limit = 0;
+  gint validate = 5000;
+  gdouble exit_target = 0.0;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
         "Data set folder (its train.safetensors is used)", "DIR" },
@@ -518,13 +520,21 @@ cmd_train (int argc, char **argv)
         "OpenBLAS threads (default 1)", "T" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch,
         "Mini-batch size (default: the arch's, else 64)", "B" },
-    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit,
-        "Train on the first N samples only", "N" },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, "Use the first N samples only",
+        "N" },
+    { "validate", 'V', 0, G_OPTION_ARG_INT, &validate,
+        "Hold the last N samples out of training (default 5000)", "N" },
+    { "exit-target", 'x', 0, G_OPTION_ARG_DOUBLE, &exit_target,
+        "Set the model's local threshold so that this share of the held-out "
+        "samples exits locally (default: the arch's training.exit_target; "
+        "none keeps the arch's threshold)",
+        "F" },
     { NULL }
   };
   g_autoptr (DdnnModel) model = NULL;
   g_autoptr (DdnnDataset) data = NULL;
   g_autoptr (DdnnTrainer) trainer = NULL;
+  guint n_train, n_all;
   g_autofree gchar *topology = NULL, *train_path = NULL;
   DdnnTrainOptions options;
   DdnnTrainProgress summary;
@@ -564,6 +574,16 @@ cmd_train (int argc, char **argv)
   }
   if (limit > 0 && (guint) limit < data->n_samples)
     data->n_samples = limit;
+  n_all = data->n_samples;
+  if (validate < 0 || (guint) validate >= n_all / 2) {
+    g_printerr ("ddnn train: --validate must leave at least half the data "
+                "to train on\n");
+    status = 2;
+    goto out;
+  }
+  n_train = n_all - validate;
+  if (exit_target <= 0.0)
+    exit_target = options.exit_target;
   if (epochs > 0)
     options.epochs = epochs;
   if (batch > 0)
@@ -574,9 +594,10 @@ cmd_train (int argc, char **argv)
     fail (error);
     goto out;
   }
-  g_print ("training %s on %u samples: %u epochs, batch %u, lr %g, view drop "
-           "%g, seed %d, %d thread%s\n",
-      ddnn_model_get_name (model), data->n_samples, options.epochs,
+  data->n_samples = n_train;
+  g_print ("training %s on %u samples (%d held out): %u epochs, batch %u, "
+           "lr %g, view drop %g, seed %d, %d thread%s\n",
+      ddnn_model_get_name (model), data->n_samples, validate, options.epochs,
       options.batch_size, options.learning_rate, options.view_drop, seed,
       threads, threads == 1 ? "" : "s");
   for (e = 1; e <= options.epochs; e++) {
@@ -586,8 +607,26 @@ cmd_train (int argc, char **argv)
       goto out;
     }
   }
-  if (!ddnn_trainer_export (trainer, &error) ||
-      !ddnn_model_save (model, out, &error)) {
+  if (!ddnn_trainer_export (trainer, &error)) {
+    fail (error);
+    goto out;
+  }
+  data->n_samples = n_all;
+  if (exit_target > 0.0 && validate > 0) {
+    double threshold;
+
+    if (!ddnn_choose_local_threshold (
+            model, data, n_train, validate, exit_target, &threshold, &error) ||
+        !ddnn_model_set_threshold (
+            model, DDNN_TIER_DEVICE, threshold, &error)) {
+      fail (error);
+      goto out;
+    }
+    g_print ("local threshold %.3f: %.0f %% of the %d held-out samples exit "
+             "locally\n",
+        threshold, 100 * exit_target, validate);
+  }
+  if (!ddnn_model_save (model, out, &error)) {
     fail (error);
     goto out;
   }
@@ -597,6 +636,416 @@ out:
   g_free (data_dir);
   g_free (arch);
   g_free (out);
+  return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* eval                                                                */
+
+typedef struct
+{
+  guint samples;
+  guint device_right[DDNN_MAX_VIEWS], device_seen[DDNN_MAX_VIEWS];
+  guint local_right, edge_right, cloud_right, overall_right, local_exits;
+  guint64 bytes;
+  DdnnSampleResult *results; /* one per sample, for sweeps */
+} EvalStats;
+
+static void
+eval_stats_clear (EvalStats *s)
+{
+  g_free (s->results);
+  memset (s, 0, sizeof (*s));
+}
+
+/* Runs the test split with the views in @alive only. */
+static gboolean
+evaluate (DdnnModel *model, const DdnnDataset *data, guint n, guint64 alive,
+    double threshold, double edge_threshold, EvalStats *stats, GError **error)
+{
+  g_autoptr (DdnnRunner) runner = ddnn_runner_new (model);
+  guint n_views = ddnn_model_get_n_views (model), k, v;
+  gsize stride = (gsize) data->width * data->channels;
+
+  memset (stats, 0, sizeof (*stats));
+  stats->results = g_new0 (DdnnSampleResult, n);
+  for (k = 0; k < n; k++) {
+    const guint8 *views[DDNN_MAX_VIEWS];
+    DdnnSampleResult *r = &stats->results[k];
+    guint label = data->labels[k];
+
+    for (v = 0; v < n_views; v++)
+      views[v] = (alive >> v) & 1 ? ddnn_dataset_view (data, k, v) : NULL;
+    if (!ddnn_runner_run (
+            runner, views, stride, threshold, edge_threshold, r, error)) {
+      g_prefix_error (error, "sample %u: ", k);
+      return FALSE;
+    }
+    for (v = 0; v < n_views; v++)
+      if ((alive >> v) & 1) {
+        stats->device_seen[v]++;
+        stats->device_right[v] += r->device_class[v] == label;
+      }
+    stats->local_right += r->local_class == label;
+    stats->edge_right += r->has_edge && r->edge_class == label;
+    stats->cloud_right += r->cloud_class == label;
+    stats->overall_right += r->answer == label;
+    stats->local_exits += r->tier == DDNN_TIER_DEVICE;
+    stats->bytes += r->device_bytes;
+  }
+  stats->samples = n;
+  return TRUE;
+}
+
+static double
+pct (guint right, guint total)
+{
+  return total ? 100.0 * right / total : 0.0;
+}
+
+static guint64
+parse_views (const gchar *list, guint n_views, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (list, ",", -1);
+  guint64 mask = 0;
+  guint i;
+
+  for (i = 0; parts[i]; i++) {
+    gchar *end;
+    guint64 v = g_ascii_strtoull (g_strstrip (parts[i]), &end, 10);
+
+    if (!*parts[i] || *end || v >= n_views) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+          "'%s' is not a camera number from 0 to %u", parts[i], n_views - 1);
+      return 0;
+    }
+    mask |= G_GUINT64_CONSTANT (1) << v;
+  }
+  return mask;
+}
+
+static gboolean
+write_sweep (const gchar *dir, const double *t, const double *acc,
+    const double *exits, const double *bytes, guint n, double raw,
+    const gchar *title, GError **error)
+{
+  g_autofree gchar *csv_path = g_build_filename (dir, "sweep.csv", NULL);
+  g_autofree gchar *svg_path = g_build_filename (dir, "sweep.svg", NULL);
+  GString *csv = g_string_new ("threshold,overall_accuracy,local_exit_fraction,"
+                               "bytes_per_sample,raw_bytes_per_sample\n");
+  GString *svg = g_string_new (NULL);
+  const double W = 640, H = 400, L = 60, R = 70, T = 40, B = 50;
+  double pw = W - L - R, ph = H - T - B, max_bytes = 1;
+  const gchar *colors[3] = { "#1f77b4", "#2ca02c", "#d62728" };
+  guint i, s;
+  gboolean ok;
+
+  for (i = 0; i < n; i++) {
+    g_string_append_printf (csv, "%.2f,%.4f,%.4f,%.1f,%.0f\n", t[i],
+        acc[i] / 100, exits[i] / 100, bytes[i], raw);
+    max_bytes = MAX (max_bytes, bytes[i]);
+  }
+  max_bytes *= 1.1;
+  g_string_append_printf (svg,
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
+      "height=\"%.0f\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+      "<text x=\"%.0f\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">%s"
+      "</text>\n",
+      W, H, W / 2, title);
+  for (i = 0; i <= 10; i++) {
+    double y = T + ph - ph * i / 10, x = L + pw * i / 10;
+
+    g_string_append_printf (svg,
+        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+        "stroke=\"#ddd\"/>"
+        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%u %%</text>"
+        "<text x=\"%.1f\" y=\"%.1f\">%.0f B</text>"
+        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.1f</text>\n",
+        L, y, L + pw, y, L - 6, y + 4, i * 10, L + pw + 6, y + 4,
+        max_bytes * i / 10, x, T + ph + 18, i / 10.0);
+  }
+  g_string_append_printf (svg,
+      "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
+      "fill=\"none\" "
+      "stroke=\"black\"/>\n<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">"
+      "exit threshold T (normalized entropy)</text>\n",
+      L, T, pw, ph, L + pw / 2, H - 10);
+  for (s = 0; s < 3; s++) {
+    const double *series = s == 0 ? acc : s == 1 ? exits : bytes;
+    double scale = s == 2 ? 100.0 / max_bytes : 1.0;
+
+    g_string_append_printf (svg,
+        "<polyline fill=\"none\" stroke=\"%s\" "
+        "stroke-width=\"2\" points=\"",
+        colors[s]);
+    for (i = 0; i < n; i++)
+      g_string_append_printf (svg, "%.1f,%.1f ", L + pw * t[i],
+          T + ph - ph * series[i] * scale / 100);
+    g_string_append (svg, "\"/>\n");
+  }
+  g_string_append_printf (svg,
+      "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">overall accuracy (left)</text>"
+      "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">exits locally (left)</text>"
+      "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">bytes per sample (right; raw "
+      "%.0f B)</text>\n</svg>\n",
+      L + 10, T + 16, colors[0], L + 10, T + 32, colors[1], L + 10, T + 48,
+      colors[2], raw);
+  ok = g_file_set_contents (csv_path, csv->str, -1, error) &&
+      g_file_set_contents (svg_path, svg->str, -1, error);
+  if (ok)
+    g_print ("wrote %s and %s\n", csv_path, svg_path);
+  g_string_free (csv, TRUE);
+  g_string_free (svg, TRUE);
+  return ok;
+}
+
+static int
+cmd_eval (int argc, char **argv)
+{
+  gchar *model_path = NULL, *data_dir = NULL, *fail_list = NULL;
+  gchar *out_dir = NULL;
+  gdouble threshold = -1.0, edge_threshold = -1.0;
+  gint limit = 0, views_k = 0;
+  gboolean json = FALSE, sweep = FALSE, faults = FALSE, scaling = FALSE;
+  GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
+                                 &model_path, "Model file", "MODEL" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+        "Data set folder (its test.safetensors is used)", "DIR" },
+    { "threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
+        "Local exit threshold (default: the model's)", "T" },
+    { "edge-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &edge_threshold,
+        "Edge exit threshold (default: the model's)", "T" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print one JSON object", NULL },
+    { "sweep", 0, 0, G_OPTION_ARG_NONE, &sweep,
+        "Also sweep T from 0 to 1 in steps of 0.05 (table, CSV and SVG)",
+        NULL },
+    { "fail", 'f', 0, G_OPTION_ARG_STRING, &fail_list,
+        "Cameras that are dead: their views are missing", "V[,V...]" },
+    { "faults", 0, 0, G_OPTION_ARG_NONE, &faults,
+        "Also fail each single camera in turn (a fault table)", NULL },
+    { "views", 'k', 0, G_OPTION_ARG_INT, &views_k,
+        "Use only the first K cameras", "K" },
+    { "scaling", 0, 0, G_OPTION_ARG_NONE, &scaling,
+        "Also use the first K cameras for K = 1 to all (a scaling table)",
+        NULL },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit,
+        "Evaluate the first N test samples only", "N" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
+        "Folder for sweep.csv and sweep.svg (default .)", "DIR" },
+    { NULL } };
+  g_autoptr (DdnnModel) model = NULL;
+  g_autoptr (DdnnDataset) data = NULL;
+  g_autofree gchar *test_path = NULL;
+  EvalStats stats = { 0 };
+  GError *error = NULL;
+  guint n_views, n, v;
+  guint64 alive;
+  double raw, bytes;
+  int status;
+
+  status = parse_options ("eval", "--model MODEL --data DIR",
+      "Evaluate a model on a data set's test split as a deployment would run "
+      "it: the accuracy of each device exit, the fused local exit and the "
+      "cloud exit, the overall accuracy at the exit threshold, the share of "
+      "samples that exit locally, and the bytes the devices send per sample.",
+      "Bytes follow the cost model of DESIGN.md: each camera that takes part "
+      "sends 4 C bytes of float32 scores, plus its features when the sample "
+      "does not exit locally.  A device's accuracy is how often it alone "
+      "names the sample's class.",
+      entries, &argc, &argv);
+  if (status >= 0)
+    goto out;
+  status = 2;
+  if (!model_path || !data_dir || argc != 1 || limit < 0 || views_k < 0) {
+    g_printerr ("ddnn eval: needs --model and --data (see --help)\n");
+    goto out;
+  }
+  status = 1;
+  if (!(model = ddnn_model_load (model_path, &error))) {
+    fail (error);
+    goto out;
+  }
+  test_path = g_build_filename (data_dir, "test.safetensors", NULL);
+  if (!(data = ddnn_dataset_open (test_path, &error))) {
+    fail (error);
+    goto out;
+  }
+  n_views = ddnn_model_get_n_views (model);
+  if (data->n_views != n_views ||
+      data->width != ddnn_model_get_input (model)->width ||
+      data->height != ddnn_model_get_input (model)->height ||
+      data->channels != ddnn_model_get_input (model)->channels) {
+    g_printerr ("ddnn eval: the data set's %u views of %ux%ux%u do not fit "
+                "the model\n",
+        data->n_views, data->width, data->height, data->channels);
+    goto out;
+  }
+  n = limit > 0 ? MIN ((guint) limit, data->n_samples) : data->n_samples;
+  if (threshold < 0)
+    threshold = MAX (ddnn_model_get_threshold (model, DDNN_TIER_DEVICE), 0.0);
+  if (edge_threshold < 0)
+    edge_threshold = MAX (
+        ddnn_model_get_threshold (model, DDNN_TIER_EDGE), 0.0);
+  alive = n_views == 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << n_views) - 1;
+  if (views_k > 0) {
+    if ((guint) views_k > n_views) {
+      g_printerr ("ddnn eval: --views %d, but the model has %u cameras\n",
+          views_k, n_views);
+      goto out;
+    }
+    alive &= (G_GUINT64_CONSTANT (1) << views_k) - 1;
+  }
+  if (fail_list) {
+    guint64 dead = parse_views (fail_list, n_views, &error);
+
+    if (!dead) {
+      fail (error);
+      goto out;
+    }
+    alive &= ~dead;
+  }
+  if (!alive) {
+    g_printerr ("ddnn eval: no camera is left alive\n");
+    goto out;
+  }
+  if (!evaluate (
+          model, data, n, alive, threshold, edge_threshold, &stats, &error)) {
+    fail (error);
+    goto out;
+  }
+  raw = (double) __builtin_popcountll (alive) * data->width * data->height *
+      data->channels;
+  bytes = (double) stats.bytes / n;
+
+  if (json) {
+    GString *o = g_string_new ("{");
+
+    g_string_append_printf (o,
+        "\"model_id\": \"%s\", \"samples\": %u, \"threshold\": %.4f, "
+        "\"views\": [",
+        ddnn_model_get_id (model), n, threshold);
+    for (v = 0; v < n_views; v++)
+      if ((alive >> v) & 1)
+        g_string_append_printf (
+            o, "%s%u", o->str[o->len - 1] == '[' ? "" : ", ", v);
+    g_string_append (o, "], \"device_accuracy\": [");
+    for (v = 0; v < n_views; v++) {
+      if ((alive >> v) & 1)
+        g_string_append_printf (o, "%s%.4f", v ? ", " : "",
+            pct (stats.device_right[v], stats.device_seen[v]) / 100);
+      else
+        g_string_append_printf (o, "%snull", v ? ", " : "");
+    }
+    g_string_append_printf (o,
+        "], \"local_accuracy\": %.4f, \"cloud_accuracy\": %.4f, "
+        "\"overall_accuracy\": %.4f, \"local_exit_fraction\": %.4f, "
+        "\"bytes_per_sample\": %.1f, \"raw_bytes_per_sample\": %.0f, "
+        "\"reduction\": %.2f",
+        pct (stats.local_right, n) / 100, pct (stats.cloud_right, n) / 100,
+        pct (stats.overall_right, n) / 100, pct (stats.local_exits, n) / 100,
+        bytes, raw, raw / MAX (bytes, 1e-9));
+    if (ddnn_model_get_edge_section (model))
+      g_string_append_printf (
+          o, ", \"edge_accuracy\": %.4f", pct (stats.edge_right, n) / 100);
+    g_string_append (o, "}");
+    g_print ("%s\n", o->str);
+    g_string_free (o, TRUE);
+  } else {
+    g_print ("model %s (id %.16s) on %s: %u samples, local exit when "
+             "entropy < %.2f\n",
+        ddnn_model_get_name (model), ddnn_model_get_id (model), test_path, n,
+        threshold);
+    for (v = 0; v < n_views; v++)
+      if ((alive >> v) & 1)
+        g_print ("  device %-2u exit        %5.1f %%\n", v,
+            pct (stats.device_right[v], stats.device_seen[v]));
+      else
+        g_print ("  device %-2u             dead\n", v);
+    g_print ("  local exit (fused)    %5.1f %%\n", pct (stats.local_right, n));
+    if (ddnn_model_get_edge_section (model))
+      g_print ("  edge exit             %5.1f %%\n", pct (stats.edge_right, n));
+    g_print ("  cloud exit            %5.1f %%\n", pct (stats.cloud_right, n));
+    g_print ("  overall at T = %.2f   %5.1f %%, %.1f %% of samples exit "
+             "locally\n",
+        threshold, pct (stats.overall_right, n), pct (stats.local_exits, n));
+    g_print ("  bytes per sample      %.1f B from the devices; raw offload "
+             "%.0f B: %.1fx fewer\n",
+        bytes, raw, raw / MAX (bytes, 1e-9));
+  }
+
+  if (sweep) {
+    double t[21], acc[21], exits[21], b[21];
+    g_autofree gchar *title = g_strdup_printf (
+        "%s: threshold sweep", ddnn_model_get_name (model));
+    guint i, k;
+
+    g_print ("\n%6s %12s %10s %12s %8s\n", "T", "exit local", "overall",
+        "bytes/sample", "x fewer");
+    for (i = 0; i <= 20; i++) {
+      guint right = 0, exits_n = 0;
+      guint64 total = 0;
+
+      t[i] = i * 0.05;
+      for (k = 0; k < n; k++) {
+        DdnnSampleResult *r = &stats.results[k];
+
+        ddnn_sample_result_decide (model, r, t[i] + 1e-9, edge_threshold);
+        right += r->answer == data->labels[k];
+        exits_n += r->tier == DDNN_TIER_DEVICE;
+        total += r->device_bytes;
+      }
+      acc[i] = pct (right, n);
+      exits[i] = pct (exits_n, n);
+      b[i] = (double) total / n;
+      g_print ("%6.2f %10.1f %% %8.1f %% %12.1f %7.1fx\n", t[i], exits[i],
+          acc[i], b[i], raw / b[i]);
+    }
+    if (!write_sweep (out_dir ? out_dir : ".", t, acc, exits, b, 21, raw, title,
+            &error)) {
+      fail (error);
+      goto out;
+    }
+  }
+
+  if (faults || scaling) {
+    guint r;
+
+    g_print ("\n%-16s %8s %8s %8s %11s\n", faults ? "failed camera" : "cameras",
+        "local", "cloud", "overall", "exit local");
+    for (r = 0; r < n_views; r++) {
+      EvalStats s;
+      guint64 mask = faults ? (alive & ~(G_GUINT64_CONSTANT (1) << r))
+                            : ((G_GUINT64_CONSTANT (1) << (r + 1)) - 1);
+      gchar label[32];
+
+      if (!mask)
+        continue;
+      if (!evaluate (
+              model, data, n, mask, threshold, edge_threshold, &s, &error)) {
+        fail (error);
+        goto out;
+      }
+      if (faults)
+        g_snprintf (label, sizeof (label), "%u", r);
+      else
+        g_snprintf (label, sizeof (label), "first %u", r + 1);
+      g_print ("%-16s %7.1f%% %7.1f%% %7.1f%% %10.1f%%\n", label,
+          pct (s.local_right, n), pct (s.cloud_right, n),
+          pct (s.overall_right, n), pct (s.local_exits, n));
+      eval_stats_clear (&s);
+    }
+    if (faults && scaling)
+      g_print ("(--faults and --scaling together: the fault table only)\n");
+  }
+  status = 0;
+out:
+  eval_stats_clear (&stats);
+  g_free (model_path);
+  g_free (data_dir);
+  g_free (fail_list);
+  g_free (out_dir);
   return status;
 }
 
@@ -858,6 +1307,8 @@ static const Command commands[] = {
   { "run", "run a model's sections on sample images", cmd_run },
   { "train", "train every exit of a model jointly", cmd_train },
   { "init", "write an untrained model from a topology", cmd_init },
+  { "eval", "evaluate a model: accuracy by exit, local exits, bytes",
+      cmd_eval },
   { "export", "write a model file with only some sections", cmd_export },
 };
 

@@ -1,0 +1,61 @@
+/* libddnn: one sample through every tier, as a deployment would run it.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "ddnn-dataset.h"
+#include "ddnn-model.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  guint64 view_mask; /* the views that took part */
+  guint n_views;
+  guint device_class[DDNN_MAX_VIEWS];
+  guint local_class;
+  float local_entropy;
+  gboolean has_edge;
+  guint edge_class;
+  float edge_entropy;
+  guint cloud_class;
+  float cloud_entropy;
+  /* the answer at the thresholds given */
+  DdnnTier tier;
+  guint answer;
+  /* bytes the devices send by the cost model of DESIGN.md: 4 C bytes of
+   * float scores from each device, plus its features when the sample does
+   * not exit locally */
+  gsize device_bytes;
+} DdnnSampleResult;
+
+typedef struct _DdnnRunner DdnnRunner;
+
+/* Holds the per-section results a sample needs; one runner per thread. */
+DdnnRunner *ddnn_runner_new (DdnnModel *model);
+void ddnn_runner_free (DdnnRunner *runner);
+
+/* Runs sample @views (NULL for a camera that is missing) through the
+ * devices, the local exit, the edge (if any) and the cloud.  The cloud runs
+ * whatever the exit decision, so that its answer is known for any
+ * threshold; @result->tier and answer follow the thresholds given. */
+gboolean ddnn_runner_run (DdnnRunner *runner, const guint8 *const *views,
+    gsize stride, double local_threshold, double edge_threshold,
+    DdnnSampleResult *result, GError **error);
+
+/* The decision for other thresholds, from a result already computed. */
+void ddnn_sample_result_decide (const DdnnModel *model,
+    DdnnSampleResult *result, double local_threshold, double edge_threshold);
+
+/* Bytes a device sends: scores only, or scores and features. */
+gsize ddnn_model_device_bytes (const DdnnModel *model, gboolean with_features);
+
+/* The local threshold at which @exit_fraction of samples [first, first +
+ * count) of @data exit locally: for choosing a model's default on samples
+ * held out of training, never on the test split. */
+gboolean ddnn_choose_local_threshold (DdnnModel *model, const DdnnDataset *data,
+    guint first, guint count, double exit_fraction, double *threshold,
+    GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnRunner, ddnn_runner_free)
+
+G_END_DECLS
