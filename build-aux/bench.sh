@@ -6,7 +6,7 @@ set -eu
 build=${1:-build}
 runs=${BENCH_RUNS:-5000}
 out=$(mktemp)
-trap 'rm -f "$out" "$out.torch"' EXIT
+trap 'rm -f "$out" "$out.torch" "$out.model"' EXIT
 
 "$build/tests/benchmarks/bench-engine" models/fmv6-paper.json "$runs" | tee "$out" | grep -v '^@'
 
@@ -24,3 +24,27 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 else
   echo "(python3-torch is not installed: no PyTorch comparison)"
 fi
+
+# Training: one epoch of each arch on the first $train_n FMV-6 training
+# samples, batch and threads as the arch and one thread; samples/s, and the
+# same network in PyTorch where it is installed.
+train_n=${BENCH_TRAIN_SAMPLES:-4000}
+data="$build/bench-fmv6"
+[ -f "$data/train.safetensors" ] || "$build/tools/ddnn" dataset fmv --out "$data" --limit "$train_n" >/dev/null
+echo
+echo "# training, one epoch on $train_n FMV-6 samples, 1 thread (samples/s; a full 60 000-sample epoch takes 60 000 / that)"
+printf '%-14s %12s %12s %10s\n' arch "ddnn" "torch" "ddnn/torch"
+for arch in paper binary float; do
+  line=$("$build/tools/ddnn" train --data "$data" --arch "models/fmv6-$arch.json" --epochs 1 \
+    --validate 0 --threads 1 --out "$out.model" | grep '^epoch')
+  ours=$(echo "$line" | sed -n 's/.* \([0-9.]*\) samples\/s.*/\1/p')
+  theirs=-
+  if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    theirs=$(/usr/bin/python3 tests/benchmarks/bench_train_torch.py "models/fmv6-$arch.json" \
+      "$data" "$train_n" 1 | sed -n 's/^@train //p')
+  fi
+  awk -v k="fmv6-$arch" -v a="$ours" -v b="$theirs" \
+    'BEGIN { if (b == "-") printf "%-14s %12.0f %12s\n", k, a, "-";
+             else printf "%-14s %12.0f %12.0f %9.1fx\n", k, a, b, a / b }'
+done
+rm -f "$out.model"
