@@ -1,19 +1,28 @@
 #!/bin/sh
-# `make demo`: what the engine does today, on the shipped model.
+# `make demo`: what the engine does today, on the shipped binary model.
+# (The GStreamer pipelines take this over once the elements exist.)
 set -eu
 build=${1:-build}
-model=models/fmv6-paper-init.safetensors
+model=models/fmv6-binary.safetensors
 ddnn="$build/tools/ddnn"
+data="$build/demo-fmv6"
+samples=${DEMO_SAMPLES:-2000}
 
 echo "== ddnn inspect $model"
-echo "   (the DDNN paper's reference network; weights are untrained until"
-echo "    'ddnn train' exists, so its answers are no better than chance)"
 "$ddnn" inspect "$model"
 echo
-echo "== ddnn run $model -n 10"
-echo "   every camera sees the same Fashion-MNIST test image; each sample runs"
-echo "   six device sections, fuses their scores, and runs the cloud section"
-"$ddnn" run "$model" -n 10
+if [ ! -f "$data/test.safetensors" ]; then
+  echo "== ddnn dataset fmv --out $data --limit $samples   (FMV-6, six cameras a sample)"
+  "$ddnn" dataset fmv --out "$data" --limit "$samples" | tail -n 1
+  echo
+fi
+echo "== ddnn run $model --data $data -n 8   (one sample at a time through all seven sections)"
+"$ddnn" run "$model" --data "$data" -n 8
 echo
-echo "Done: loaded a safetensors model (checking its digests and id), printed"
-echo "its topology and costs, and ran 10 samples through all 7 sections."
+echo "== ddnn eval --model $model --data $data --limit $samples"
+"$ddnn" eval --model "$model" --data "$data" --limit "$samples"
+echo
+echo "Done: loaded a binary DDNN (checking its digests and id), showed its costs,"
+echo "ran Fashion-MNIST items through the six camera sections, the local exit and"
+echo "the cloud, and evaluated $samples FMV-6 test samples: accuracy by tier, the"
+echo "share answered on the cameras, and the bytes they send against raw offload."

@@ -1224,8 +1224,9 @@ eval_stats_clear (EvalStats *s)
 
 /* Runs the test split with the views in @alive only. */
 static gboolean
-evaluate (DdnnModel *model, const DdnnDataset *data, guint n, guint64 alive,
-    double threshold, double edge_threshold, EvalStats *stats, GError **error)
+evaluate (DdnnModel *model, const DdnnDataset *data, guint first, guint n,
+    guint64 alive, double threshold, double edge_threshold, EvalStats *stats,
+    GError **error)
 {
   g_autoptr (DdnnRunner) runner = ddnn_runner_new (model);
   guint n_views = ddnn_model_get_n_views (model), k, v;
@@ -1236,13 +1237,14 @@ evaluate (DdnnModel *model, const DdnnDataset *data, guint n, guint64 alive,
   for (k = 0; k < n; k++) {
     const guint8 *views[DDNN_MAX_VIEWS];
     DdnnSampleResult *r = &stats->results[k];
-    guint label = data->labels[k];
+    guint label = data->labels[first + k];
 
     for (v = 0; v < n_views; v++)
-      views[v] = (alive >> v) & 1 ? ddnn_dataset_view (data, k, v) : NULL;
+      views[v] = (alive >> v) & 1 ? ddnn_dataset_view (data, first + k, v)
+                                  : NULL;
     if (!ddnn_runner_run (
             runner, views, stride, threshold, edge_threshold, r, error)) {
-      g_prefix_error (error, "sample %u: ", k);
+      g_prefix_error (error, "sample %u: ", first + k);
       return FALSE;
     }
     for (v = 0; v < n_views; v++)
@@ -1298,7 +1300,7 @@ write_sweep (const gchar *dir, const double *t, const double *acc,
   GString *csv = g_string_new ("threshold,overall_accuracy,local_exit_fraction,"
                                "bytes_per_sample,raw_bytes_per_sample\n");
   GString *svg = g_string_new (NULL);
-  const double W = 640, H = 400, L = 60, R = 70, T = 40, B = 50;
+  const double W = 640, H = 420, L = 60, R = 70, T = 60, B = 50;
   double pw = W - L - R, ph = H - T - B, max_bytes = 1;
   const gchar *colors[3] = { "#1f77b4", "#2ca02c", "#d62728" };
   guint i, s;
@@ -1354,7 +1356,7 @@ write_sweep (const gchar *dir, const double *t, const double *acc,
       "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">exits locally (left)</text>"
       "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">bytes per sample (right; raw "
       "%.0f B)</text>\n</svg>\n",
-      L + 10, T + 16, colors[0], L + 10, T + 32, colors[1], L + 10, T + 48,
+      L, T - 12.0, colors[0], L + 175, T - 12.0, colors[1], L + 310, T - 12.0,
       colors[2], raw);
   ok = g_file_set_contents (csv_path, csv->str, -1, error) &&
       g_file_set_contents (svg_path, svg->str, -1, error);
@@ -1369,9 +1371,9 @@ static int
 cmd_eval (int argc, char **argv)
 {
   gchar *model_path = NULL, *data_dir = NULL, *fail_list = NULL;
-  gchar *out_dir = NULL;
+  gchar *out_dir = NULL, *split = NULL;
   gdouble threshold = -1.0, edge_threshold = -1.0;
-  gint limit = 0, views_k = 0;
+  gint limit = 0, views_k = 0, skip = 0;
   gboolean json = FALSE, sweep = FALSE, faults = FALSE, scaling = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_path, "Model file", "MODEL" },
@@ -1396,6 +1398,12 @@ cmd_eval (int argc, char **argv)
         NULL },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit,
         "Evaluate the first N test samples only", "N" },
+    { "split", 0, 0, G_OPTION_ARG_STRING, &split,
+        "Which split to evaluate: test (default) or train", "SPLIT" },
+    { "skip", 0, 0, G_OPTION_ARG_INT, &skip,
+        "Skip the first N samples (with --split train --skip 55000: the "
+        "samples ddnn train holds out by default)",
+        "N" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
         "Folder for sweep.csv and sweep.svg (default .)", "DIR" },
     { NULL } };
@@ -1427,11 +1435,21 @@ cmd_eval (int argc, char **argv)
     goto out;
   }
   status = 1;
+  /* one sample at a time: BLAS threads would only wait on each other */
+  ddnn_blas_set_threads (1);
   if (!(model = ddnn_model_load (model_path, &error))) {
     fail (error);
     goto out;
   }
-  test_path = g_build_filename (data_dir, "test.safetensors", NULL);
+  if (split && strcmp (split, "test") != 0 && strcmp (split, "train") != 0) {
+    g_printerr ("ddnn eval: --split is test or train\n");
+    status = 2;
+    goto out;
+  }
+  test_path = g_build_filename (data_dir,
+      split && strcmp (split, "train") == 0 ? "train.safetensors"
+                                            : "test.safetensors",
+      NULL);
   if (!(data = ddnn_dataset_open (test_path, &error))) {
     fail (error);
     goto out;
@@ -1446,7 +1464,14 @@ cmd_eval (int argc, char **argv)
         data->n_views, data->width, data->height, data->channels);
     goto out;
   }
-  n = limit > 0 ? MIN ((guint) limit, data->n_samples) : data->n_samples;
+  if (skip < 0 || (guint) skip >= data->n_samples) {
+    g_printerr (
+        "ddnn eval: --skip %d leaves no sample of %u\n", skip, data->n_samples);
+    goto out;
+  }
+  n = data->n_samples - skip;
+  if (limit > 0)
+    n = MIN ((guint) limit, n);
   if (threshold < 0)
     threshold = MAX (ddnn_model_get_threshold (model, DDNN_TIER_DEVICE), 0.0);
   if (edge_threshold < 0)
@@ -1474,8 +1499,8 @@ cmd_eval (int argc, char **argv)
     g_printerr ("ddnn eval: no camera is left alive\n");
     goto out;
   }
-  if (!evaluate (
-          model, data, n, alive, threshold, edge_threshold, &stats, &error)) {
+  if (!evaluate (model, data, skip, n, alive, threshold, edge_threshold, &stats,
+          &error)) {
     fail (error);
     goto out;
   }
@@ -1556,7 +1581,7 @@ cmd_eval (int argc, char **argv)
         DdnnSampleResult *r = &stats.results[k];
 
         ddnn_sample_result_decide (model, r, t[i] + 1e-9, edge_threshold);
-        right += r->answer == data->labels[k];
+        right += r->answer == data->labels[skip + k];
         exits_n += r->tier == DDNN_TIER_DEVICE;
         total += r->device_bytes;
       }
@@ -1586,8 +1611,8 @@ cmd_eval (int argc, char **argv)
 
       if (!mask)
         continue;
-      if (!evaluate (
-              model, data, n, mask, threshold, edge_threshold, &s, &error)) {
+      if (!evaluate (model, data, skip, n, mask, threshold, edge_threshold, &s,
+              &error)) {
         fail (error);
         goto out;
       }
@@ -1610,6 +1635,7 @@ out:
   g_free (data_dir);
   g_free (fail_list);
   g_free (out_dir);
+  g_free (split);
   return status;
 }
 
@@ -1691,11 +1717,15 @@ print_sample_json (guint sample, guint label, guint n_views, guint n_classes,
 static int
 cmd_run (int argc, char **argv)
 {
-  gchar *images_path = NULL, *labels_path = NULL;
+  gchar *images_path = NULL, *labels_path = NULL, *data_dir = NULL;
   gint n_samples = 8;
   gdouble threshold = -1.0;
   gboolean quiet = FALSE, json = FALSE;
   GOptionEntry entries[] = {
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
+        "Run the test split of this data set folder (each camera sees its "
+        "own view)",
+        "DIR" },
     { "images", 'i', 0, G_OPTION_ARG_FILENAME, &images_path,
         "IDX image file (default: Fashion-MNIST's test images)", "FILE" },
     { "labels", 'L', 0, G_OPTION_ARG_FILENAME, &labels_path,
@@ -1713,6 +1743,7 @@ cmd_run (int argc, char **argv)
   g_autoptr (DdnnModel) model = NULL;
   g_autoptr (DdnnIdx) images = NULL;
   g_autoptr (DdnnIdx) labels = NULL;
+  g_autoptr (DdnnDataset) data = NULL;
   g_autoptr (GArray) t_device = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) t_cloud = g_array_new (FALSE, FALSE, sizeof (double));
   DdnnSectionResult *device_results = NULL;
@@ -1726,9 +1757,10 @@ cmd_run (int argc, char **argv)
 
   status = parse_options ("run", "MODEL",
       "Run every section of a model on "
-      "sample images and say what each tier answered.  Each sample shows "
-      "one Fashion-MNIST test image to every camera, centred on the model's "
-      "input size.",
+      "sample images and say what each tier answered.  With --data, each "
+      "camera sees its own view of a data set's test sample; otherwise each "
+      "sample shows one Fashion-MNIST test image to every camera, centred on "
+      "the model's input size.",
       NULL, entries, &argc, &argv);
   if (status >= 0)
     goto out;
@@ -1738,36 +1770,53 @@ cmd_run (int argc, char **argv)
     goto out;
   }
   status = 1;
+  ddnn_blas_set_threads (1);
   if (!(model = ddnn_model_load (argv[1], &error))) {
     fail (error);
     goto out;
   }
   in = ddnn_model_get_input (model);
-  if (in->channels != 1) {
+  if (data_dir) {
+    g_autofree gchar *path = g_build_filename (
+        data_dir, "test.safetensors", NULL);
+
+    if (!(data = ddnn_dataset_open (path, &error))) {
+      fail (error);
+      goto out;
+    }
+    if (data->n_views != ddnn_model_get_n_views (model) ||
+        data->width != in->width || data->height != in->height ||
+        data->channels != in->channels) {
+      g_printerr ("ddnn run: the data set's views do not fit the model\n");
+      goto out;
+    }
+  } else if (in->channels != 1) {
     g_printerr ("ddnn run: sample images are gray; this model takes %u "
                 "channels\n",
         in->channels);
     goto out;
   }
-  if (!(images = ddnn_idx_load (images_path ? images_path
-                                            : FASHION_MNIST_DIR
-                "/t10k-images-idx3-ubyte.gz",
-            &error)) ||
-      !(labels = ddnn_idx_load (labels_path ? labels_path
-                                            : FASHION_MNIST_DIR
-                "/t10k-labels-idx1-ubyte.gz",
-            &error))) {
-    fail (error);
-    goto out;
-  }
-  if (images->n_dims != 3 || labels->n_dims != 1 ||
-      labels->dims[0] != images->dims[0]) {
-    g_printerr ("ddnn run: expected N images of HxW and N labels\n");
-    goto out;
+  if (!data) {
+    if (!(images = ddnn_idx_load (images_path ? images_path
+                                              : FASHION_MNIST_DIR
+                  "/t10k-images-idx3-ubyte.gz",
+              &error)) ||
+        !(labels = ddnn_idx_load (labels_path ? labels_path
+                                              : FASHION_MNIST_DIR
+                  "/t10k-labels-idx1-ubyte.gz",
+              &error))) {
+      fail (error);
+      goto out;
+    }
+    if (images->n_dims != 3 || labels->n_dims != 1 ||
+        labels->dims[0] != images->dims[0]) {
+      g_printerr ("ddnn run: expected N images of HxW and N labels\n");
+      goto out;
+    }
   }
   if (threshold < 0)
     threshold = ddnn_model_get_threshold (model, DDNN_TIER_DEVICE);
-  n_samples = MIN ((guint) n_samples, images->dims[0]);
+  n_samples = MIN ((guint) n_samples, data ? data->n_samples : images->dims[0]);
   n_views = ddnn_model_get_n_views (model);
   n_classes = ddnn_model_get_n_classes (model);
   device_results = g_new0 (DdnnSectionResult, n_views);
@@ -1783,10 +1832,8 @@ cmd_run (int argc, char **argv)
     g_print ("%-6s %-12s %-22s %-8s %-12s %s\n", "sample", "label",
         "local (entropy)", "exit", "cloud", "answer");
   for (k = 0; k < (guint) n_samples; k++) {
-    const guint8 *pixels = (const guint8 *) g_bytes_get_data (
-                               images->data, NULL) +
-        (gsize) k * images->dims[1] * images->dims[2];
-    guint label = ((const guint8 *) g_bytes_get_data (labels->data, NULL))[k];
+    const guint8 *view_pixels[DDNN_MAX_VIEWS];
+    guint label;
     const float *scores[DDNN_MAX_VIEWS];
     DdnnTensor *features[DDNN_MAX_VIEWS];
     float entropy;
@@ -1794,13 +1841,26 @@ cmd_run (int argc, char **argv)
     gboolean exits;
     gint64 t0;
 
-    place_image (pixels, images->dims[2], images->dims[1], canvas, in->width,
-        in->height);
+    if (data) {
+      label = data->labels[k];
+      for (v = 0; v < n_views; v++)
+        view_pixels[v] = ddnn_dataset_view (data, k, v);
+    } else {
+      const guint8 *pixels = (const guint8 *) g_bytes_get_data (
+                                 images->data, NULL) +
+          (gsize) k * images->dims[1] * images->dims[2];
+
+      label = ((const guint8 *) g_bytes_get_data (labels->data, NULL))[k];
+      place_image (pixels, images->dims[2], images->dims[1], canvas, in->width,
+          in->height);
+      for (v = 0; v < n_views; v++)
+        view_pixels[v] = canvas;
+    }
     for (v = 0; v < n_views; v++) {
       t0 = g_get_monotonic_time ();
       if (!ddnn_section_run_image (ddnn_model_get_device_section (model, v),
-              canvas, in->width, in->height, 1, in->width, &device_results[v],
-              &error)) {
+              view_pixels[v], in->width, in->height, in->channels,
+              (gsize) in->width * in->channels, &device_results[v], &error)) {
         fail (error);
         goto out;
       }
@@ -1860,6 +1920,7 @@ out:
   g_free (probs);
   g_free (images_path);
   g_free (labels_path);
+  g_free (data_dir);
   return status;
 }
 
