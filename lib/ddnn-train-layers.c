@@ -7,6 +7,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ddnn-train-private.h"
+#include "ddnn-kernel.h"
 #include "ddnn-blas.h"
 #include "ddnn-tensor.h"
 
@@ -130,11 +131,25 @@ update_weight_eff (DdnnTrainLayer *l)
     memcpy (l->weight_eff, l->weight.value, l->weight.n * sizeof (float));
 }
 
-/* col2im: the adjoint of ddnn_im2col, accumulating into @dx. */
+/* The output columns [lo, hi) whose input column ox * stride + kx - pad
+ * falls inside the input. */
 static void
+valid_columns (const DdnnConvShape *s, guint kx, guint *lo, guint *hi)
+{
+  gint first = (gint) s->pad - (gint) kx;
+  gint last = (gint) s->in_width - 1 + (gint) s->pad - (gint) kx;
+
+  *lo = first <= 0 ? 0 : (guint) ((first + s->stride - 1) / s->stride);
+  *hi = last < 0 ? 0 : MIN ((guint) (last / s->stride) + 1, s->out_width);
+  if (*lo > *hi)
+    *lo = *hi;
+}
+
+/* col2im: the adjoint of ddnn_im2col, accumulating into @dx. */
+DDNN_KERNEL static void
 col2im (const DdnnConvShape *s, const float *col, gsize col_stride, float *dx)
 {
-  guint c, ky, kx, oy, ox;
+  guint c, ky, kx, oy, ox, lo, hi;
 
   memset (dx, 0, (gsize) s->in_channels * s->in_height * s->in_width * 4);
   for (c = 0; c < s->in_channels; c++) {
@@ -145,18 +160,21 @@ col2im (const DdnnConvShape *s, const float *col, gsize col_stride, float *dx)
         const float *row = col +
             (((gsize) c * s->kernel_h + ky) * s->kernel_w + kx) * col_stride;
 
+        valid_columns (s, kx, &lo, &hi);
         for (oy = 0; oy < s->out_height; oy++) {
           gint iy = (gint) (oy * s->stride + ky) - (gint) s->pad;
+          const float *src = row + (gsize) oy * s->out_width;
+          float *dst;
 
           if (iy < 0 || iy >= (gint) s->in_height)
             continue;
-          for (ox = 0; ox < s->out_width; ox++) {
-            gint ix = (gint) (ox * s->stride + kx) - (gint) s->pad;
-
-            if (ix >= 0 && ix < (gint) s->in_width)
-              plane[(gsize) iy * s->in_width + ix] +=
-                  row[(gsize) oy * s->out_width + ox];
-          }
+          dst = plane + (gsize) iy * s->in_width + kx - s->pad;
+          if (s->stride == 1)
+            for (ox = lo; ox < hi; ox++)
+              dst[ox] += src[ox];
+          else
+            for (ox = lo; ox < hi; ox++)
+              dst[ox * s->stride] += src[ox];
         }
       }
   }
@@ -164,12 +182,11 @@ col2im (const DdnnConvShape *s, const float *col, gsize col_stride, float *dx)
 
 /* im2col of one sample into columns [n * P, (n + 1) * P) of a K x (N P)
  * matrix. */
-static void
+DDNN_KERNEL static void
 im2col_strided (
     const DdnnConvShape *s, const float *x, float *col, gsize col_stride)
 {
-  gsize p = ddnn_conv_out_pixels (s);
-  guint c, ky, kx, oy, ox;
+  guint c, ky, kx, oy, ox, lo, hi;
 
   for (c = 0; c < s->in_channels; c++) {
     const float *plane = x + (gsize) c * s->in_height * s->in_width;
@@ -179,25 +196,29 @@ im2col_strided (
         float *row = col +
             (((gsize) c * s->kernel_h + ky) * s->kernel_w + kx) * col_stride;
 
+        valid_columns (s, kx, &lo, &hi);
         for (oy = 0; oy < s->out_height; oy++) {
           gint iy = (gint) (oy * s->stride + ky) - (gint) s->pad;
           float *out = row + (gsize) oy * s->out_width;
+          const float *src;
 
           if (iy < 0 || iy >= (gint) s->in_height) {
             memset (out, 0, s->out_width * sizeof (float));
             continue;
           }
-          for (ox = 0; ox < s->out_width; ox++) {
-            gint ix = (gint) (ox * s->stride + kx) - (gint) s->pad;
-
-            out[ox] = (ix < 0 || ix >= (gint) s->in_width)
-                ? 0.0f
-                : plane[(gsize) iy * s->in_width + ix];
-          }
+          src = plane + (gsize) iy * s->in_width + kx - s->pad;
+          for (ox = 0; ox < lo; ox++)
+            out[ox] = 0.0f;
+          if (s->stride == 1)
+            memcpy (out + lo, src + lo, (hi - lo) * sizeof (float));
+          else
+            for (ox = lo; ox < hi; ox++)
+              out[ox] = src[ox * s->stride];
+          for (ox = hi; ox < s->out_width; ox++)
+            out[ox] = 0.0f;
         }
       }
   }
-  (void) p;
 }
 
 static void
@@ -295,7 +316,7 @@ linear_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
         l->spec->out, l->weight_eff, l->spec->in_c, 0.0f, l->dx, l->spec->in_c);
 }
 
-static void
+DDNN_KERNEL static void
 pool_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean is_max)
 {
   const DdnnLayer *sp = l->spec;
@@ -341,7 +362,7 @@ pool_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean is_max)
     }
 }
 
-static void
+DDNN_KERNEL static void
 pool_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean is_max)
 {
   const DdnnLayer *sp = l->spec;
@@ -379,7 +400,7 @@ pool_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean is_max)
 
 #define BN_MOMENTUM 0.1f
 
-static void
+DDNN_KERNEL static void
 bn_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean training)
 {
   guint channels = l->spec->in_c, c, i;
@@ -431,7 +452,7 @@ bn_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean training)
 
 /* Batch norm's backward in training mode:
  * dx = gamma inv_std / M (M dy - sum dy - xhat sum (dy xhat)) */
-static void
+DDNN_KERNEL static void
 bn_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
   guint channels = l->spec->in_c, c, i;
