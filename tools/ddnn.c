@@ -34,10 +34,12 @@ static int
 parse_options (const gchar *command, const gchar *args, const gchar *summary,
     const gchar *description, GOptionEntry *entries, int *argc, char ***argv)
 {
-  g_autofree gchar *title = g_strdup_printf ("%s %s", command, args);
-  g_autoptr (GOptionContext) context = g_option_context_new (title);
+  g_autofree gchar *prgname = g_strdup_printf ("ddnn %s", command);
+  g_autoptr (GOptionContext) context = g_option_context_new (args);
   GError *error = NULL;
 
+  /* so that --help reads "ddnn train [OPTION...] --data DIR ..." */
+  g_set_prgname (prgname);
   g_option_context_set_summary (context, summary);
   if (description)
     g_option_context_set_description (context, description);
