@@ -142,6 +142,15 @@ check_keys (JsonObject *obj, const gchar *path, const gchar *const *allowed,
   return TRUE;
 }
 
+/* Sets the error for a required field that is absent; returns FALSE. */
+static gboolean
+missing_field (const gchar *path, const gchar *key, GError **error)
+{
+  g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY, "%s: missing field '%s'",
+      path, key);
+  return FALSE;
+}
+
 static gboolean
 get_uint (JsonObject *obj, const gchar *path, const gchar *key,
     gboolean required, guint fallback, guint lo, guint hi, guint *value,
@@ -151,13 +160,8 @@ get_uint (JsonObject *obj, const gchar *path, const gchar *key,
   gint64 v;
 
   if (!node) {
-    if (required) {
-      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-          "%s: missing field '%s'", path, key);
-      return FALSE;
-    }
     *value = fallback;
-    return TRUE;
+    return !required || missing_field (path, key, error);
   }
   if (!JSON_NODE_HOLDS_VALUE (node) ||
       json_node_get_value_type (node) != G_TYPE_INT64 ||
@@ -180,13 +184,8 @@ get_number (JsonObject *obj, const gchar *path, const gchar *key,
   double v;
 
   if (!node) {
-    if (required) {
-      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-          "%s: missing field '%s'", path, key);
-      return FALSE;
-    }
     *value = fallback;
-    return TRUE;
+    return !required || missing_field (path, key, error);
   }
   type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : 0;
   if (type == G_TYPE_INT64)
