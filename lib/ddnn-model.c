@@ -1760,8 +1760,12 @@ ddnn_section_get_cost (const DdnnSection *section, DdnnSectionCost *cost)
 
   memset (cost, 0, sizeof (*cost));
   /* Whether each layer's input arrives as bits, as run_layers() sees it. */
-  bits_in = section->tier != DDNN_TIER_DEVICE && device->feat_bits &&
-      section->model->feature_fusion != DDNN_FUSION_AVG;
+  if (section->tier == DDNN_TIER_CLOUD &&
+      ddnn_model_get_edge_section (section->model))
+    bits_in = ddnn_model_get_edge_section (section->model)->feat_bits;
+  else
+    bits_in = section->tier != DDNN_TIER_DEVICE && device->feat_bits &&
+        section->model->feature_fusion != DDNN_FUSION_AVG;
   for (l = 0; l < 2; l++) {
     if (l == 1)
       bits_in = section->feat_bits;
