@@ -1,0 +1,80 @@
+/* GstDdnnMeta: what a DDNN tier knows about one sample, riding on its buffer.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+#include <ddnn.h>
+
+G_BEGIN_DECLS
+
+#define GST_DDNN_META_API_TYPE (gst_ddnn_meta_api_get_type ())
+#define GST_DDNN_META_INFO (gst_ddnn_meta_get_info ())
+
+/**
+ * GstDdnnExit:
+ * @GST_DDNN_EXIT_NONE: no exit decision was made yet
+ * @GST_DDNN_EXIT_LOCAL: the sample was answered at the tier in the meta
+ * @GST_DDNN_EXIT_NEXT: the sample goes on to the next tier
+ * @GST_DDNN_EXIT_DEGRADED: the next tier could not answer in time, so this
+ *   tier gave its own best answer
+ */
+typedef enum
+{
+  GST_DDNN_EXIT_NONE,
+  GST_DDNN_EXIT_LOCAL,
+  GST_DDNN_EXIT_NEXT,
+  GST_DDNN_EXIT_DEGRADED,
+} GstDdnnExit;
+
+typedef struct _GstDdnnMeta GstDdnnMeta;
+
+/**
+ * GstDdnnMeta:
+ * @sample: the sample number, the same on every camera's frame of it
+ * @pts: the sender's presentation time
+ * @capture_time: when the frame was captured, if known
+ * @view: the camera that made it, or -1 once views are fused
+ * @view_mask: the views that took part (bit v for view v)
+ * @model_id: the model's id (SHA-256, hex); tiers refuse other models'
+ * @n_classes: the number of class scores
+ * @scores: (array length=n_classes): class scores (logits)
+ * @entropy: normalized entropy of softmax(@scores), in [0, 1]
+ * @tier: the tier that produced @scores
+ * @exit: the exit decision
+ * @features: (nullable): the features, shared by reference across copies
+ *
+ * The meta carries no tags: it describes the sample, not the pixels, so
+ * elements that transform the video keep it.
+ */
+struct _GstDdnnMeta
+{
+  GstMeta meta;
+
+  guint64 sample;
+  GstClockTime pts;
+  GstClockTime capture_time;
+  gint view;
+  guint64 view_mask;
+  gchar model_id[DDNN_MODEL_ID_LENGTH + 1];
+  guint n_classes;
+  float *scores;
+  float entropy;
+  DdnnTier tier;
+  GstDdnnExit exit;
+  DdnnTensor *features;
+};
+
+GType gst_ddnn_meta_api_get_type (void);
+const GstMetaInfo *gst_ddnn_meta_get_info (void);
+
+/* Adds a meta with @n_classes zeroed scores; @model_id is copied. */
+GstDdnnMeta *gst_buffer_add_ddnn_meta (
+    GstBuffer *buffer, const gchar *model_id, guint n_classes);
+
+#define gst_buffer_get_ddnn_meta(b)                                            \
+  ((GstDdnnMeta *) gst_buffer_get_meta ((b), GST_DDNN_META_API_TYPE))
+
+/* Takes a reference to @features (which may be NULL) and drops the old. */
+void gst_ddnn_meta_set_features (GstDdnnMeta *meta, DdnnTensor *features);
+
+G_END_DECLS
