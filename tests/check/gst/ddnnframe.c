@@ -1,0 +1,166 @@
+/* The wire frame: round trips, the documented layout, CRC-32's check
+ * value, and refusal of every truncation, every flipped byte and trailing
+ * bytes.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <gst/check/gstcheck.h>
+#include <gstddnnframe.h>
+
+static const gchar model_id[] =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+static GstBuffer *
+sample_buffer (void)
+{
+  const gsize shape[3] = { 4, 8, 8 };
+  GstBuffer *buffer = gst_buffer_new ();
+  GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (buffer, model_id, 10);
+  DdnnTensor *features = ddnn_tensor_new (DDNN_DTYPE_BIT, 3, shape, NULL);
+  guint i;
+
+  for (i = 0; i < features->n_bytes; i++)
+    ddnn_tensor_u8 (features)[i] = (guint8) (i * 37);
+  for (i = 0; i < 10; i++)
+    meta->scores[i] = (float) i * 1.5f - 4.0f;
+  meta->sample = G_GUINT64_CONSTANT (0x0102030405060708);
+  meta->pts = 33 * GST_MSECOND;
+  meta->view = 3;
+  meta->view_mask = 1 << 3;
+  meta->entropy = 0.75f;
+  meta->exit = GST_DDNN_EXIT_NEXT;
+  gst_ddnn_meta_set_features (meta, features);
+  ddnn_tensor_unref (features);
+  return buffer;
+}
+
+GST_START_TEST (test_crc32_check_value)
+{
+  /* the standard check value of CRC-32 (IEEE) */
+  fail_unless_equals_uint64 (
+      gst_ddnn_crc32 (0, (const guint8 *) "123456789", 9), 0xcbf43926u);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_round_trip)
+{
+  GstBuffer *buffer = sample_buffer (), *back = gst_buffer_new ();
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer), *m2;
+  GError *error = NULL;
+  GBytes *bytes = gst_ddnn_frame_from_meta (meta, FALSE, TRUE, &error);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  GstDdnnFrame frame;
+  guint i;
+
+  fail_unless (bytes != NULL);
+  /* 64 bytes of framing, then 10 float scores and 256 bits */
+  fail_unless_equals_uint64 (size, 64 + 40 + 32);
+  fail_unless (data[0] == 'D' && data[1] == 'N' && data[2] == 1);
+  fail_unless_equals_int (data[8], 0x08); /* little-endian sample */
+  fail_unless_equals_int (data[15], 0x01);
+  fail_unless_equals_int (data[40], 0x01); /* model id 0123... */
+  fail_unless_equals_int (data[41], 0x23);
+
+  fail_unless (gst_ddnn_frame_parse (data, size, &frame, &error));
+  fail_unless_equals_uint64 (frame.sample, meta->sample);
+  fail_unless_equals_uint64 (frame.pts, meta->pts);
+  fail_unless_equals_uint64 (frame.capture_time, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (frame.view, 3);
+  fail_unless_equals_string (frame.model_id, "0123456789abcdef");
+  fail_unless_equals_int (frame.exit, GST_DDNN_EXIT_NEXT);
+
+  m2 = gst_ddnn_frame_add_meta (&frame, back, &error);
+  fail_unless (m2 != NULL);
+  for (i = 0; i < 10; i++)
+    fail_unless_equals_float (m2->scores[i], meta->scores[i]);
+  fail_unless_equals_float (m2->entropy, 0.75f);
+  fail_unless (m2->features != NULL);
+  fail_unless_equals_int (m2->features->dtype, DDNN_DTYPE_BIT);
+  fail_unless (ddnn_tensor_same_shape (m2->features, meta->features));
+  fail_unless (memcmp (m2->features->data, meta->features->data, 32) == 0);
+
+  g_bytes_unref (bytes);
+  gst_buffer_unref (buffer);
+  gst_buffer_unref (back);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_int8_scores)
+{
+  GstBuffer *buffer = sample_buffer ();
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+  GBytes *bytes = gst_ddnn_frame_from_meta (meta, TRUE, FALSE, NULL);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  float expect[10], got[10];
+  GstDdnnFrame frame;
+  guint i;
+
+  /* C int8 values and a float16 scale; no features */
+  fail_unless_equals_uint64 (size, 64 + 10 + 2);
+  fail_unless (gst_ddnn_frame_parse (data, size, &frame, NULL));
+  fail_if (frame.has_features);
+  gst_ddnn_frame_get_scores (&frame, got);
+  /* exactly what the engine's local fusion sees */
+  ddnn_scores_quantize_int8 (10, meta->scores, expect);
+  for (i = 0; i < 10; i++)
+    fail_unless_equals_float (got[i], expect[i]);
+  g_bytes_unref (bytes);
+  gst_buffer_unref (buffer);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_broken_frames)
+{
+  GstBuffer *buffer = sample_buffer ();
+  GBytes *bytes = gst_ddnn_frame_from_meta (
+      gst_buffer_get_ddnn_meta (buffer), FALSE, TRUE, NULL);
+  gsize size, i;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  guint8 *copy = g_malloc (size + 1);
+  GstDdnnFrame frame;
+  GError *error = NULL;
+
+  memcpy (copy, data, size);
+  for (i = 0; i < size; i++) {
+    fail_if (gst_ddnn_frame_parse (copy, i, &frame, &error),
+        "truncated to %" G_GSIZE_FORMAT " accepted", i);
+    fail_unless (error != NULL);
+    g_clear_error (&error);
+  }
+  for (i = 0; i < size; i++) {
+    copy[i] ^= 0x01;
+    fail_if (gst_ddnn_frame_parse (copy, size, &frame, &error),
+        "byte %" G_GSIZE_FORMAT " flipped accepted", i);
+    fail_unless (error != NULL);
+    g_clear_error (&error);
+    copy[i] ^= 0x01;
+  }
+  copy[size] = 0;
+  fail_if (gst_ddnn_frame_parse (copy, size + 1, &frame, &error));
+  g_clear_error (&error);
+  fail_unless (gst_ddnn_frame_parse (copy, size, &frame, NULL));
+  g_free (copy);
+  g_bytes_unref (bytes);
+  gst_buffer_unref (buffer);
+}
+
+GST_END_TEST;
+
+static Suite *
+ddnnframe_suite (void)
+{
+  Suite *s = suite_create ("ddnnframe");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_crc32_check_value);
+  tcase_add_test (tc, test_round_trip);
+  tcase_add_test (tc, test_int8_scores);
+  tcase_add_test (tc, test_broken_frames);
+  return s;
+}
+
+GST_CHECK_MAIN (ddnnframe);
