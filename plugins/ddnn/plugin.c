@@ -1,0 +1,17 @@
+/* The ddnn plugin: the DDNN tier elements.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstddnndevice.h"
+
+static gboolean
+plugin_init (GstPlugin *plugin)
+{
+  return GST_ELEMENT_REGISTER (ddnndevice, plugin);
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ddnn,
+    "Distributed deep neural network tiers", plugin_init, PACKAGE_VERSION,
+    "LGPL", "ddnn-gst", "https://localhost/ddnn-gst")
