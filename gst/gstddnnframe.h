@@ -5,7 +5,7 @@
  *   off size field
  *     0  2   magic "DN"
  *     2  1   version (1)
- *     3  1   flags: bits 0-1 exit (GstDdnnExit), bit 2 int8 scores,
+ *     3  1   flags: bits 0-1 exit (GstDdnnExitDecision), bit 2 int8 scores,
  *            bit 3 pts valid, bit 4 capture time valid; others 0
  *     4  1   tier (0 device, 1 edge, 2 cloud)
  *     5  1   view (0-63, or 255 once fused)

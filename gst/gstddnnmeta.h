@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 #define GST_DDNN_META_INFO (gst_ddnn_meta_get_info ())
 
 /**
- * GstDdnnExit:
+ * GstDdnnExitDecision:
  * @GST_DDNN_EXIT_NONE: no exit decision was made yet
  * @GST_DDNN_EXIT_LOCAL: the sample was answered at the tier in the meta
  * @GST_DDNN_EXIT_NEXT: the sample goes on to the next tier
@@ -24,7 +24,7 @@ typedef enum
   GST_DDNN_EXIT_LOCAL,
   GST_DDNN_EXIT_NEXT,
   GST_DDNN_EXIT_DEGRADED,
-} GstDdnnExit;
+} GstDdnnExitDecision;
 
 typedef struct _GstDdnnMeta GstDdnnMeta;
 
@@ -60,7 +60,7 @@ struct _GstDdnnMeta
   float *scores;
   float entropy;
   DdnnTier tier;
-  GstDdnnExit exit;
+  GstDdnnExitDecision exit;
   DdnnTensor *features;
 };
 

@@ -5,11 +5,16 @@
 #endif
 
 #include "gstddnndevice.h"
+#include "gstddnnexit.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
-  return GST_ELEMENT_REGISTER (ddnndevice, plugin);
+  gboolean ok = FALSE;
+
+  ok |= GST_ELEMENT_REGISTER (ddnndevice, plugin);
+  ok |= GST_ELEMENT_REGISTER (ddnnexit, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ddnn,

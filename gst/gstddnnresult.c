@@ -1,0 +1,88 @@
+/* ddnn-result: the answer for one sample, as an element message.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstddnnresult.h"
+
+#include <json-glib/json-glib.h>
+
+GstStructure *
+gst_ddnn_result_new (const GstDdnnMeta *meta, const gchar *label)
+{
+  float probs[DDNN_MAX_CLASSES];
+  guint cls = 0;
+
+  if (meta->n_classes) {
+    ddnn_softmax (meta->n_classes, meta->scores, probs);
+    cls = ddnn_argmax (meta->n_classes, meta->scores);
+  }
+  return gst_structure_new (GST_DDNN_RESULT_NAME, "sample", G_TYPE_UINT64,
+      meta->sample, "pts", G_TYPE_UINT64, (guint64) meta->pts, "class",
+      G_TYPE_UINT, cls, "label", G_TYPE_STRING, label ? label : "",
+      "confidence", G_TYPE_DOUBLE, meta->n_classes ? (double) probs[cls] : 0.0,
+      "entropy", G_TYPE_DOUBLE, (double) meta->entropy, "tier", G_TYPE_STRING,
+      ddnn_tier_name (meta->tier), "degraded", G_TYPE_BOOLEAN,
+      meta->exit == GST_DDNN_EXIT_DEGRADED, "views", G_TYPE_UINT64,
+      meta->view_mask, NULL);
+}
+
+gboolean
+gst_ddnn_post_result (
+    GstElement *element, const GstDdnnMeta *meta, const gchar *label)
+{
+  return gst_element_post_message (element,
+      gst_message_new_element (
+          GST_OBJECT (element), gst_ddnn_result_new (meta, label)));
+}
+
+gchar *
+gst_ddnn_result_to_json (const GstStructure *result)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree gchar *text = NULL;
+  guint64 sample = 0, pts = GST_CLOCK_TIME_NONE, views = 0;
+  guint cls = 0;
+  gdouble confidence = 0, entropy = 0;
+  gboolean degraded = FALSE;
+  const gchar *label, *tier;
+
+  gst_structure_get (result, "sample", G_TYPE_UINT64, &sample, "pts",
+      G_TYPE_UINT64, &pts, "class", G_TYPE_UINT, &cls, "confidence",
+      G_TYPE_DOUBLE, &confidence, "entropy", G_TYPE_DOUBLE, &entropy,
+      "degraded", G_TYPE_BOOLEAN, &degraded, "views", G_TYPE_UINT64, &views,
+      NULL);
+  label = gst_structure_get_string (result, "label");
+  tier = gst_structure_get_string (result, "tier");
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sample");
+  json_builder_add_int_value (b, (gint64) sample);
+  json_builder_set_member_name (b, "pts");
+  if (GST_CLOCK_TIME_IS_VALID (pts))
+    json_builder_add_int_value (b, (gint64) pts);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "class");
+  json_builder_add_int_value (b, cls);
+  json_builder_set_member_name (b, "label");
+  json_builder_add_string_value (b, label ? label : "");
+  json_builder_set_member_name (b, "confidence");
+  json_builder_add_double_value (b, confidence);
+  json_builder_set_member_name (b, "entropy");
+  json_builder_add_double_value (b, entropy);
+  json_builder_set_member_name (b, "tier");
+  json_builder_add_string_value (b, tier ? tier : "");
+  json_builder_set_member_name (b, "degraded");
+  json_builder_add_boolean_value (b, degraded);
+  json_builder_set_member_name (b, "views");
+  json_builder_add_int_value (b, (gint64) views);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  return g_strconcat (text, "\n", NULL);
+}

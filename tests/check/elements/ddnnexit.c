@@ -1,0 +1,128 @@
+/* ddnnexit: confident samples leave on 'exit' with a ddnn-result message,
+ * the others on 'next'; the idle pad gets a GAP; a buffer without meta is a
+ * stream error.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gstddnnresult.h>
+#include <string.h>
+
+static GstBuffer *
+sample (guint64 number, float entropy)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+  GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (buffer, "abc", 3);
+
+  meta->sample = number;
+  meta->entropy = entropy;
+  meta->scores[1] = 2.0f;
+  meta->view_mask = 0x3f;
+  GST_BUFFER_PTS (buffer) = number * GST_SECOND;
+  GST_BUFFER_DURATION (buffer) = GST_SECOND;
+  return buffer;
+}
+
+static gboolean
+has_gap_at (GstHarness *h, GstClockTime ts)
+{
+  GstEvent *event;
+  gboolean found = FALSE;
+
+  while ((event = gst_harness_try_pull_event (h))) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
+      GstClockTime t, d;
+
+      gst_event_parse_gap (event, &t, &d);
+      found |= t == ts && d == GST_SECOND;
+    }
+    gst_event_unref (event);
+  }
+  return found;
+}
+
+GST_START_TEST (test_routing)
+{
+  GstHarness *hx = gst_harness_new_with_padnames ("ddnnexit", "sink", "exit");
+  GstHarness *hn = gst_harness_new_with_element (hx->element, NULL, "next");
+  GstBus *bus = gst_bus_new ();
+  GstBuffer *out;
+  GstMessage *msg;
+  const GstStructure *s;
+  guint64 number = 0;
+  GstDdnnMeta *meta;
+
+  gst_element_set_bus (hx->element, bus);
+  g_object_set (hx->element, "threshold", 0.5, NULL);
+  gst_harness_set_src_caps_str (hx, "application/x-ddnn");
+
+  /* confident: leaves on exit, GAP on next, a result on the bus */
+  fail_unless_equals_int (gst_harness_push (hx, sample (1, 0.2f)), GST_FLOW_OK);
+  out = gst_harness_pull (hx);
+  meta = gst_buffer_get_ddnn_meta (out);
+  fail_unless_equals_int (meta->exit, GST_DDNN_EXIT_LOCAL);
+  gst_buffer_unref (out);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hn), 0);
+  fail_unless (has_gap_at (hn, 1 * GST_SECOND));
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL);
+  s = gst_message_get_structure (msg);
+  fail_unless (gst_structure_has_name (s, "ddnn-result"));
+  fail_unless (gst_structure_get_uint64 (s, "sample", &number));
+  fail_unless_equals_uint64 (number, 1);
+  fail_unless_equals_string (gst_structure_get_string (s, "tier"), "device");
+  {
+    gchar *json = gst_ddnn_result_to_json (s);
+
+    fail_unless (strstr (json, "\"sample\":1") != NULL ||
+        strstr (json, "\"sample\" : 1") != NULL);
+    fail_unless (g_str_has_suffix (json, "\n"));
+    g_free (json);
+  }
+  gst_message_unref (msg);
+
+  /* not confident: goes on, GAP on exit, no result */
+  fail_unless_equals_int (gst_harness_push (hx, sample (2, 0.7f)), GST_FLOW_OK);
+  out = gst_harness_pull (hn);
+  meta = gst_buffer_get_ddnn_meta (out);
+  fail_unless_equals_int (meta->exit, GST_DDNN_EXIT_NEXT);
+  fail_unless_equals_uint64 (meta->sample, 2);
+  gst_buffer_unref (out);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hx), 0);
+  fail_unless (has_gap_at (hx, 2 * GST_SECOND));
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+
+  gst_element_set_bus (hx->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (hn);
+  gst_harness_teardown (hx);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_no_meta)
+{
+  GstHarness *hx = gst_harness_new_with_padnames ("ddnnexit", "sink", "exit");
+  GstHarness *hn = gst_harness_new_with_element (hx->element, NULL, "next");
+
+  gst_harness_set_src_caps_str (hx, "application/x-ddnn");
+  fail_unless_equals_int (
+      gst_harness_push (hx, gst_buffer_new ()), GST_FLOW_ERROR);
+  gst_harness_teardown (hn);
+  gst_harness_teardown (hx);
+}
+
+GST_END_TEST;
+
+static Suite *
+ddnnexit_suite (void)
+{
+  Suite *s = suite_create ("ddnnexit");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_routing);
+  tcase_add_test (tc, test_no_meta);
+  return s;
+}
+
+GST_CHECK_MAIN (ddnnexit);
