@@ -2121,37 +2121,26 @@ ddnn_section_run_image (DdnnSection *section, const guint8 *pixels, guint width,
   return section_run_value (section, &v, result, error);
 }
 
-gboolean
-ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
-    guint n_inputs, DdnnSectionResult *result, GError **error)
+/* Checks the inputs of an upper section and fuses them by the model's
+ * feature fusion: into @bits (when every view is present as bits and the
+ * fusion is max or concat) or into @floats, whichever *is_bits says.
+ * @unpacked has room for every view's features as float.  A section fed by
+ * an edge takes one input, which is not handled here. */
+static gboolean
+fuse_section_input (DdnnSection *section, DdnnTensor *const *features,
+    guint n_inputs, guint8 *bits, float *floats, float *unpacked,
+    gboolean *is_bits, GError **error)
 {
   DdnnModel *model = section->model;
-  DdnnSection *below;
-  gboolean from_edge;
-  gsize per_view, in_n;
+  DdnnSection *below = ddnn_model_get_device_section (model, 0);
+  gsize per_view = (gsize) below->feat_c * below->feat_h * below->feat_w;
   gboolean all_bits = TRUE;
-  guint v, n_expected;
-  Value value;
+  guint v;
 
-  if (!section_check_runnable (section, error))
-    return FALSE;
-  if (section->tier == DDNN_TIER_DEVICE) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
-        "section '%s' is a device section and takes an image", section->name);
-    return FALSE;
-  }
-  from_edge = section->tier == DDNN_TIER_CLOUD &&
-      ddnn_model_get_edge_section (model) != NULL;
-  below = from_edge ? ddnn_model_get_edge_section (model)
-                    : ddnn_model_get_device_section (model, 0);
-  n_expected = from_edge ? 1 : model->n_views;
-  per_view = (gsize) below->feat_c * below->feat_h * below->feat_w;
-  in_n = (gsize) section->in_c * section->in_h * section->in_w;
-
-  if (n_inputs != n_expected) {
+  if (n_inputs != model->n_views) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
         "section '%s' takes the features of %u input%s, not %u", section->name,
-        n_expected, n_expected == 1 ? "" : "s", n_inputs);
+        model->n_views, model->n_views == 1 ? "" : "s", n_inputs);
     return FALSE;
   }
   for (v = 0; v < n_inputs; v++) {
@@ -2172,30 +2161,19 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
     all_bits &= features[v]->dtype == DDNN_DTYPE_BIT;
   }
 
-  if (n_inputs == 1) {
-    if (!features[0]) {
-      g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
-          "section '%s': its one input is missing", section->name);
-      return FALSE;
-    }
-    return ddnn_section_run (section, features[0], result, error);
-  }
-
-  if (all_bits && model->feature_fusion != DDNN_FUSION_AVG) {
+  *is_bits = all_bits && model->feature_fusion != DDNN_FUSION_AVG;
+  if (*is_bits) {
     const guint8 *views[DDNN_MAX_VIEWS];
 
     for (v = 0; v < n_inputs; v++)
       views[v] = features[v]->data;
-    if (!ddnn_fuse_bits (model->feature_fusion, n_inputs, views, per_view,
-            section->bits, error))
-      return FALSE;
-    value.bits = TRUE;
-    value.data = section->bits;
+    return ddnn_fuse_bits (
+        model->feature_fusion, n_inputs, views, per_view, bits, error);
   } else {
     const float *views[DDNN_MAX_VIEWS];
 
     for (v = 0; v < n_inputs; v++) {
-      float *dst = section->unpacked + v * per_view;
+      float *dst = unpacked + v * per_view;
 
       if (!features[v]) {
         views[v] = NULL;
@@ -2207,15 +2185,91 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
         memcpy (dst, features[v]->data, per_view * sizeof (float));
       views[v] = dst;
     }
-    if (!ddnn_fuse_f32 (model->feature_fusion, n_inputs, views, per_view,
-            section->buf[0], error))
-      return FALSE;
-    value.bits = FALSE;
-    value.data = section->buf[0];
+    return ddnn_fuse_f32 (
+        model->feature_fusion, n_inputs, views, per_view, floats, error);
   }
+}
+
+gboolean
+ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
+    guint n_inputs, DdnnSectionResult *result, GError **error)
+{
+  DdnnModel *model = section->model;
+  gboolean is_bits;
+  Value value;
+
+  if (!section_check_runnable (section, error))
+    return FALSE;
+  if (section->tier == DDNN_TIER_DEVICE) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+        "section '%s' is a device section and takes an image", section->name);
+    return FALSE;
+  }
+  if (section->tier == DDNN_TIER_CLOUD && ddnn_model_get_edge_section (model)) {
+    /* a cloud after an edge takes the edge's features alone */
+    if (n_inputs != 1 || !features[0]) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
+          "section '%s' takes the features of 1 input (the edge), not %u",
+          section->name, n_inputs);
+      return FALSE;
+    }
+    return ddnn_section_run (section, features[0], result, error);
+  }
+  if (!fuse_section_input (section, features, n_inputs, section->bits,
+          section->buf[0], section->unpacked, &is_bits, error))
+    return FALSE;
+  value.bits = is_bits;
+  value.data = is_bits ? (gconstpointer) section->bits : section->buf[0];
   value.in_scratch = TRUE;
-  value.n = in_n;
+  value.n = (gsize) section->in_c * section->in_h * section->in_w;
   return section_run_value (section, &value, result, error);
+}
+
+DdnnTensor *
+ddnn_model_fuse_features (const DdnnModel *model, DdnnTensor *const *features,
+    guint n_views, GError **error)
+{
+  DdnnSection *upper = ddnn_model_get_edge_section (model);
+  DdnnSection *device = ddnn_model_get_device_section (model, 0);
+  gsize per_view = (gsize) device->feat_c * device->feat_h * device->feat_w;
+  gsize shape[3];
+  DdnnTensor *bits = NULL, *floats = NULL;
+  float *unpacked;
+  gboolean is_bits, ok;
+  guint n_dims;
+
+  if (!upper)
+    upper = ddnn_model_get_cloud_section (model);
+  if (upper->in_h == 1 && upper->in_w == 1 && device->feat_flat) {
+    n_dims = 1;
+    shape[0] = upper->in_c;
+  } else {
+    n_dims = 3;
+    shape[0] = upper->in_c;
+    shape[1] = upper->in_h;
+    shape[2] = upper->in_w;
+  }
+  bits = ddnn_tensor_new (DDNN_DTYPE_BIT, n_dims, shape, error);
+  floats = bits ? ddnn_tensor_new (DDNN_DTYPE_F32, n_dims, shape, error) : NULL;
+  if (!floats) {
+    ddnn_tensor_unref (bits);
+    return NULL;
+  }
+  unpacked = g_new0 (float, (gsize) n_views *per_view + 1);
+  ok = fuse_section_input (upper, features, n_views, ddnn_tensor_u8 (bits),
+      ddnn_tensor_f32 (floats), unpacked, &is_bits, error);
+  g_free (unpacked);
+  if (!ok) {
+    ddnn_tensor_unref (bits);
+    ddnn_tensor_unref (floats);
+    return NULL;
+  }
+  if (is_bits) {
+    ddnn_tensor_unref (floats);
+    return bits;
+  }
+  ddnn_tensor_unref (bits);
+  return floats;
 }
 
 gsize

@@ -145,6 +145,13 @@ gboolean ddnn_section_run_fused (DdnnSection *section,
     GError **error);
 void ddnn_section_result_clear (DdnnSectionResult *result);
 
+/* What ddnn_section_run_fused() feeds the edge (or the cloud when there is
+ * no edge): the views' features fused by the model's feature fusion, as a
+ * new tensor (1-bit when every view is present as bits and the fusion is
+ * max or concat, else float with zeros for missing views). */
+DdnnTensor *ddnn_model_fuse_features (const DdnnModel *model,
+    DdnnTensor *const *features, guint n_views, GError **error);
+
 /* Fuses the device exits' scores by the model's local fusion, as the wire
  * carries them (int8 scores are quantized first); writes the fused scores,
  * their softmax and normalized entropy. */

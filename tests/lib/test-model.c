@@ -538,6 +538,52 @@ test_edge_section (void)
   ddnn_section_result_clear (&rc2);
 }
 
+/* Fusing features apart, then running the cloud on them, is what
+ * ddnn_section_run_fused() does in one step. */
+static void
+test_fuse_features (void)
+{
+  g_autofree gchar *tb = convp_topology (TRUE);
+  g_autoptr (DdnnModel) model = ddnn_model_new_from_topology (tb, 8, NULL);
+  DdnnSection *cloud;
+  DdnnSectionResult r[3] = { { 0 } }, a = { 0 }, b = { 0 };
+  DdnnTensor *features[3];
+  guint8 pixels[64];
+  guint v, i, drop;
+
+  randomise_batch_norms (model, 4);
+  cloud = ddnn_model_get_cloud_section (model);
+  for (v = 0; v < 3; v++) {
+    for (i = 0; i < 64; i++)
+      pixels[i] = (guint8) (i * (v + 3) * 11);
+    g_assert_true (
+        ddnn_section_run_image (ddnn_model_get_device_section (model, v),
+            pixels, 8, 8, 1, 8, &r[v], NULL));
+  }
+  for (drop = 0; drop < 2; drop++) {
+    DdnnTensor *fused;
+
+    for (v = 0; v < 3; v++)
+      features[v] = r[v].features;
+    if (drop)
+      features[1] = NULL;
+    fused = ddnn_model_fuse_features (model, features, 3, NULL);
+    g_assert_nonnull (fused);
+    /* bits when every view is there, floats with zeros when one is not */
+    g_assert_cmpuint (fused->dtype, ==, drop ? DDNN_DTYPE_F32 : DDNN_DTYPE_BIT);
+    g_assert_cmpuint (fused->n_elements, ==, 3 * 3 * 4 * 4);
+    g_assert_true (ddnn_section_run_fused (cloud, features, 3, &a, NULL));
+    g_assert_true (ddnn_section_run (cloud, fused, &b, NULL));
+    for (i = 0; i < 3; i++)
+      g_assert_cmpfloat (a.scores[i], ==, b.scores[i]);
+    ddnn_tensor_unref (fused);
+  }
+  for (v = 0; v < 3; v++)
+    ddnn_section_result_clear (&r[v]);
+  ddnn_section_result_clear (&a);
+  ddnn_section_result_clear (&b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -551,5 +597,6 @@ main (int argc, char **argv)
   g_test_add_func ("/model/id", test_same_weights_same_id);
   g_test_add_func ("/model/bad-topologies", test_bad_topologies);
   g_test_add_func ("/model/edge", test_edge_section);
+  g_test_add_func ("/model/fuse-features", test_fuse_features);
   return g_test_run ();
 }
