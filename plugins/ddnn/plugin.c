@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 
+#include "gstddnnaggregate.h"
 #include "gstddnndevice.h"
 #include "gstddnnexit.h"
 
@@ -14,6 +15,7 @@ plugin_init (GstPlugin *plugin)
 
   ok |= GST_ELEMENT_REGISTER (ddnndevice, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnnexit, plugin);
+  ok |= GST_ELEMENT_REGISTER (ddnnaggregate, plugin);
   return ok;
 }
 
