@@ -5,6 +5,7 @@
 #endif
 
 #include "gstddnnaggregate.h"
+#include "gstddnncloud.h"
 #include "gstddnndevice.h"
 #include "gstddnnexit.h"
 
@@ -16,6 +17,7 @@ plugin_init (GstPlugin *plugin)
   ok |= GST_ELEMENT_REGISTER (ddnndevice, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnnexit, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnnaggregate, plugin);
+  ok |= GST_ELEMENT_REGISTER (ddnncloud, plugin);
   return ok;
 }
 

@@ -1,0 +1,282 @@
+/* ddnncloud: an upper section (edge or cloud) of a DDNN on fused samples.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/**
+ * SECTION:element-ddnncloud
+ * @title: ddnncloud
+ *
+ * Runs the cloud section (or, with `section=edge`, the edge section) of a
+ * DDNN on the fused features that `ddnnaggregate` put in each sample's
+ * #GstDdnnMeta, replaces the meta's scores and entropy with its own, marks
+ * the tier that answered, posts a `ddnn-result` message and sends the
+ * sample on as an `application/x-ddnn` buffer whose payload is the frame.
+ *
+ * This version answers every sample it gets (the edge's own exit is still
+ * to come).
+ *
+ * ## Example launch line
+ * |[
+ * ... ! ddnnexit name=x  x.next ! ddnncloud model=m.safetensors ! fakesink
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstddnncloud.h"
+
+#include <gstddnnframe.h>
+#include <gstddnnresult.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_ddnn_cloud_debug);
+#define GST_CAT_DEFAULT gst_ddnn_cloud_debug
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_SECTION,
+};
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_SECTION "cloud"
+
+struct _GstDdnnCloud
+{
+  GstBaseTransform parent;
+
+  gchar *model_path;
+  gchar *section_name;
+
+  DdnnModel *model;
+  DdnnSection *section;
+  DdnnSectionResult result;
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_DDNN_CAPS));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE (
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_DDNN_CAPS));
+
+G_DEFINE_TYPE (GstDdnnCloud, gst_ddnn_cloud, GST_TYPE_BASE_TRANSFORM);
+GST_ELEMENT_REGISTER_DEFINE (
+    ddnncloud, "ddnncloud", GST_RANK_NONE, GST_TYPE_DDNN_CLOUD);
+
+static gboolean
+gst_ddnn_cloud_start (GstBaseTransform *trans)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
+  g_autofree gchar *path = NULL, *name = NULL;
+  GError *error = NULL;
+
+  GST_OBJECT_LOCK (self);
+  path = g_strdup (self->model_path);
+  name = g_strdup (self->section_name);
+  GST_OBJECT_UNLOCK (self);
+  if (!path) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model file given"),
+        ("set the 'model' property to a .safetensors file"));
+    return FALSE;
+  }
+  self->model = ddnn_model_load (path, &error);
+  if (!self->model) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot load the model %s", path), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  self->section = strcmp (name, "edge") == 0
+      ? ddnn_model_get_edge_section (self->model)
+      : ddnn_model_get_cloud_section (self->model);
+  if (!self->section || !ddnn_section_is_present (self->section)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("The model %s has no %s section", path, name), (NULL));
+    g_clear_pointer (&self->model, ddnn_model_unref);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+gst_ddnn_cloud_stop (GstBaseTransform *trans)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
+
+  ddnn_section_result_clear (&self->result);
+  self->section = NULL;
+  g_clear_pointer (&self->model, ddnn_model_unref);
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_ddnn_cloud_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+  GError *error = NULL;
+  GBytes *frame;
+  gsize size;
+  gconstpointer data;
+
+  if (!meta || !meta->features) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("A sample carries no fused features"),
+        ("ddnncloud needs GstDdnnMeta with features from ddnnaggregate"));
+    return GST_FLOW_ERROR;
+  }
+  if (strcmp (meta->model_id, ddnn_model_get_id (self->model)) != 0) {
+    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+        ("The sample comes from another model"),
+        ("sample model %s, this element's model %s", meta->model_id,
+            ddnn_model_get_id (self->model)));
+    return GST_FLOW_ERROR;
+  }
+  if (!ddnn_section_run (
+          self->section, meta->features, &self->result, &error)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("The %s section cannot take this sample",
+            ddnn_section_get_name (self->section)),
+        ("%s", error->message));
+    g_error_free (error);
+    return GST_FLOW_ERROR;
+  }
+  memcpy (meta->scores, self->result.scores,
+      MIN (meta->n_classes, self->result.n_classes) * sizeof (float));
+  meta->entropy = self->result.entropy;
+  meta->tier = ddnn_section_get_tier (self->section);
+  meta->exit = GST_DDNN_EXIT_LOCAL;
+  gst_ddnn_meta_set_features (meta, self->result.features);
+  gst_ddnn_post_result (GST_ELEMENT (self), meta,
+      ddnn_model_get_class_name (self->model, self->result.class_index));
+
+  /* the payload follows the meta */
+  frame = gst_ddnn_frame_from_meta (meta,
+      ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8, TRUE,
+      &error);
+  if (!frame) {
+    GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Cannot write the frame"),
+        ("%s", error->message));
+    g_error_free (error);
+    return GST_FLOW_ERROR;
+  }
+  data = g_bytes_get_data (frame, &size);
+  gst_buffer_remove_all_memory (buffer);
+  gst_buffer_append_memory (buffer,
+      gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, (gpointer) data, size,
+          0, size, frame, (GDestroyNotify) g_bytes_unref));
+  return GST_FLOW_OK;
+}
+
+static void
+gst_ddnn_cloud_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_SECTION:
+      g_free (self->section_name);
+      self->section_name = g_value_dup_string (value);
+      if (!self->section_name)
+        self->section_name = g_strdup (DEFAULT_SECTION);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ddnn_cloud_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_SECTION:
+      g_value_set_string (value, self->section_name);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ddnn_cloud_finalize (GObject *object)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (object);
+
+  g_free (self->model_path);
+  g_free (self->section_name);
+  G_OBJECT_CLASS (gst_ddnn_cloud_parent_class)->finalize (object);
+}
+
+static void
+gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->set_property = gst_ddnn_cloud_set_property;
+  gobject_class->get_property = gst_ddnn_cloud_get_property;
+  gobject_class->finalize = gst_ddnn_cloud_finalize;
+
+  /**
+   * GstDdnnCloud:model:
+   *
+   * The model file, whole or exported with the section that runs here.
+   */
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "DDNN model file (.safetensors) holding the section to run",
+          DEFAULT_MODEL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnCloud:section:
+   *
+   * Which upper section runs: "cloud" or "edge".
+   */
+  g_object_class_install_property (gobject_class, PROP_SECTION,
+      g_param_spec_string ("section", "Section",
+          "The upper section to run: cloud or edge", DEFAULT_SECTION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class, "DDNN cloud section",
+      "Filter/Analyzer",
+      "Runs a DDNN's cloud (or edge) section on fused samples and posts its "
+      "answers; example: ddnnexit name=x  x.next ! ddnncloud "
+      "model=m.safetensors ! fakesink",
+      "ddnn-gst developers");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_cloud_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_cloud_stop);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_ddnn_cloud_transform_ip);
+
+  GST_DEBUG_CATEGORY_INIT (
+      gst_ddnn_cloud_debug, "ddnncloud", 0, "DDNN cloud section");
+}
+
+static void
+gst_ddnn_cloud_init (GstDdnnCloud *self)
+{
+  self->section_name = g_strdup (DEFAULT_SECTION);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}
