@@ -6,7 +6,11 @@
 
 #include "gstddnnresult.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
 
 GstStructure *
 gst_ddnn_result_new (const GstDdnnMeta *meta, const gchar *label)
@@ -28,13 +32,70 @@ gst_ddnn_result_new (const GstDdnnMeta *meta, const gchar *label)
       meta->view_mask, NULL);
 }
 
-gboolean
-gst_ddnn_post_result (
-    GstElement *element, const GstDdnnMeta *meta, const gchar *label)
+struct _GstDdnnResultWriter
 {
-  return gst_element_post_message (element,
-      gst_message_new_element (
-          GST_OBJECT (element), gst_ddnn_result_new (meta, label)));
+  gchar *path;
+  FILE *file;
+};
+
+GstDdnnResultWriter *
+gst_ddnn_result_writer_open (const gchar *path, GError **error)
+{
+  GstDdnnResultWriter *writer;
+  FILE *file = g_fopen (path, "a");
+
+  if (!file) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+        "cannot open %s: %s", path, g_strerror (errno));
+    return NULL;
+  }
+  writer = g_new0 (GstDdnnResultWriter, 1);
+  writer->path = g_strdup (path);
+  writer->file = file;
+  return writer;
+}
+
+gboolean
+gst_ddnn_result_writer_write (
+    GstDdnnResultWriter *writer, const GstStructure *result, GError **error)
+{
+  g_autofree gchar *line = gst_ddnn_result_to_json (result);
+  gsize length = strlen (line);
+
+  /* one write of a whole line, so that appenders do not interleave */
+  if (fwrite (line, 1, length, writer->file) != length ||
+      fflush (writer->file) != 0) {
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+        "cannot write %s: %s", writer->path, g_strerror (errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+gst_ddnn_result_writer_close (GstDdnnResultWriter *writer)
+{
+  if (!writer)
+    return;
+  fclose (writer->file);
+  g_free (writer->path);
+  g_free (writer);
+}
+
+gboolean
+gst_ddnn_post_result (GstElement *element, const GstDdnnMeta *meta,
+    const gchar *label, GstDdnnResultWriter *writer)
+{
+  GstStructure *result = gst_ddnn_result_new (meta, label);
+  GError *error = NULL;
+
+  if (writer && !gst_ddnn_result_writer_write (writer, result, &error)) {
+    GST_ELEMENT_WARNING (element, RESOURCE, WRITE, ("Cannot write a result"),
+        ("%s", error->message));
+    g_error_free (error);
+  }
+  return gst_element_post_message (
+      element, gst_message_new_element (GST_OBJECT (element), result));
 }
 
 gchar *

@@ -14,9 +14,19 @@ G_BEGIN_DECLS
  * edge or cloud), degraded (boolean), views (guint64 mask). */
 GstStructure *gst_ddnn_result_new (const GstDdnnMeta *meta, const gchar *label);
 
-/* Posts it from @element. */
-gboolean gst_ddnn_post_result (
-    GstElement *element, const GstDdnnMeta *meta, const gchar *label);
+typedef struct _GstDdnnResultWriter GstDdnnResultWriter;
+
+/* Appends ddnn-result JSON lines to a file (created if need be); several
+ * elements may append to one file, a whole line at a time. */
+GstDdnnResultWriter *gst_ddnn_result_writer_open (
+    const gchar *path, GError **error);
+gboolean gst_ddnn_result_writer_write (
+    GstDdnnResultWriter *writer, const GstStructure *result, GError **error);
+void gst_ddnn_result_writer_close (GstDdnnResultWriter *writer);
+
+/* Posts it from @element, and writes it to @writer when there is one. */
+gboolean gst_ddnn_post_result (GstElement *element, const GstDdnnMeta *meta,
+    const gchar *label, GstDdnnResultWriter *writer);
 
 /* One JSON line (with its newline) for a ddnn-result structure. */
 gchar *gst_ddnn_result_to_json (const GstStructure *result);

@@ -37,9 +37,11 @@ enum
   PROP_0,
   PROP_MODEL,
   PROP_SECTION,
+  PROP_RESULTS,
 };
 
 #define DEFAULT_MODEL NULL
+#define DEFAULT_RESULTS NULL
 #define DEFAULT_SECTION "cloud"
 
 struct _GstDdnnCloud
@@ -47,6 +49,8 @@ struct _GstDdnnCloud
   GstBaseTransform parent;
 
   gchar *model_path;
+  gchar *results_path;
+  GstDdnnResultWriter *results;
   gchar *section_name;
 
   DdnnModel *model;
@@ -70,10 +74,20 @@ gst_ddnn_cloud_start (GstBaseTransform *trans)
   g_autofree gchar *path = NULL, *name = NULL;
   GError *error = NULL;
 
+  g_autofree gchar *results = NULL;
+
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   name = g_strdup (self->section_name);
+  results = g_strdup (self->results_path);
   GST_OBJECT_UNLOCK (self);
+  if (results &&
+      !(self->results = gst_ddnn_result_writer_open (results, &error))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot open the results file %s", results), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
   if (!path) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model file given"),
         ("set the 'model' property to a .safetensors file"));
@@ -106,6 +120,7 @@ gst_ddnn_cloud_stop (GstBaseTransform *trans)
   ddnn_section_result_clear (&self->result);
   self->section = NULL;
   g_clear_pointer (&self->model, ddnn_model_unref);
+  g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
   return TRUE;
 }
 
@@ -148,7 +163,8 @@ gst_ddnn_cloud_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   meta->exit = GST_DDNN_EXIT_LOCAL;
   gst_ddnn_meta_set_features (meta, self->result.features);
   gst_ddnn_post_result (GST_ELEMENT (self), meta,
-      ddnn_model_get_class_name (self->model, self->result.class_index));
+      ddnn_model_get_class_name (self->model, self->result.class_index),
+      self->results);
 
   /* the payload follows the meta */
   frame = gst_ddnn_frame_from_meta (meta,
@@ -180,6 +196,10 @@ gst_ddnn_cloud_set_property (
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_RESULTS:
+      g_free (self->results_path);
+      self->results_path = g_value_dup_string (value);
+      break;
     case PROP_SECTION:
       g_free (self->section_name);
       self->section_name = g_value_dup_string (value);
@@ -204,6 +224,9 @@ gst_ddnn_cloud_get_property (
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
+    case PROP_RESULTS:
+      g_value_set_string (value, self->results_path);
+      break;
     case PROP_SECTION:
       g_value_set_string (value, self->section_name);
       break;
@@ -220,6 +243,7 @@ gst_ddnn_cloud_finalize (GObject *object)
   GstDdnnCloud *self = GST_DDNN_CLOUD (object);
 
   g_free (self->model_path);
+  g_free (self->results_path);
   g_free (self->section_name);
   G_OBJECT_CLASS (gst_ddnn_cloud_parent_class)->finalize (object);
 }
@@ -254,6 +278,18 @@ gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
   g_object_class_install_property (gobject_class, PROP_SECTION,
       g_param_spec_string ("section", "Section",
           "The upper section to run: cloud or edge", DEFAULT_SECTION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstDdnnCloud:results:
+   *
+   * A file that each answer is appended to as one JSON line (the fields of
+   * the ddnn-result message).  Several elements may share it.
+   */
+  g_object_class_install_property (gobject_class, PROP_RESULTS,
+      g_param_spec_string ("results", "Results",
+          "Append each answer as a JSON line to this file", DEFAULT_RESULTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
 

@@ -36,10 +36,12 @@ enum
   PROP_0,
   PROP_THRESHOLD,
   PROP_MODEL,
+  PROP_RESULTS,
 };
 
 #define DEFAULT_THRESHOLD 0.5
 #define DEFAULT_MODEL NULL
+#define DEFAULT_RESULTS NULL
 
 struct _GstDdnnExit
 {
@@ -51,6 +53,8 @@ struct _GstDdnnExit
   /* properties, under the object lock */
   gdouble threshold;
   gchar *model_path;
+  gchar *results_path;
+  GstDdnnResultWriter *results;
 
   /* class names, loaded at READY to PAUSED when a model is given */
   DdnnModel *model;
@@ -103,7 +107,7 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
         meta->n_classes == ddnn_model_get_n_classes (self->model))
       label = ddnn_model_get_class_name (
           self->model, ddnn_argmax (meta->n_classes, meta->scores));
-    gst_ddnn_post_result (GST_ELEMENT (self), meta, label);
+    gst_ddnn_post_result (GST_ELEMENT (self), meta, label, self->results);
     self->exited++;
   } else {
     self->went_on++;
@@ -125,11 +129,21 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   g_autofree gchar *path = NULL;
   GError *error = NULL;
 
+  g_autofree gchar *results = NULL;
+
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
+  results = g_strdup (self->results_path);
   GST_OBJECT_UNLOCK (self);
   self->exited = self->went_on = 0;
   gst_flow_combiner_reset (self->combiner);
+  if (results &&
+      !(self->results = gst_ddnn_result_writer_open (results, &error))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+        ("Cannot open the results file %s", results), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
   if (!path)
     return TRUE;
   self->model = ddnn_model_load (path, &error);
@@ -158,6 +172,7 @@ gst_ddnn_exit_change_state (GstElement *element, GstStateChange transition)
         "%" G_GUINT64_FORMAT " samples exited, %" G_GUINT64_FORMAT " went on",
         self->exited, self->went_on);
     g_clear_pointer (&self->model, ddnn_model_unref);
+    g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
   }
   return ret;
 }
@@ -176,6 +191,10 @@ gst_ddnn_exit_set_property (
     case PROP_MODEL:
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_RESULTS:
+      g_free (self->results_path);
+      self->results_path = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -198,6 +217,9 @@ gst_ddnn_exit_get_property (
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
+    case PROP_RESULTS:
+      g_value_set_string (value, self->results_path);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -212,6 +234,7 @@ gst_ddnn_exit_finalize (GObject *object)
 
   gst_flow_combiner_free (self->combiner);
   g_free (self->model_path);
+  g_free (self->results_path);
   G_OBJECT_CLASS (gst_ddnn_exit_parent_class)->finalize (object);
 }
 
@@ -247,6 +270,18 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
       g_param_spec_string ("model", "Model",
           "Model file (.safetensors) whose class names label the results",
           DEFAULT_MODEL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstDdnnExit:results:
+   *
+   * A file that each answer is appended to as one JSON line (the fields of
+   * the ddnn-result message).  Several elements may share it.
+   */
+  g_object_class_install_property (gobject_class, PROP_RESULTS,
+      g_param_spec_string ("results", "Results",
+          "Append each answer as a JSON line to this file", DEFAULT_RESULTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
 
