@@ -27,6 +27,7 @@
 #include "config.h"
 #endif
 
+#include <gstddnnmodel.h>
 #include "gstddnnaggregate.h"
 
 #include <gstddnnframe.h>
@@ -70,23 +71,13 @@ gst_ddnn_aggregate_start (GstAggregator *agg)
 {
   GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
   g_autofree gchar *path = NULL;
-  GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   GST_OBJECT_UNLOCK (self);
-  if (!path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model file given"),
-        ("set the 'model' property to a .safetensors file"));
+  self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
+  if (!self->model)
     return FALSE;
-  }
-  self->model = ddnn_model_load (path, &error);
-  if (!self->model) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot load the model %s", path), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
   memset (self->missing, 0, sizeof (self->missing));
   self->samples = 0;
   return TRUE;

@@ -23,6 +23,7 @@
 #include "config.h"
 #endif
 
+#include <gstddnnmodel.h>
 #include "gstddnncloud.h"
 
 #include <gstddnnframe.h>
@@ -88,18 +89,9 @@ gst_ddnn_cloud_start (GstBaseTransform *trans)
     g_error_free (error);
     return FALSE;
   }
-  if (!path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model file given"),
-        ("set the 'model' property to a .safetensors file"));
+  self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
+  if (!self->model)
     return FALSE;
-  }
-  self->model = ddnn_model_load (path, &error);
-  if (!self->model) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot load the model %s", path), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
   self->section = strcmp (name, "edge") == 0
       ? ddnn_model_get_edge_section (self->model)
       : ddnn_model_get_cloud_section (self->model);

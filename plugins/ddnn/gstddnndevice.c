@@ -24,6 +24,7 @@
 #include "config.h"
 #endif
 
+#include <gstddnnmodel.h>
 #include "gstddnndevice.h"
 
 #include <gst/video/video.h>
@@ -118,7 +119,6 @@ gst_ddnn_device_start (GstBaseTransform *trans)
 {
   GstDdnnDevice *self = GST_DDNN_DEVICE (trans);
   g_autofree gchar *path = NULL;
-  GError *error = NULL;
   guint view;
 
   GST_OBJECT_LOCK (self);
@@ -126,18 +126,9 @@ gst_ddnn_device_start (GstBaseTransform *trans)
   view = self->view;
   GST_OBJECT_UNLOCK (self);
 
-  if (!path) {
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No model file given"),
-        ("set the 'model' property to a .safetensors file"));
+  self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
+  if (!self->model)
     return FALSE;
-  }
-  self->model = ddnn_model_load (path, &error);
-  if (!self->model) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot load the model %s", path), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
   self->section = ddnn_model_get_device_section (self->model, view);
   if (!self->section || !ddnn_section_is_present (self->section)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,

@@ -25,6 +25,8 @@
 
 #include "gstddnnexit.h"
 
+#include <gstddnnmodel.h>
+
 #include <gst/base/gstflowcombiner.h>
 #include <gstddnnresult.h>
 
@@ -144,16 +146,11 @@ gst_ddnn_exit_start (GstDdnnExit *self)
     g_error_free (error);
     return FALSE;
   }
+  /* the model is optional here: it only names the classes */
   if (!path)
     return TRUE;
-  self->model = ddnn_model_load (path, &error);
-  if (!self->model) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot load the model %s", path), ("%s", error->message));
-    g_error_free (error);
-    return FALSE;
-  }
-  return TRUE;
+  self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
+  return self->model != NULL;
 }
 
 static GstStateChangeReturn

@@ -1,0 +1,27 @@
+/* Loading a model from an element, with the error a user should see.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstddnnmodel.h"
+
+DdnnModel *
+gst_ddnn_element_load_model (GstElement *element, const gchar *path)
+{
+  GError *error = NULL;
+  DdnnModel *model;
+
+  if (!path) {
+    GST_ELEMENT_ERROR (element, RESOURCE, NOT_FOUND, ("No model file given"),
+        ("set the 'model' property to a .safetensors file"));
+    return NULL;
+  }
+  model = ddnn_model_load (path, &error);
+  if (!model) {
+    GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ,
+        ("Cannot load the model %s", path), ("%s", error->message));
+    g_error_free (error);
+  }
+  return model;
+}
