@@ -40,6 +40,7 @@ enum
 {
   PROP_0,
   PROP_MODEL,
+  PROP_STATS,
 };
 
 #define DEFAULT_MODEL NULL
@@ -227,10 +228,15 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     if (pads[v]) {
       gst_aggregator_pad_drop_buffer (pads[v]);
       gst_object_unref (pads[v]);
-    } else {
-      self->missing[v]++;
     }
   }
+  /* the counters are read by the stats property, under the object lock */
+  GST_OBJECT_LOCK (self);
+  for (v = 0; v < n_views; v++)
+    if (!pads[v])
+      self->missing[v]++;
+  self->samples++;
+  GST_OBJECT_UNLOCK (self);
 
   out = fuse (self, views, &error);
   for (v = 0; v < n_views; v++)
@@ -243,7 +249,6 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     g_error_free (error);
     return GST_FLOW_ERROR;
   }
-  self->samples++;
   return gst_aggregator_finish_buffer (agg, out);
 }
 
@@ -277,6 +282,20 @@ gst_ddnn_aggregate_get_property (
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
+    case PROP_STATS: {
+      GstStructure *stats = gst_structure_new ("ddnn-aggregate-stats",
+          "samples", G_TYPE_UINT64, self->samples, NULL);
+      guint v, n = self->model ? ddnn_model_get_n_views (self->model) : 0;
+
+      for (v = 0; v < n; v++) {
+        gchar *field = g_strdup_printf ("missing-view-%u", v);
+
+        gst_structure_set (stats, field, G_TYPE_UINT64, self->missing[v], NULL);
+        g_free (field);
+      }
+      g_value_take_boxed (value, stats);
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -314,6 +333,17 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
           "DDNN model file (.safetensors) whose fusion applies", DEFAULT_MODEL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstDdnnAggregate:stats:
+   *
+   * Samples given so far, and per view how many of them it was missing
+   * from (fields "samples" and "missing-view-N").
+   */
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Samples fused, and how often each view was missing",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template_with_gtype (
       element_class, &sink_template, GST_TYPE_AGGREGATOR_PAD);

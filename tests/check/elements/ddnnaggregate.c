@@ -122,6 +122,22 @@ GST_START_TEST (test_fuse_three_views)
   }
   gst_buffer_unref (out);
 
+  {
+    /* sample 0 lacked views 3-5; sample 1 lacked view 2 as well */
+    GstStructure *stats = NULL;
+    guint64 n = 0;
+
+    g_object_get (h[0]->element, "stats", &stats, NULL);
+    fail_unless (gst_structure_get_uint64 (stats, "samples", &n));
+    fail_unless_equals_uint64 (n, 2);
+    fail_unless (gst_structure_get_uint64 (stats, "missing-view-2", &n));
+    fail_unless_equals_uint64 (n, 1);
+    fail_unless (gst_structure_get_uint64 (stats, "missing-view-4", &n));
+    fail_unless_equals_uint64 (n, 2);
+    fail_unless (gst_structure_get_uint64 (stats, "missing-view-0", &n));
+    fail_unless_equals_uint64 (n, 0);
+    gst_structure_free (stats);
+  }
   for (v = 0; v < 3; v++)
     gst_buffer_unref (in[v]);
   for (v = 3; v > 0; v--)
