@@ -48,3 +48,15 @@ for arch in paper binary float; do
              else printf "%-14s %12.0f %12.0f %9.1fx\n", k, a, b, a / b }'
 done
 rm -f "$out.model"
+
+# The one-host pipeline on recorded video against the engine alone, on the
+# same samples (wall time of the whole run, gst-launch start-up included).
+n=${BENCH_PIPELINE_SAMPLES:-2000}
+echo
+echo "# one-host pipeline (6 recorded cameras -> ddnndevice x 6 -> ddnnaggregate -> ddnnexit | ddnncloud), $n samples"
+BUILD=$build pipelines/one-host.sh -n "$n" -o "$out.jsonl" | head -n 1
+t0=$(date +%s.%N)
+"$build/tools/ddnn" eval --model models/fmv6-binary.safetensors --data "$build/fmv6-$n" --limit "$n" >/dev/null
+t1=$(date +%s.%N)
+awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "engine alone (ddnn eval, same samples): %.2f s (%.0f samples/s)\n", b - a, n / (b - a) }'
+rm -f "$out.jsonl"
