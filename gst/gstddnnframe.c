@@ -387,6 +387,24 @@ gst_ddnn_frame_from_meta (const GstDdnnMeta *meta, gboolean int8_scores,
   return g_bytes_new_take (out, size);
 }
 
+gboolean
+gst_ddnn_buffer_set_frame (GstBuffer *buffer, const GstDdnnMeta *meta,
+    gboolean int8_scores, GError **error)
+{
+  GBytes *frame = gst_ddnn_frame_from_meta (meta, int8_scores, TRUE, error);
+  gconstpointer data;
+  gsize size;
+
+  if (!frame)
+    return FALSE;
+  data = g_bytes_get_data (frame, &size);
+  gst_buffer_remove_all_memory (buffer);
+  gst_buffer_append_memory (buffer,
+      gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, (gpointer) data, size,
+          0, size, frame, (GDestroyNotify) g_bytes_unref));
+  return TRUE;
+}
+
 GstDdnnMeta *
 gst_ddnn_frame_add_meta (
     const GstDdnnFrame *frame, GstBuffer *buffer, GError **error)

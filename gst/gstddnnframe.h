@@ -76,6 +76,11 @@ void gst_ddnn_frame_get_scores (const GstDdnnFrame *frame, float *scores);
 GBytes *gst_ddnn_frame_from_meta (const GstDdnnMeta *meta, gboolean int8_scores,
     gboolean with_features, GError **error);
 
+/* Makes @buffer's payload the frame of @meta (replacing what it held), so
+ * that stock elements can record or carry the sample. */
+gboolean gst_ddnn_buffer_set_frame (GstBuffer *buffer, const GstDdnnMeta *meta,
+    gboolean int8_scores, GError **error);
+
 /* Adds a GstDdnnMeta made from a parsed frame to @buffer.  Its model_id
  * holds the 16 hex digits the wire carries. */
 GstDdnnMeta *gst_ddnn_frame_add_meta (

@@ -55,6 +55,20 @@ gst_ddnn_result_writer_open (const gchar *path, GError **error)
   return writer;
 }
 
+GstDdnnResultWriter *
+gst_ddnn_element_open_results (GstElement *element, const gchar *path)
+{
+  GError *error = NULL;
+  GstDdnnResultWriter *writer = gst_ddnn_result_writer_open (path, &error);
+
+  if (!writer) {
+    GST_ELEMENT_ERROR (element, RESOURCE, OPEN_WRITE,
+        ("Cannot open the results file %s", path), ("%s", error->message));
+    g_error_free (error);
+  }
+  return writer;
+}
+
 gboolean
 gst_ddnn_result_writer_write (
     GstDdnnResultWriter *writer, const GstStructure *result, GError **error)

@@ -22,6 +22,10 @@ GstDdnnResultWriter *gst_ddnn_result_writer_open (
     const gchar *path, GError **error);
 gboolean gst_ddnn_result_writer_write (
     GstDdnnResultWriter *writer, const GstStructure *result, GError **error);
+/* The same for @element: a file that cannot be opened posts a RESOURCE
+ * error naming it, and gives NULL. */
+GstDdnnResultWriter *gst_ddnn_element_open_results (
+    GstElement *element, const gchar *path);
 void gst_ddnn_result_writer_close (GstDdnnResultWriter *writer);
 
 /* Posts it from @element, and writes it to @writer when there is one. */

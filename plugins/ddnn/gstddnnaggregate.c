@@ -114,9 +114,6 @@ fuse (GstDdnnAggregate *self, GstBuffer **views, GError **error)
   GstDdnnMeta *first = NULL, *out;
   GstBuffer *buffer;
   DdnnTensor *fused;
-  GBytes *frame;
-  gsize size;
-  gconstpointer data;
 
   buffer = gst_buffer_new ();
   out = gst_buffer_add_ddnn_meta (buffer, ddnn_model_get_id (model), n_classes);
@@ -146,16 +143,11 @@ fuse (GstDdnnAggregate *self, GstBuffer **views, GError **error)
   ddnn_tensor_unref (fused);
 
   /* the payload is the frame, so stock elements can record or carry it */
-  frame = gst_ddnn_frame_from_meta (out,
-      ddnn_model_get_score_format (model) == DDNN_SCORES_INT8, TRUE, error);
-  if (!frame) {
+  if (!gst_ddnn_buffer_set_frame (buffer, out,
+          ddnn_model_get_score_format (model) == DDNN_SCORES_INT8, error)) {
     gst_buffer_unref (buffer);
     return NULL;
   }
-  data = g_bytes_get_data (frame, &size);
-  gst_buffer_append_memory (buffer,
-      gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, (gpointer) data, size,
-          0, size, frame, (GDestroyNotify) g_bytes_unref));
   GST_BUFFER_PTS (buffer) = out->pts;
   return buffer;
 }

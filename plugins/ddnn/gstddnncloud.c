@@ -73,7 +73,6 @@ gst_ddnn_cloud_start (GstBaseTransform *trans)
 {
   GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
   g_autofree gchar *path = NULL, *name = NULL;
-  GError *error = NULL;
 
   g_autofree gchar *results = NULL;
 
@@ -83,12 +82,9 @@ gst_ddnn_cloud_start (GstBaseTransform *trans)
   results = g_strdup (self->results_path);
   GST_OBJECT_UNLOCK (self);
   if (results &&
-      !(self->results = gst_ddnn_result_writer_open (results, &error))) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Cannot open the results file %s", results), ("%s", error->message));
-    g_error_free (error);
+      !(self->results = gst_ddnn_element_open_results (
+            GST_ELEMENT (self), results)))
     return FALSE;
-  }
   self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
   if (!self->model)
     return FALSE;
@@ -122,9 +118,6 @@ gst_ddnn_cloud_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
   GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
   GError *error = NULL;
-  GBytes *frame;
-  gsize size;
-  gconstpointer data;
 
   if (!meta || !meta->features) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -159,20 +152,14 @@ gst_ddnn_cloud_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
       self->results);
 
   /* the payload follows the meta */
-  frame = gst_ddnn_frame_from_meta (meta,
-      ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8, TRUE,
-      &error);
-  if (!frame) {
+  if (!gst_ddnn_buffer_set_frame (buffer, meta,
+          ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
+          &error)) {
     GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Cannot write the frame"),
         ("%s", error->message));
     g_error_free (error);
     return GST_FLOW_ERROR;
   }
-  data = g_bytes_get_data (frame, &size);
-  gst_buffer_remove_all_memory (buffer);
-  gst_buffer_append_memory (buffer,
-      gst_memory_new_wrapped (GST_MEMORY_FLAG_READONLY, (gpointer) data, size,
-          0, size, frame, (GDestroyNotify) g_bytes_unref));
   return GST_FLOW_OK;
 }
 

@@ -129,7 +129,6 @@ static gboolean
 gst_ddnn_exit_start (GstDdnnExit *self)
 {
   g_autofree gchar *path = NULL;
-  GError *error = NULL;
 
   g_autofree gchar *results = NULL;
 
@@ -140,12 +139,9 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   self->exited = self->went_on = 0;
   gst_flow_combiner_reset (self->combiner);
   if (results &&
-      !(self->results = gst_ddnn_result_writer_open (results, &error))) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Cannot open the results file %s", results), ("%s", error->message));
-    g_error_free (error);
+      !(self->results = gst_ddnn_element_open_results (
+            GST_ELEMENT (self), results)))
     return FALSE;
-  }
   /* the model is optional here: it only names the classes */
   if (!path)
     return TRUE;
