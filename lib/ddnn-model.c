@@ -2127,9 +2127,9 @@ ddnn_section_run_image (DdnnSection *section, const guint8 *pixels, guint width,
  * @unpacked has room for every view's features as float.  A section fed by
  * an edge takes one input, which is not handled here. */
 static gboolean
-fuse_section_input (DdnnSection *section, DdnnTensor *const *features,
-    guint n_inputs, guint8 *bits, float *floats, float *unpacked,
-    gboolean *is_bits, GError **error)
+fuse_section_input (DdnnSection *section, DdnnFusion mode,
+    DdnnTensor *const *features, guint n_inputs, guint8 *bits, float *floats,
+    float *unpacked, gboolean *is_bits, GError **error)
 {
   DdnnModel *model = section->model;
   DdnnSection *below = ddnn_model_get_device_section (model, 0);
@@ -2161,14 +2161,13 @@ fuse_section_input (DdnnSection *section, DdnnTensor *const *features,
     all_bits &= features[v]->dtype == DDNN_DTYPE_BIT;
   }
 
-  *is_bits = all_bits && model->feature_fusion != DDNN_FUSION_AVG;
+  *is_bits = all_bits && mode != DDNN_FUSION_AVG;
   if (*is_bits) {
     const guint8 *views[DDNN_MAX_VIEWS];
 
     for (v = 0; v < n_inputs; v++)
       views[v] = features[v]->data;
-    return ddnn_fuse_bits (
-        model->feature_fusion, n_inputs, views, per_view, bits, error);
+    return ddnn_fuse_bits (mode, n_inputs, views, per_view, bits, error);
   } else {
     const float *views[DDNN_MAX_VIEWS];
 
@@ -2185,8 +2184,7 @@ fuse_section_input (DdnnSection *section, DdnnTensor *const *features,
         memcpy (dst, features[v]->data, per_view * sizeof (float));
       views[v] = dst;
     }
-    return ddnn_fuse_f32 (
-        model->feature_fusion, n_inputs, views, per_view, floats, error);
+    return ddnn_fuse_f32 (mode, n_inputs, views, per_view, floats, error);
   }
 }
 
@@ -2215,8 +2213,8 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
     }
     return ddnn_section_run (section, features[0], result, error);
   }
-  if (!fuse_section_input (section, features, n_inputs, section->bits,
-          section->buf[0], section->unpacked, &is_bits, error))
+  if (!fuse_section_input (section, model->feature_fusion, features, n_inputs,
+          section->bits, section->buf[0], section->unpacked, &is_bits, error))
     return FALSE;
   value.bits = is_bits;
   value.data = is_bits ? (gconstpointer) section->bits : section->buf[0];
@@ -2225,9 +2223,50 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
   return section_run_value (section, &value, result, error);
 }
 
+gboolean
+ddnn_model_check_fusion (const DdnnModel *model, DdnnFusion local_mode,
+    DdnnFusion feature_mode, GError **error)
+{
+  DdnnSection *upper = ddnn_model_get_edge_section (model);
+  DdnnSection *device = ddnn_model_get_device_section (model, 0);
+  gsize per_view = (gsize) device->feat_c * device->feat_h * device->feat_w;
+  gsize takes, gives;
+
+  if (local_mode == DDNN_FUSION_CONCAT) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "local fusion 'concat' gives no class scores to exit on; use max or "
+        "avg");
+    return FALSE;
+  }
+  if (!upper)
+    upper = ddnn_model_get_cloud_section (model);
+  if (!upper || !ddnn_section_is_present (upper))
+    return TRUE;
+  takes = (gsize) upper->in_c * upper->in_h * upper->in_w;
+  gives = feature_mode == DDNN_FUSION_CONCAT ? per_view * model->n_views
+                                             : per_view;
+  if (takes != gives) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
+        "feature fusion '%s' gives %" G_GSIZE_FORMAT " values, but section "
+        "'%s' takes %" G_GSIZE_FORMAT " (the model was trained with '%s')",
+        ddnn_fusion_name (feature_mode), gives, upper->name, takes,
+        ddnn_fusion_name (model->feature_fusion));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 DdnnTensor *
 ddnn_model_fuse_features (const DdnnModel *model, DdnnTensor *const *features,
     guint n_views, GError **error)
+{
+  return ddnn_model_fuse_features_as (
+      model, model->feature_fusion, features, n_views, error);
+}
+
+DdnnTensor *
+ddnn_model_fuse_features_as (const DdnnModel *model, DdnnFusion mode,
+    DdnnTensor *const *features, guint n_views, GError **error)
 {
   DdnnSection *upper = ddnn_model_get_edge_section (model);
   DdnnSection *device = ddnn_model_get_device_section (model, 0);
@@ -2238,6 +2277,8 @@ ddnn_model_fuse_features (const DdnnModel *model, DdnnTensor *const *features,
   gboolean is_bits, ok;
   guint n_dims;
 
+  if (!ddnn_model_check_fusion (model, DDNN_FUSION_MAX, mode, error))
+    return NULL;
   if (!upper)
     upper = ddnn_model_get_cloud_section (model);
   if (upper->in_h == 1 && upper->in_w == 1 && device->feat_flat) {
@@ -2256,8 +2297,9 @@ ddnn_model_fuse_features (const DdnnModel *model, DdnnTensor *const *features,
     return NULL;
   }
   unpacked = g_new0 (float, (gsize) n_views *per_view + 1);
-  ok = fuse_section_input (upper, features, n_views, ddnn_tensor_u8 (bits),
-      ddnn_tensor_f32 (floats), unpacked, &is_bits, error);
+  ok = fuse_section_input (upper, mode, features, n_views,
+      ddnn_tensor_u8 (bits), ddnn_tensor_f32 (floats), unpacked, &is_bits,
+      error);
   g_free (unpacked);
   if (!ok) {
     ddnn_tensor_unref (bits);
@@ -2315,11 +2357,20 @@ gboolean
 ddnn_model_fuse_scores (const DdnnModel *model, const float *const *scores,
     guint n_views, float *fused, float *probs, float *entropy, GError **error)
 {
+  return ddnn_model_fuse_scores_as (model, model->local_fusion, scores, n_views,
+      fused, probs, entropy, error);
+}
+
+gboolean
+ddnn_model_fuse_scores_as (const DdnnModel *model, DdnnFusion mode,
+    const float *const *scores, guint n_views, float *fused, float *probs,
+    float *entropy, GError **error)
+{
   guint n_classes = model->class_names->len, v;
   const float *wire[DDNN_MAX_VIEWS];
   float *quantized = NULL;
 
-  if (model->local_fusion == DDNN_FUSION_CONCAT) {
+  if (mode == DDNN_FUSION_CONCAT) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "local fusion 'concat' gives no class scores; use max or avg");
     return FALSE;
@@ -2342,8 +2393,7 @@ ddnn_model_fuse_scores (const DdnnModel *model, const float *const *scores,
     }
     scores = wire;
   }
-  if (!ddnn_fuse_f32 (
-          model->local_fusion, n_views, scores, n_classes, fused, error)) {
+  if (!ddnn_fuse_f32 (mode, n_views, scores, n_classes, fused, error)) {
     g_free (quantized);
     return FALSE;
   }

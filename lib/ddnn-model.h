@@ -151,11 +151,24 @@ void ddnn_section_result_clear (DdnnSectionResult *result);
  * max or concat, else float with zeros for missing views). */
 DdnnTensor *ddnn_model_fuse_features (const DdnnModel *model,
     DdnnTensor *const *features, guint n_views, GError **error);
+/* The same with another feature fusion than the model's; it must give the
+ * upper section's input size (see ddnn_model_check_fusion()). */
+DdnnTensor *ddnn_model_fuse_features_as (const DdnnModel *model,
+    DdnnFusion mode, DdnnTensor *const *features, guint n_views,
+    GError **error);
+/* Whether @local_mode gives class scores and @feature_mode gives what the
+ * model's edge (or cloud) section takes; the error says why not. */
+gboolean ddnn_model_check_fusion (const DdnnModel *model, DdnnFusion local_mode,
+    DdnnFusion feature_mode, GError **error);
 
 /* Fuses the device exits' scores by the model's local fusion, as the wire
  * carries them (int8 scores are quantized first); writes the fused scores,
  * their softmax and normalized entropy. */
 gboolean ddnn_model_fuse_scores (const DdnnModel *model,
+    const float *const *scores, guint n_views, float *fused, float *probs,
+    float *entropy, GError **error);
+/* The same with another local fusion than the model's (max or avg). */
+gboolean ddnn_model_fuse_scores_as (const DdnnModel *model, DdnnFusion mode,
     const float *const *scores, guint n_views, float *fused, float *probs,
     float *entropy, GError **error);
 

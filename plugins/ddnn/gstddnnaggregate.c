@@ -7,14 +7,24 @@
  *
  * Takes one stream per camera on request pads `sink_%u`, each buffer
  * carrying a #GstDdnnMeta from `ddnndevice`, and gives one
- * `application/x-ddnn` buffer per sample: the views of one sample number
- * are fused, scores by the model's local fusion and features by its feature
- * fusion, into a meta whose view mask says who took part.  A camera whose
- * stream has moved past a sample (it skipped a frame) or has ended is left
- * out of it.  The buffer's payload is the serialized wire frame.
+ * `application/x-ddnn` buffer per sample: the views of one sample are fused,
+ * scores by #GstDdnnAggregate:local-mode and features by
+ * #GstDdnnAggregate:feature-mode (both default to the model's, as it was
+ * trained), into a meta whose view mask says who took part.  The buffer's
+ * payload is the serialized wire frame.
  *
- * This version aligns views by sample number (recorded multi-view video);
- * alignment by running time and the live timeout are still to come.
+ * Views belong to one sample by #GstDdnnAggregate:align:
+ * - `sample-number` (the default, for recorded multi-view video): equal
+ *   sample numbers.  A camera whose stream has moved past a sample (it
+ *   skipped a frame) or has ended is left out of it.
+ * - `running-time` (live cameras): the earliest waiting buffer opens a sample
+ *   and every camera's buffer that starts within its duration joins it.  A
+ *   buffer that arrives after its sample left is dropped and counted.
+ *
+ * With live sources a camera that is late by more than
+ * #GstDdnnAggregate:timeout (beyond the latency upstream reports) is left
+ * out of the sample.  #GstDdnnAggregate:stats counts, per view, how often
+ * that happened.
  *
  * ## Example launch line
  * |[
@@ -40,10 +50,53 @@ enum
 {
   PROP_0,
   PROP_MODEL,
+  PROP_LOCAL_MODE,
+  PROP_FEATURE_MODE,
+  PROP_ALIGN,
+  PROP_TIMEOUT,
   PROP_STATS,
 };
 
 #define DEFAULT_MODEL NULL
+#define DEFAULT_MODE GST_DDNN_FUSION_MODE_MODEL
+#define DEFAULT_ALIGN GST_DDNN_ALIGN_SAMPLE_NUMBER
+#define DEFAULT_TIMEOUT 0
+
+GType
+gst_ddnn_fusion_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_DDNN_FUSION_MODE_MODEL, "The model's, as it was trained", "model" },
+    { GST_DDNN_FUSION_MODE_MAX, "Element-wise maximum", "max" },
+    { GST_DDNN_FUSION_MODE_AVG, "Average (missing views count as zero)",
+        "avg" },
+    { GST_DDNN_FUSION_MODE_CONCAT, "Concatenation in view order", "concat" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (
+        &type, g_enum_register_static ("GstDdnnFusionMode", values));
+  return type;
+}
+
+GType
+gst_ddnn_align_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_DDNN_ALIGN_SAMPLE_NUMBER, "Equal sample numbers (recorded video)",
+        "sample-number" },
+    { GST_DDNN_ALIGN_RUNNING_TIME, "Overlapping running times (live cameras)",
+        "running-time" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstDdnnAlign", values));
+  return type;
+}
 
 struct _GstDdnnAggregate
 {
@@ -51,11 +104,17 @@ struct _GstDdnnAggregate
 
   /* properties, under the object lock */
   gchar *model_path;
+  GstDdnnFusionMode local_mode, feature_mode;
+  GstDdnnAlign align;
 
-  /* from start () to stop () */
+  /* from start () to stop (); the counters under the object lock */
   DdnnModel *model;
+  DdnnFusion local_fusion, feature_fusion;
   guint64 missing[DDNN_MAX_VIEWS];
+  guint64 late[DDNN_MAX_VIEWS];
   guint64 samples;
+  /* running-time alignment: where the last sample ended */
+  GstClockTime done_until;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -72,15 +131,40 @@ gst_ddnn_aggregate_start (GstAggregator *agg)
 {
   GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
   g_autofree gchar *path = NULL;
+  GstDdnnFusionMode local_mode, feature_mode;
+  GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
+  local_mode = self->local_mode;
+  feature_mode = self->feature_mode;
   GST_OBJECT_UNLOCK (self);
   self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
   if (!self->model)
     return FALSE;
+  self->local_fusion = local_mode == GST_DDNN_FUSION_MODE_MODEL
+      ? ddnn_model_get_local_fusion (self->model)
+      : (DdnnFusion) (local_mode - GST_DDNN_FUSION_MODE_MAX);
+  self->feature_fusion = feature_mode == GST_DDNN_FUSION_MODE_MODEL
+      ? ddnn_model_get_feature_fusion (self->model)
+      : (DdnnFusion) (feature_mode - GST_DDNN_FUSION_MODE_MAX);
+  if (!ddnn_model_check_fusion (
+          self->model, self->local_fusion, self->feature_fusion, &error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("local-mode %s and feature-mode %s do not fit the model %s",
+            ddnn_fusion_name (self->local_fusion),
+            ddnn_fusion_name (self->feature_fusion), path),
+        ("%s", error->message));
+    g_error_free (error);
+    g_clear_pointer (&self->model, ddnn_model_unref);
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
   memset (self->missing, 0, sizeof (self->missing));
+  memset (self->late, 0, sizeof (self->late));
   self->samples = 0;
+  GST_OBJECT_UNLOCK (self);
+  self->done_until = GST_CLOCK_TIME_NONE;
   return TRUE;
 }
 
@@ -103,7 +187,8 @@ gst_ddnn_aggregate_update_src_caps (
 
 /* Fuses the views in @views (NULL where missing) into a new buffer. */
 static GstBuffer *
-fuse (GstDdnnAggregate *self, GstBuffer **views, GError **error)
+fuse (
+    GstDdnnAggregate *self, GstBuffer **views, GstClockTime pts, GError **error)
 {
   DdnnModel *model = self->model;
   guint n_views = ddnn_model_get_n_views (model);
@@ -129,13 +214,14 @@ fuse (GstDdnnAggregate *self, GstBuffer **views, GError **error)
     }
   }
   out->sample = first->sample;
-  out->pts = first->pts;
+  out->pts = GST_CLOCK_TIME_IS_VALID (pts) ? pts : first->pts;
   out->capture_time = first->capture_time;
   out->view = -1;
   out->tier = DDNN_TIER_DEVICE;
-  if (!ddnn_model_fuse_scores (
-          model, scores, n_views, out->scores, probs, &out->entropy, error) ||
-      !(fused = ddnn_model_fuse_features (model, features, n_views, error))) {
+  if (!ddnn_model_fuse_scores_as (model, self->local_fusion, scores, n_views,
+          out->scores, probs, &out->entropy, error) ||
+      !(fused = ddnn_model_fuse_features_as (
+            model, self->feature_fusion, features, n_views, error))) {
     gst_buffer_unref (buffer);
     return NULL;
   }
@@ -152,96 +238,218 @@ fuse (GstDdnnAggregate *self, GstBuffer **views, GError **error)
   return buffer;
 }
 
+/* The running time of @buffer on @pad, or NONE. */
+static GstClockTime
+running_time (GstAggregatorPad *pad, GstBuffer *buffer)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return GST_CLOCK_TIME_NONE;
+  return gst_segment_to_running_time (&pad->segment, GST_FORMAT_TIME, pts);
+}
+
+/* In live mode the base class waits for data until this running time plus
+ * the latency (upstream's and #GstDdnnAggregate:timeout), then calls
+ * aggregate () with timeout = TRUE: the earliest waiting buffer's time. */
+static GstClockTime
+gst_ddnn_aggregate_get_next_time (GstAggregator *agg)
+{
+  GstClockTime next = GST_CLOCK_TIME_NONE;
+  GList *l;
+
+  GST_OBJECT_LOCK (agg);
+  for (l = GST_ELEMENT (agg)->sinkpads; l; l = l->next) {
+    GstAggregatorPad *pad = l->data;
+    GstBuffer *head = gst_aggregator_pad_peek_buffer (pad);
+    GstClockTime rt;
+
+    if (!head)
+      continue;
+    rt = running_time (pad, head);
+    if (GST_CLOCK_TIME_IS_VALID (rt) &&
+        (!GST_CLOCK_TIME_IS_VALID (next) || rt < next))
+      next = rt;
+    gst_buffer_unref (head);
+  }
+  GST_OBJECT_UNLOCK (agg);
+  return next;
+}
+
+/* Checks a camera's buffer; posts the error and returns FALSE if unusable. */
+static gboolean
+check_view (GstDdnnAggregate *self, GstAggregatorPad *pad, GstDdnnMeta *meta)
+{
+  guint n_views = ddnn_model_get_n_views (self->model);
+
+  if (!meta || meta->view < 0 || (guint) meta->view >= n_views) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("A camera's buffer carries no usable DDNN data"),
+        ("%s: needs GstDdnnMeta from ddnndevice with a view below %u",
+            GST_PAD_NAME (pad), n_views));
+    return FALSE;
+  }
+  if (strcmp (meta->model_id, ddnn_model_get_id (self->model)) != 0) {
+    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+        ("A camera runs another model"),
+        ("%s: model %s, but this element has %s", GST_PAD_NAME (pad),
+            meta->model_id, ddnn_model_get_id (self->model)));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct
+{
+  GstAggregatorPad *pad;
+  GstBuffer *buffer;
+  GstDdnnMeta *meta;
+  GstClockTime rt;
+} Head;
+
 static GstFlowReturn
 gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
 {
   GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
-  guint n_views = ddnn_model_get_n_views (self->model), v;
+  guint n_views = ddnn_model_get_n_views (self->model), v, i, n_heads = 0;
   GstBuffer *views[DDNN_MAX_VIEWS] = { NULL };
-  GstAggregatorPad *pads[DDNN_MAX_VIEWS] = { NULL };
-  guint64 sample = G_MAXUINT64;
-  gboolean any = FALSE, all_eos = TRUE;
+  Head heads[DDNN_MAX_VIEWS * 2];
+  Head *first = NULL;
+  gboolean all_eos = TRUE, by_time, bad = FALSE;
+  GstClockTime until = GST_CLOCK_TIME_NONE, pts = GST_CLOCK_TIME_NONE;
+  GstFlowReturn ret;
   GstBuffer *out;
   GError *error = NULL;
   GList *l;
 
-  /* the smallest sample number waiting on any pad */
   GST_OBJECT_LOCK (self);
+  by_time = self->align == GST_DDNN_ALIGN_RUNNING_TIME;
   for (l = GST_ELEMENT (self)->sinkpads; l; l = l->next) {
     GstAggregatorPad *pad = l->data;
-    GstBuffer *head = gst_aggregator_pad_peek_buffer (pad);
-    GstDdnnMeta *meta;
+    GstBuffer *head;
 
     if (!gst_aggregator_pad_is_eos (pad))
       all_eos = FALSE;
-    if (!head)
+    if (n_heads == G_N_ELEMENTS (heads) ||
+        !(head = gst_aggregator_pad_peek_buffer (pad)))
       continue;
-    meta = gst_buffer_get_ddnn_meta (head);
-    if (!meta || meta->view < 0 || (guint) meta->view >= n_views ||
-        strcmp (meta->model_id, ddnn_model_get_id (self->model)) != 0) {
-      GST_OBJECT_UNLOCK (self);
-      if (!meta || meta->view < 0 || (guint) meta->view >= n_views)
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-            ("A camera's buffer carries no usable DDNN data"),
-            ("%s: needs GstDdnnMeta from ddnndevice with a view below %u",
-                GST_PAD_NAME (pad), n_views));
-      else
-        GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
-            ("A camera runs another model"),
-            ("%s: model %s, but this element has %s", GST_PAD_NAME (pad),
-                meta->model_id, ddnn_model_get_id (self->model)));
-      gst_buffer_unref (head);
-      return GST_FLOW_ERROR;
-    }
-    sample = MIN (sample, meta->sample);
-    gst_buffer_unref (head);
-    any = TRUE;
+    heads[n_heads].pad = gst_object_ref (pad);
+    heads[n_heads].buffer = head;
+    heads[n_heads].meta = gst_buffer_get_ddnn_meta (head);
+    heads[n_heads].rt = running_time (pad, head);
+    n_heads++;
   }
   GST_OBJECT_UNLOCK (self);
-  if (!any)
-    return all_eos ? GST_FLOW_EOS : GST_FLOW_OK;
 
-  /* take that sample's views; pads ahead of it keep theirs */
-  GST_OBJECT_LOCK (self);
-  for (l = GST_ELEMENT (self)->sinkpads; l; l = l->next) {
-    GstAggregatorPad *pad = l->data;
-    GstBuffer *head = gst_aggregator_pad_peek_buffer (pad);
-    GstDdnnMeta *meta = head ? gst_buffer_get_ddnn_meta (head) : NULL;
+  for (i = 0; i < n_heads && !bad; i++)
+    bad = !check_view (self, heads[i].pad, heads[i].meta);
+  if (bad) {
+    ret = GST_FLOW_ERROR;
+    goto done;
+  }
 
-    if (meta && meta->sample == sample && !views[meta->view]) {
-      views[meta->view] = head;
-      pads[meta->view] = gst_object_ref (pad);
-    } else if (head) {
-      gst_buffer_unref (head);
+  /* a view that arrives after its sample left is dropped, and the pads are
+   * looked at again, since a dropped one may have its next buffer */
+  if (by_time && GST_CLOCK_TIME_IS_VALID (self->done_until)) {
+    gboolean dropped = FALSE;
+
+    for (i = 0; i < n_heads; i++) {
+      Head *h = &heads[i];
+
+      if (GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < self->done_until) {
+        GST_DEBUG_OBJECT (h->pad,
+            "view %d at %" GST_TIME_FORMAT " came after its sample left",
+            h->meta->view, GST_TIME_ARGS (h->rt));
+        GST_OBJECT_LOCK (self);
+        self->late[h->meta->view]++;
+        GST_OBJECT_UNLOCK (self);
+        gst_aggregator_pad_drop_buffer (h->pad);
+        gst_clear_buffer (&h->buffer);
+        dropped = TRUE;
+      }
+    }
+    if (dropped) {
+      ret = GST_FLOW_OK;
+      goto done;
     }
   }
-  GST_OBJECT_UNLOCK (self);
-  for (v = 0; v < n_views; v++) {
-    if (pads[v]) {
-      gst_aggregator_pad_drop_buffer (pads[v]);
-      gst_object_unref (pads[v]);
+
+  /* the head that opens the next sample */
+  for (i = 0; i < n_heads; i++) {
+    Head *h = &heads[i];
+
+    if (!h->buffer)
+      continue;
+    if (!first)
+      first = h;
+    else if (by_time && GST_CLOCK_TIME_IS_VALID (h->rt) &&
+        (!GST_CLOCK_TIME_IS_VALID (first->rt) || h->rt < first->rt))
+      first = h;
+    else if (!by_time && h->meta->sample < first->meta->sample)
+      first = h;
+  }
+  if (!first) {
+    ret = all_eos ? GST_FLOW_EOS : GST_FLOW_OK;
+    goto done;
+  }
+  if (by_time && GST_CLOCK_TIME_IS_VALID (first->rt)) {
+    GstClockTime duration = GST_BUFFER_DURATION (first->buffer);
+
+    until = first->rt + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 1);
+    pts = first->rt;
+  }
+
+  /* take that sample's views; heads ahead of it stay for the next */
+  for (i = 0; i < n_heads; i++) {
+    Head *h = &heads[i];
+    gboolean joins;
+
+    if (!h->buffer || views[h->meta->view])
+      continue;
+    if (!by_time)
+      joins = h->meta->sample == first->meta->sample;
+    else if (GST_CLOCK_TIME_IS_VALID (until))
+      joins = GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < until;
+    else
+      joins = h == first;
+    if (joins) {
+      views[h->meta->view] = gst_buffer_ref (h->buffer);
+      gst_aggregator_pad_drop_buffer (h->pad);
     }
   }
+  if (timeout)
+    GST_LOG_OBJECT (self, "timed out waiting for the other views");
+
   /* the counters are read by the stats property, under the object lock */
   GST_OBJECT_LOCK (self);
   for (v = 0; v < n_views; v++)
-    if (!pads[v])
+    if (!views[v])
       self->missing[v]++;
   self->samples++;
   GST_OBJECT_UNLOCK (self);
+  if (GST_CLOCK_TIME_IS_VALID (until))
+    self->done_until = until;
 
-  out = fuse (self, views, &error);
+  out = fuse (self, views, pts, &error);
   for (v = 0; v < n_views; v++)
-    if (views[v])
-      gst_buffer_unref (views[v]);
+    gst_clear_buffer (&views[v]);
   if (!out) {
-    GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
-        ("Cannot fuse sample %" G_GUINT64_FORMAT, sample),
+    GST_ELEMENT_ERROR (self, LIBRARY, FAILED, ("Cannot fuse a sample"),
         ("%s", error->message));
     g_error_free (error);
-    return GST_FLOW_ERROR;
+    ret = GST_FLOW_ERROR;
+    goto done;
   }
-  return gst_aggregator_finish_buffer (agg, out);
+  if (GST_BUFFER_PTS_IS_VALID (out))
+    GST_AGGREGATOR_PAD (agg->srcpad)->segment.position = GST_BUFFER_PTS (out);
+  ret = gst_aggregator_finish_buffer (agg, out);
+
+done:
+  for (i = 0; i < n_heads; i++) {
+    gst_clear_buffer (&heads[i].buffer);
+    gst_object_unref (heads[i].pad);
+  }
+  return ret;
 }
 
 static void
@@ -256,6 +464,21 @@ gst_ddnn_aggregate_set_property (
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
       break;
+    case PROP_LOCAL_MODE:
+      self->local_mode = g_value_get_enum (value);
+      break;
+    case PROP_FEATURE_MODE:
+      self->feature_mode = g_value_get_enum (value);
+      break;
+    case PROP_ALIGN:
+      self->align = g_value_get_enum (value);
+      break;
+    case PROP_TIMEOUT:
+      /* the base class's latency is what a live sample waits beyond
+       * upstream's; set outside the lock, as it takes it */
+      GST_OBJECT_UNLOCK (self);
+      g_object_set (object, "latency", g_value_get_uint64 (value), NULL);
+      return;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -274,6 +497,23 @@ gst_ddnn_aggregate_get_property (
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
+    case PROP_LOCAL_MODE:
+      g_value_set_enum (value, self->local_mode);
+      break;
+    case PROP_FEATURE_MODE:
+      g_value_set_enum (value, self->feature_mode);
+      break;
+    case PROP_ALIGN:
+      g_value_set_enum (value, self->align);
+      break;
+    case PROP_TIMEOUT: {
+      guint64 latency;
+
+      GST_OBJECT_UNLOCK (self);
+      g_object_get (object, "latency", &latency, NULL);
+      g_value_set_uint64 (value, latency);
+      return;
+    }
     case PROP_STATS: {
       GstStructure *stats = gst_structure_new ("ddnn-aggregate-stats",
           "samples", G_TYPE_UINT64, self->samples, NULL);
@@ -283,6 +523,9 @@ gst_ddnn_aggregate_get_property (
         gchar *field = g_strdup_printf ("missing-view-%u", v);
 
         gst_structure_set (stats, field, G_TYPE_UINT64, self->missing[v], NULL);
+        g_free (field);
+        field = g_strdup_printf ("late-view-%u", v);
+        gst_structure_set (stats, field, G_TYPE_UINT64, self->late[v], NULL);
         g_free (field);
       }
       g_value_take_boxed (value, stats);
@@ -327,10 +570,69 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
               GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstDdnnAggregate:local-mode:
+   *
+   * How the views' class scores are fused for the local exit: max or avg
+   * (concat gives no class scores and is refused).  `model` takes the
+   * model's.
+   */
+  g_object_class_install_property (gobject_class, PROP_LOCAL_MODE,
+      g_param_spec_enum ("local-mode", "Local fusion",
+          "How the views' class scores are fused (max, avg; model = as "
+          "trained)",
+          GST_TYPE_DDNN_FUSION_MODE, DEFAULT_MODE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstDdnnAggregate:feature-mode:
+   *
+   * How the views' features are fused for the next tier.  The result must
+   * have the size the model's next section takes: max and avg give one
+   * view's size, concat all views'.  `model` takes the model's.
+   */
+  g_object_class_install_property (gobject_class, PROP_FEATURE_MODE,
+      g_param_spec_enum ("feature-mode", "Feature fusion",
+          "How the views' features are fused (max, avg, concat; model = as "
+          "trained); the result must fit the next section",
+          GST_TYPE_DDNN_FUSION_MODE, DEFAULT_MODE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstDdnnAggregate:align:
+   *
+   * Which cameras' buffers make one sample: equal sample numbers
+   * (recorded video) or overlapping running times (live cameras).
+   */
+  g_object_class_install_property (gobject_class, PROP_ALIGN,
+      g_param_spec_enum ("align", "Alignment",
+          "Which cameras' buffers make one sample", GST_TYPE_DDNN_ALIGN,
+          DEFAULT_ALIGN,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstDdnnAggregate:timeout:
+   *
+   * With live sources: how long (ns) beyond the latency upstream reports
+   * a sample waits for a late camera before it goes on without it.  The
+   * same value as the base class's `latency`.
+   */
+  g_object_class_install_property (gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint64 ("timeout", "Timeout",
+          "Live sources: how long (ns) a sample waits for a late camera "
+          "beyond upstream's latency (the same as latency)",
+          0, G_MAXUINT64, DEFAULT_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
    * GstDdnnAggregate:stats:
    *
    * Samples given so far, and per view how many of them it was missing
-   * from (fields "samples" and "missing-view-N").
+   * from and how many of its buffers came after their sample left (fields
+   * "samples", "missing-view-N" and "late-view-N").
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
@@ -344,15 +646,22 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
   gst_element_class_set_static_metadata (element_class, "DDNN aggregate",
       "Filter/Analyzer",
       "Fuses the cameras' DDNN results of each sample (request pads sink_%u) "
-      "into one application/x-ddnn buffer; example: ddnnaggregate name=f "
-      "model=m.safetensors ! ddnnexit  cam0 ! ddnndevice view=0 ! f.",
+      "into one application/x-ddnn buffer, aligned by sample number or "
+      "running time; example: ddnnaggregate name=f model=m.safetensors ! "
+      "ddnnexit  cam0 ! ddnndevice view=0 ! f.  cam1 ! ddnndevice view=1 ! "
+      "f.",
       "ddnn-gst developers");
 
   agg_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_start);
   agg_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_stop);
   agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_aggregate);
+  agg_class->get_next_time = GST_DEBUG_FUNCPTR (
+      gst_ddnn_aggregate_get_next_time);
   agg_class->update_src_caps = GST_DEBUG_FUNCPTR (
       gst_ddnn_aggregate_update_src_caps);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_DDNN_FUSION_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_DDNN_ALIGN, 0);
 
   GST_DEBUG_CATEGORY_INIT (
       gst_ddnn_aggregate_debug, "ddnnaggregate", 0, "DDNN aggregate");
@@ -360,4 +669,8 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
 
 static void
 gst_ddnn_aggregate_init (GstDdnnAggregate *self)
-{}
+{
+  self->local_mode = DEFAULT_MODE;
+  self->feature_mode = DEFAULT_MODE;
+  self->align = DEFAULT_ALIGN;
+}

@@ -1,11 +1,16 @@
 /* ddnnaggregate: views of one sample are fused by the model's fusion, the
  * view mask says who took part, a camera that skipped a sample is left out
- * of it, and the payload is the wire frame of the fused meta.
+ * of it, and the payload is the wire frame of the fused meta; each fusion
+ * mode against values worked out here; live alignment by running time with
+ * a late camera, driven by the test clock; another model refused.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gstddnnframe.h>
+#include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 static DdnnModel *model;
 
@@ -147,6 +152,356 @@ GST_START_TEST (test_fuse_three_views)
 
 GST_END_TEST;
 
+#define DEVICE                                                                 \
+  "{\"name\": \"d%d\", \"tier\": \"device\", \"view\": %d, \"body\": "         \
+  "[{\"type\": \"conv2d\", \"out\": 2, \"kernel\": 3, \"stride\": 2, "         \
+  "\"pad\": 1, \"bias\": true}, {\"type\": \"relu\"}], \"exit\": "             \
+  "[{\"type\": \"linear\", \"out\": 4, \"bias\": true}]}, "
+
+/* A three-camera model on 8x8 grey frames with float features (2x4x4 a
+ * view), so each fusion can be worked out by hand below. */
+static gchar *
+tiny_model (const gchar *local, const gchar *feature)
+{
+  GString *topology = g_string_new (NULL);
+  g_autoptr (DdnnModel) m = NULL;
+  gchar *path;
+  gint v, fd;
+
+  g_string_append_printf (topology,
+      "{\"input\": {\"channels\": 1, \"height\": 8, \"width\": 8}, "
+      "\"classes\": [\"a\", \"b\", \"c\", \"d\"], \"views\": 3, "
+      "\"local_fusion\": \"%s\", \"feature_fusion\": \"%s\", \"sections\": [",
+      local, feature);
+  for (v = 0; v < 3; v++)
+    g_string_append_printf (topology, DEVICE, v, v);
+  g_string_append (topology,
+      "{\"name\": \"cloud\", \"tier\": \"cloud\", \"body\": [{\"type\": "
+      "\"linear\", \"out\": 5}, {\"type\": \"relu\"}], \"exit\": "
+      "[{\"type\": \"linear\", \"out\": 4}]}]}");
+  m = ddnn_model_new_from_topology (topology->str, 7, NULL);
+  g_string_free (topology, TRUE);
+  fail_unless (m != NULL);
+  fd = g_file_open_tmp ("ddnnaggregate-XXXXXX.safetensors", &path, NULL);
+  fail_unless (fd >= 0);
+  close (fd);
+  fail_unless (ddnn_model_save (m, path, NULL));
+  return path;
+}
+
+/* Camera @view's result on a made-up frame of @sample. */
+static GstBuffer *
+tiny_view (DdnnModel *m, guint view, guint64 sample)
+{
+  DdnnSectionResult r = { 0 };
+  GstBuffer *buffer = gst_buffer_new ();
+  GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (
+      buffer, ddnn_model_get_id (m), 4);
+  guint8 pixels[64];
+  guint i;
+
+  for (i = 0; i < sizeof (pixels); i++)
+    pixels[i] = (guint8) ((i * 37 + view * 101 + sample * 13) % 251);
+  fail_unless (ddnn_section_run_image (
+      ddnn_model_get_device_section (m, view), pixels, 8, 8, 1, 8, &r, NULL));
+  fail_unless_equals_int (r.features->dtype, DDNN_DTYPE_F32);
+  memcpy (meta->scores, r.scores, 4 * sizeof (float));
+  meta->entropy = r.entropy;
+  meta->sample = sample;
+  meta->view = view;
+  meta->view_mask = 1 << view;
+  gst_ddnn_meta_set_features (meta, r.features);
+  ddnn_section_result_clear (&r);
+  GST_BUFFER_PTS (buffer) = sample * 33 * GST_MSECOND;
+  GST_BUFFER_DURATION (buffer) = 33 * GST_MSECOND;
+  return buffer;
+}
+
+/* Max or average of what the present views hold, worked out here. */
+static float
+by_hand (const gchar *mode, const float *const *values, gsize i)
+{
+  float max = -G_MAXFLOAT, sum = 0;
+  guint v, n = 0;
+
+  for (v = 0; v < 3; v++) {
+    if (!values[v])
+      continue;
+    max = MAX (max, values[v][i]);
+    sum += values[v][i];
+    n++;
+  }
+  return strcmp (mode, "max") == 0 ? max : sum / n;
+}
+
+static void
+check_by_hand (
+    GstBuffer *out, GstBuffer **in, const gchar *local, const gchar *feature)
+{
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (out);
+  const float *scores[3] = { NULL }, *features[3] = { NULL };
+  double probs[4], z = 0, entropy = 0;
+  guint v, c, n_present = 0;
+  gsize i;
+
+  fail_unless (meta != NULL);
+  for (v = 0; v < 3; v++) {
+    GstDdnnMeta *m = in[v] ? gst_buffer_get_ddnn_meta (in[v]) : NULL;
+
+    scores[v] = m ? m->scores : NULL;
+    features[v] = m ? ddnn_tensor_f32 (m->features) : NULL;
+    n_present += m != NULL;
+  }
+  for (c = 0; c < 4; c++) {
+    fail_unless_equals_float (meta->scores[c], by_hand (local, scores, c));
+    probs[c] = exp (meta->scores[c]);
+    z += probs[c];
+  }
+  for (c = 0; c < 4; c++)
+    entropy -= probs[c] / z * log (probs[c] / z);
+  fail_unless (fabs (meta->entropy - entropy / log (4)) < 1e-5);
+
+  fail_unless_equals_int (meta->features->dtype, DDNN_DTYPE_F32);
+  if (strcmp (feature, "concat") == 0) {
+    fail_unless_equals_int (meta->features->n_elements, 3 * 32);
+    for (v = 0; v < 3; v++)
+      for (i = 0; i < 32; i++)
+        fail_unless_equals_float (ddnn_tensor_f32 (meta->features)[v * 32 + i],
+            features[v] ? features[v][i] : 0.0f);
+  } else {
+    fail_unless_equals_int (meta->features->n_elements, 32);
+    for (i = 0; i < 32; i++)
+      fail_unless_equals_float (
+          ddnn_tensor_f32 (meta->features)[i], by_hand (feature, features, i));
+  }
+}
+
+static GstHarness **
+tiny_harness (GstElement *e, GstHarness **h)
+{
+  guint v;
+
+  h[0] = gst_harness_new_with_element (e, "sink_0", "src");
+  h[1] = gst_harness_new_with_element (h[0]->element, "sink_1", NULL);
+  h[2] = gst_harness_new_with_element (h[0]->element, "sink_2", NULL);
+  for (v = 0; v < 3; v++)
+    gst_harness_set_src_caps_str (h[v], "application/x-test");
+  return h;
+}
+
+/* local-mode max and avg (the model was trained with max), each with
+ * feature-mode max, avg and concat */
+GST_START_TEST (test_modes)
+{
+  static const gchar *features[] = { "max", "avg", "concat" };
+  static const gchar *locals[] = { "max", "avg" };
+  guint f, l, v;
+
+  for (f = 0; f < G_N_ELEMENTS (features); f++) {
+    g_autofree gchar *path = tiny_model ("max", features[f]);
+    DdnnModel *m = ddnn_model_load (path, NULL);
+
+    fail_unless (m != NULL);
+    for (l = 0; l < G_N_ELEMENTS (locals); l++) {
+      GstElement *e = gst_element_factory_make ("ddnnaggregate", NULL);
+      GstBuffer *in[3], *out;
+      GstHarness *h[3];
+
+      gst_util_set_object_arg (G_OBJECT (e), "local-mode", locals[l]);
+      gst_util_set_object_arg (G_OBJECT (e), "feature-mode", features[f]);
+      g_object_set (e, "model", path, NULL);
+      tiny_harness (e, h);
+      gst_object_unref (e);
+
+      /* all three, then one without camera 1 (it skipped to sample 2) */
+      for (v = 0; v < 3; v++) {
+        in[v] = tiny_view (m, v, 0);
+        gst_harness_push (h[v], gst_buffer_ref (in[v]));
+      }
+      out = gst_harness_pull (h[0]);
+      fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 7);
+      check_by_hand (out, in, locals[l], features[f]);
+      gst_buffer_unref (out);
+      for (v = 0; v < 3; v++) {
+        gst_buffer_unref (in[v]);
+        in[v] = tiny_view (m, v, v == 1 ? 2 : 1);
+        gst_harness_push (h[v], gst_buffer_ref (in[v]));
+      }
+      out = gst_harness_pull (h[0]);
+      fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 5);
+      gst_buffer_replace (&in[1], NULL);
+      check_by_hand (out, in, locals[l], features[f]);
+      gst_buffer_unref (out);
+      for (v = 0; v < 3; v++)
+        gst_clear_buffer (&in[v]);
+      for (v = 3; v > 0; v--)
+        gst_harness_teardown (h[v - 1]);
+    }
+    g_unlink (path);
+    ddnn_model_unref (m);
+  }
+}
+
+GST_END_TEST;
+
+/* Modes that do not fit the model fail at READY -> PAUSED and say why. */
+GST_START_TEST (test_mode_refused)
+{
+  g_autofree gchar *path = tiny_model ("max", "concat");
+  static const gchar *props[][2] = { { "feature-mode", "max" },
+    { "local-mode", "concat" } };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (props); i++) {
+    GstElement *e = gst_element_factory_make ("ddnnaggregate", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *msg;
+    GError *error = NULL;
+    gchar *debug = NULL;
+
+    g_object_set (e, "model", path, NULL);
+    gst_util_set_object_arg (G_OBJECT (e), props[i][0], props[i][1]);
+    gst_element_set_bus (e, bus);
+    fail_unless_equals_int (
+        gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL);
+    gst_message_parse_error (msg, &error, &debug);
+    fail_unless (g_error_matches (
+        error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+    fail_unless (strstr (error->message, props[i][1]) != NULL);
+    GST_INFO ("refused: %s (%s)", error->message, debug);
+    fail_unless (strstr (debug, i == 0 ? "takes 96" : "no class scores"));
+    g_error_free (error);
+    g_free (debug);
+    gst_message_unref (msg);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_element_set_bus (e, NULL);
+    gst_object_unref (bus);
+    gst_object_unref (e);
+  }
+  g_unlink (path);
+}
+
+GST_END_TEST;
+
+/* Live cameras aligned by running time: camera 2 is late by more than the
+ * timeout, so sample 0 goes on without it; its late buffer is dropped and
+ * counted; the next sample has all three.  The test clock drives it. */
+GST_START_TEST (test_live_missing_view)
+{
+  g_autofree gchar *path = tiny_model ("max", "max");
+  DdnnModel *m = ddnn_model_load (path, NULL);
+  GstElement *e = gst_element_factory_make ("ddnnaggregate", NULL);
+  GstBuffer *in[3], *out;
+  GstStructure *stats = NULL;
+  GstHarness *h[3];
+  guint64 n = 0;
+  guint v;
+
+  g_object_set (e, "model", path, "timeout", 10 * GST_MSECOND, NULL);
+  gst_util_set_object_arg (G_OBJECT (e), "align", "running-time");
+  tiny_harness (e, h);
+  gst_object_unref (e);
+  gst_harness_use_testclock (h[0]);
+  for (v = 0; v < 3; v++)
+    gst_harness_set_upstream_latency (h[v], 5 * GST_MSECOND);
+
+  for (v = 0; v < 2; v++) {
+    in[v] = tiny_view (m, v, 0);
+    gst_harness_push (h[v], gst_buffer_ref (in[v]));
+  }
+  in[2] = NULL;
+  /* nothing leaves before the deadline: 0 + 5 ms upstream + 10 ms */
+  fail_unless (gst_harness_wait_for_clock_id_waits (h[0], 1, 5));
+  fail_unless (gst_harness_try_pull (h[0]) == NULL);
+  fail_unless (gst_harness_crank_single_clock_wait (h[0]));
+  fail_unless_equals_uint64 (
+      gst_clock_get_time (GST_ELEMENT_CLOCK (h[0]->element)), 15 * GST_MSECOND);
+  out = gst_harness_pull (h[0]);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 3);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (out), 0);
+  check_by_hand (out, in, "max", "max");
+  gst_buffer_unref (out);
+  gst_buffer_unref (in[0]);
+  gst_buffer_unref (in[1]);
+
+  /* camera 2's frame of sample 0 comes too late, then all three of 1 */
+  gst_harness_push (h[2], tiny_view (m, 2, 0));
+  for (v = 0; v < 3; v++) {
+    in[v] = tiny_view (m, v, 1);
+    gst_harness_push (h[v], gst_buffer_ref (in[v]));
+  }
+  out = gst_harness_pull (h[0]);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 7);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (out), 33 * GST_MSECOND);
+  check_by_hand (out, in, "max", "max");
+  gst_buffer_unref (out);
+
+  g_object_get (h[0]->element, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "samples", &n));
+  fail_unless_equals_uint64 (n, 2);
+  fail_unless (gst_structure_get_uint64 (stats, "missing-view-2", &n));
+  fail_unless_equals_uint64 (n, 1);
+  fail_unless (gst_structure_get_uint64 (stats, "late-view-2", &n));
+  fail_unless_equals_uint64 (n, 1);
+  fail_unless (gst_structure_get_uint64 (stats, "missing-view-0", &n));
+  fail_unless_equals_uint64 (n, 0);
+  gst_structure_free (stats);
+
+  for (v = 0; v < 3; v++)
+    gst_buffer_unref (in[v]);
+  for (v = 3; v > 0; v--)
+    gst_harness_teardown (h[v - 1]);
+  g_unlink (path);
+  ddnn_model_unref (m);
+}
+
+GST_END_TEST;
+
+/* A camera that runs another model is a stream error naming both ids. */
+GST_START_TEST (test_other_model)
+{
+  g_autofree gchar *a = tiny_model ("max", "max");
+  g_autofree gchar *b = tiny_model ("avg", "max");
+  DdnnModel *ma = ddnn_model_load (a, NULL), *mb = ddnn_model_load (b, NULL);
+  GstElement *e = gst_element_factory_make ("ddnnaggregate", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+  GstHarness *h[3];
+  guint v;
+
+  g_object_set (e, "model", a, NULL);
+  gst_element_set_bus (e, bus);
+  tiny_harness (e, h);
+  for (v = 0; v < 3; v++)
+    gst_harness_push (h[v], tiny_view (v == 1 ? mb : ma, v, 0));
+  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (
+      g_error_matches (error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE));
+  fail_unless (strstr (debug, ddnn_model_get_id (ma)) != NULL);
+  fail_unless (strstr (debug, ddnn_model_get_id (mb)) != NULL);
+  fail_unless (strstr (debug, "sink_1") != NULL);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+  for (v = 3; v > 0; v--)
+    gst_harness_teardown (h[v - 1]);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_unlink (a);
+  g_unlink (b);
+  ddnn_model_unref (ma);
+  ddnn_model_unref (mb);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnaggregate_suite (void)
 {
@@ -155,6 +510,10 @@ ddnnaggregate_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_fuse_three_views);
+  tcase_add_test (tc, test_modes);
+  tcase_add_test (tc, test_mode_refused);
+  tcase_add_test (tc, test_live_missing_view);
+  tcase_add_test (tc, test_other_model);
   return s;
 }
 
