@@ -406,6 +406,26 @@ gst_ddnn_buffer_set_frame (GstBuffer *buffer, const GstDdnnMeta *meta,
 }
 
 GstDdnnMeta *
+gst_ddnn_buffer_ensure_meta (GstBuffer *buffer, GError **error)
+{
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+  GstDdnnFrame frame;
+  GstMapInfo map;
+
+  if (meta)
+    return meta;
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+        "cannot read the buffer");
+    return NULL;
+  }
+  if (gst_ddnn_frame_parse (map.data, map.size, &frame, error))
+    meta = gst_ddnn_frame_add_meta (&frame, buffer, error);
+  gst_buffer_unmap (buffer, &map);
+  return meta;
+}
+
+GstDdnnMeta *
 gst_ddnn_frame_add_meta (
     const GstDdnnFrame *frame, GstBuffer *buffer, GError **error)
 {

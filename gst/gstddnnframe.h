@@ -86,6 +86,12 @@ gboolean gst_ddnn_buffer_set_frame (GstBuffer *buffer, const GstDdnnMeta *meta,
 GstDdnnMeta *gst_ddnn_frame_add_meta (
     const GstDdnnFrame *frame, GstBuffer *buffer, GError **error);
 
+/* The meta of a buffer on an application/x-ddnn link: the one it carries,
+ * or else the one parsed from its payload (a frame read by filesrc, carried
+ * by a socket...), which is then attached (@buffer must be writable).
+ * NULL, with the reason in @error, when the payload is no valid frame. */
+GstDdnnMeta *gst_ddnn_buffer_ensure_meta (GstBuffer *buffer, GError **error);
+
 guint32 gst_ddnn_crc32 (guint32 crc, const guint8 *data, gsize size);
 
 G_END_DECLS

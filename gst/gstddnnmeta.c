@@ -118,3 +118,12 @@ gst_ddnn_meta_set_features (GstDdnnMeta *meta, DdnnTensor *features)
   meta->features = features ? ddnn_tensor_ref (features) : NULL;
   ddnn_tensor_unref (old);
 }
+
+gboolean
+gst_ddnn_meta_has_model (const GstDdnnMeta *meta, const gchar *model_id)
+{
+  gsize n = strlen (meta->model_id);
+
+  return n >= 16 && strncmp (meta->model_id, model_id, n) == 0 &&
+      (model_id[n] == '\0' || n < DDNN_MODEL_ID_LENGTH);
+}

@@ -74,6 +74,11 @@ GstDdnnMeta *gst_buffer_add_ddnn_meta (
 #define gst_buffer_get_ddnn_meta(b)                                            \
   ((GstDdnnMeta *) gst_buffer_get_meta ((b), GST_DDNN_META_API_TYPE))
 
+/* Whether the meta comes from the model whose full id is @model_id; a meta
+ * parsed from a frame holds the first 16 hex digits only. */
+gboolean gst_ddnn_meta_has_model (
+    const GstDdnnMeta *meta, const gchar *model_id);
+
 /* Takes a reference to @features (which may be NULL) and drops the old. */
 void gst_ddnn_meta_set_features (GstDdnnMeta *meta, DdnnTensor *features);
 

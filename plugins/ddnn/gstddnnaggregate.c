@@ -289,7 +289,7 @@ check_view (GstDdnnAggregate *self, GstAggregatorPad *pad, GstDdnnMeta *meta)
             GST_PAD_NAME (pad), n_views));
     return FALSE;
   }
-  if (strcmp (meta->model_id, ddnn_model_get_id (self->model)) != 0) {
+  if (!gst_ddnn_meta_has_model (meta, ddnn_model_get_id (self->model))) {
     GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
         ("A camera runs another model"),
         ("%s: model %s, but this element has %s", GST_PAD_NAME (pad),

@@ -7,16 +7,28 @@
  *
  * Runs the cloud section (or, with `section=edge`, the edge section) of a
  * DDNN on the fused features that `ddnnaggregate` put in each sample's
- * #GstDdnnMeta, replaces the meta's scores and entropy with its own, marks
- * the tier that answered, posts a `ddnn-result` message and sends the
- * sample on as an `application/x-ddnn` buffer whose payload is the frame.
+ * #GstDdnnMeta, replaces the meta's scores and entropy with its own and
+ * marks the tier.  The payload of every buffer it sends is the sample's
+ * wire frame.
  *
- * This version answers every sample it gets (the edge's own exit is still
- * to come).
+ * The cloud answers every sample: it posts a `ddnn-result` message and the
+ * sample leaves on `src`.  The edge has an exit of its own: a sample whose
+ * normalized entropy is below #GstDdnnCloud:threshold is answered there
+ * (`ddnn-result` with tier "edge", out on `src`); the rest leave on `next`
+ * carrying the edge's features, for a `ddnncloud section=cloud`.  The pad
+ * that gets nothing for a sample gets a GAP event, and the two pads' flows
+ * are combined, as in `ddnnexit`.
  *
- * ## Example launch line
+ * Buffers that carry no meta (frames read back by `filesrc ! ddnnparse`, or
+ * from a socket) are parsed from their payload; a malformed frame is
+ * dropped with a warning that gives the reason, and counted in
+ * #GstDdnnCloud:rejected.
+ *
+ * ## Example launch lines
  * |[
  * ... ! ddnnexit name=x  x.next ! ddnncloud model=m.safetensors ! fakesink
+ * ... ! ddnnexit name=x  x.next ! ddnncloud section=edge threshold=0.3 name=e \
+ *     e.src ! fakesink  e.next ! ddnncloud section=cloud ! fakesink
  * ]|
  */
 #ifdef HAVE_CONFIG_H
@@ -26,6 +38,7 @@
 #include <gstddnnmodel.h>
 #include "gstddnncloud.h"
 
+#include <gst/base/gstflowcombiner.h>
 #include <gstddnnframe.h>
 #include <gstddnnresult.h>
 #include <string.h>
@@ -38,22 +51,32 @@ enum
   PROP_0,
   PROP_MODEL,
   PROP_SECTION,
+  PROP_THRESHOLD,
   PROP_RESULTS,
+  PROP_REJECTED,
 };
 
 #define DEFAULT_MODEL NULL
 #define DEFAULT_RESULTS NULL
 #define DEFAULT_SECTION "cloud"
+#define DEFAULT_THRESHOLD -1.0
 
 struct _GstDdnnCloud
 {
-  GstBaseTransform parent;
+  GstElement parent;
 
+  GstPad *sinkpad, *srcpad, *nextpad;
+  GstFlowCombiner *combiner;
+
+  /* properties, under the object lock */
   gchar *model_path;
   gchar *results_path;
-  GstDdnnResultWriter *results;
   gchar *section_name;
+  gdouble threshold;
+  guint64 rejected;
 
+  /* from READY to PAUSED until PAUSED to READY */
+  GstDdnnResultWriter *results;
   DdnnModel *model;
   DdnnSection *section;
   DdnnSectionResult result;
@@ -63,24 +86,30 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_DDNN_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE (
     "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_DDNN_CAPS));
+static GstStaticPadTemplate next_template = GST_STATIC_PAD_TEMPLATE (
+    "next", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_DDNN_CAPS));
 
-G_DEFINE_TYPE (GstDdnnCloud, gst_ddnn_cloud, GST_TYPE_BASE_TRANSFORM);
+G_DEFINE_TYPE (GstDdnnCloud, gst_ddnn_cloud, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE (
     ddnncloud, "ddnncloud", GST_RANK_NONE, GST_TYPE_DDNN_CLOUD);
 
 static gboolean
-gst_ddnn_cloud_start (GstBaseTransform *trans)
+gst_ddnn_cloud_start (GstDdnnCloud *self)
 {
-  GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
-  g_autofree gchar *path = NULL, *name = NULL;
-
-  g_autofree gchar *results = NULL;
+  g_autofree gchar *path = NULL, *name = NULL, *results = NULL;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   name = g_strdup (self->section_name);
   results = g_strdup (self->results_path);
+  self->rejected = 0;
   GST_OBJECT_UNLOCK (self);
+  gst_flow_combiner_reset (self->combiner);
+  if (strcmp (name, "edge") != 0 && strcmp (name, "cloud") != 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Unknown section '%s': use edge or cloud", name), (NULL));
+    return FALSE;
+  }
   if (results &&
       !(self->results = gst_ddnn_element_open_results (
             GST_ELEMENT (self), results)))
@@ -100,36 +129,53 @@ gst_ddnn_cloud_start (GstBaseTransform *trans)
   return TRUE;
 }
 
-static gboolean
-gst_ddnn_cloud_stop (GstBaseTransform *trans)
+static void
+gst_ddnn_cloud_stop (GstDdnnCloud *self)
 {
-  GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
-
   ddnn_section_result_clear (&self->result);
   self->section = NULL;
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
-  return TRUE;
 }
 
 static GstFlowReturn
-gst_ddnn_cloud_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
+gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
-  GstDdnnCloud *self = GST_DDNN_CLOUD (trans);
-  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+  GstDdnnCloud *self = GST_DDNN_CLOUD (parent);
+  DdnnTier tier = ddnn_section_get_tier (self->section);
+  GstDdnnMeta *meta;
+  GstPad *out, *idle;
+  GstFlowReturn ret;
   GError *error = NULL;
+  gdouble threshold;
+  gboolean exits;
 
-  if (!meta || !meta->features) {
+  buffer = gst_buffer_make_writable (buffer);
+  meta = gst_ddnn_buffer_ensure_meta (buffer, &error);
+  if (!meta) {
+    GST_ELEMENT_WARNING (self, STREAM, DECODE, ("Rejected a malformed frame"),
+        ("%s", error->message));
+    g_error_free (error);
+    GST_OBJECT_LOCK (self);
+    self->rejected++;
+    GST_OBJECT_UNLOCK (self);
+    gst_buffer_unref (buffer);
+    return GST_FLOW_OK;
+  }
+  if (!meta->features) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("A sample carries no fused features"),
-        ("ddnncloud needs GstDdnnMeta with features from ddnnaggregate"));
+        ("Sample %" G_GUINT64_FORMAT " carries no features", meta->sample),
+        ("ddnncloud needs the fused features that ddnnaggregate (or an "
+         "edge) gives"));
+    gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
   }
-  if (strcmp (meta->model_id, ddnn_model_get_id (self->model)) != 0) {
+  if (!gst_ddnn_meta_has_model (meta, ddnn_model_get_id (self->model))) {
     GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
         ("The sample comes from another model"),
         ("sample model %s, this element's model %s", meta->model_id,
             ddnn_model_get_id (self->model)));
+    gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
   }
   if (!ddnn_section_run (
@@ -139,17 +185,26 @@ gst_ddnn_cloud_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
             ddnn_section_get_name (self->section)),
         ("%s", error->message));
     g_error_free (error);
+    gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
   }
   memcpy (meta->scores, self->result.scores,
       MIN (meta->n_classes, self->result.n_classes) * sizeof (float));
   meta->entropy = self->result.entropy;
-  meta->tier = ddnn_section_get_tier (self->section);
-  meta->exit = GST_DDNN_EXIT_LOCAL;
+  meta->tier = tier;
   gst_ddnn_meta_set_features (meta, self->result.features);
-  gst_ddnn_post_result (GST_ELEMENT (self), meta,
-      ddnn_model_get_class_name (self->model, self->result.class_index),
-      self->results);
+
+  GST_OBJECT_LOCK (self);
+  threshold = self->threshold;
+  GST_OBJECT_UNLOCK (self);
+  if (threshold < 0)
+    threshold = ddnn_model_get_threshold (self->model, tier);
+  exits = tier == DDNN_TIER_CLOUD || meta->entropy < threshold;
+  meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
+  if (exits)
+    gst_ddnn_post_result (GST_ELEMENT (self), meta,
+        ddnn_model_get_class_name (self->model, self->result.class_index),
+        self->results);
 
   /* the payload follows the meta */
   if (!gst_ddnn_buffer_set_frame (buffer, meta,
@@ -158,9 +213,34 @@ gst_ddnn_cloud_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
     GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Cannot write the frame"),
         ("%s", error->message));
     g_error_free (error);
+    gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
   }
-  return GST_FLOW_OK;
+
+  out = exits ? self->srcpad : self->nextpad;
+  idle = exits ? self->nextpad : self->srcpad;
+  if (GST_BUFFER_PTS_IS_VALID (buffer))
+    gst_pad_push_event (idle,
+        gst_event_new_gap (
+            GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer)));
+  ret = gst_pad_push (out, buffer);
+  return gst_flow_combiner_update_pad_flow (self->combiner, out, ret);
+}
+
+static GstStateChangeReturn
+gst_ddnn_cloud_change_state (GstElement *element, GstStateChange transition)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
+      !gst_ddnn_cloud_start (self))
+    return GST_STATE_CHANGE_FAILURE;
+  ret = GST_ELEMENT_CLASS (gst_ddnn_cloud_parent_class)
+            ->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_ddnn_cloud_stop (self);
+  return ret;
 }
 
 static void
@@ -184,6 +264,9 @@ gst_ddnn_cloud_set_property (
       self->section_name = g_value_dup_string (value);
       if (!self->section_name)
         self->section_name = g_strdup (DEFAULT_SECTION);
+      break;
+    case PROP_THRESHOLD:
+      self->threshold = g_value_get_double (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -209,6 +292,12 @@ gst_ddnn_cloud_get_property (
     case PROP_SECTION:
       g_value_set_string (value, self->section_name);
       break;
+    case PROP_THRESHOLD:
+      g_value_set_double (value, self->threshold);
+      break;
+    case PROP_REJECTED:
+      g_value_set_uint64 (value, self->rejected);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -224,6 +313,7 @@ gst_ddnn_cloud_finalize (GObject *object)
   g_free (self->model_path);
   g_free (self->results_path);
   g_free (self->section_name);
+  gst_flow_combiner_free (self->combiner);
   G_OBJECT_CLASS (gst_ddnn_cloud_parent_class)->finalize (object);
 }
 
@@ -232,11 +322,11 @@ gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
 
   gobject_class->set_property = gst_ddnn_cloud_set_property;
   gobject_class->get_property = gst_ddnn_cloud_get_property;
   gobject_class->finalize = gst_ddnn_cloud_finalize;
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_ddnn_cloud_change_state);
 
   /**
    * GstDdnnCloud:model:
@@ -259,6 +349,20 @@ gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
           "The upper section to run: cloud or edge", DEFAULT_SECTION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnCloud:threshold:
+   *
+   * The edge's exit: a sample is answered at the edge when the normalized
+   * entropy of the edge's scores is below this, else it goes on `next`.
+   * -1 takes the model's edge threshold.  The cloud answers everything.
+   */
+  g_object_class_install_property (gobject_class, PROP_THRESHOLD,
+      g_param_spec_double ("threshold", "Threshold",
+          "Edge only: answer when the normalized entropy is below this, else "
+          "send the sample on 'next' (-1 = the model's edge threshold)",
+          -1.0, 1.0, DEFAULT_THRESHOLD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstDdnnCloud:results:
@@ -272,18 +376,26 @@ gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
 
+  /**
+   * GstDdnnCloud:rejected:
+   *
+   * How many malformed frames were dropped since READY to PAUSED.
+   */
+  g_object_class_install_property (gobject_class, PROP_REJECTED,
+      g_param_spec_uint64 ("rejected", "Rejected",
+          "Malformed frames dropped (each with a warning giving the reason)", 0,
+          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_static_pad_template (element_class, &next_template);
   gst_element_class_set_static_metadata (element_class, "DDNN cloud section",
       "Filter/Analyzer",
       "Runs a DDNN's cloud (or edge) section on fused samples and posts its "
-      "answers; example: ddnnexit name=x  x.next ! ddnncloud "
+      "answers on 'src'; an edge sends the samples it is unsure of on "
+      "'next'; example: ddnnexit name=x  x.next ! ddnncloud "
       "model=m.safetensors ! fakesink",
       "ddnn-gst developers");
-
-  trans_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_cloud_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_cloud_stop);
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_ddnn_cloud_transform_ip);
 
   GST_DEBUG_CATEGORY_INIT (
       gst_ddnn_cloud_debug, "ddnncloud", 0, "DDNN cloud section");
@@ -293,5 +405,22 @@ static void
 gst_ddnn_cloud_init (GstDdnnCloud *self)
 {
   self->section_name = g_strdup (DEFAULT_SECTION);
-  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+  self->threshold = DEFAULT_THRESHOLD;
+
+  self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_chain_function (
+      self->sinkpad, GST_DEBUG_FUNCPTR (gst_ddnn_cloud_chain));
+  GST_PAD_SET_PROXY_CAPS (self->sinkpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
+
+  self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
+  GST_PAD_SET_PROXY_CAPS (self->srcpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  self->nextpad = gst_pad_new_from_static_template (&next_template, "next");
+  GST_PAD_SET_PROXY_CAPS (self->nextpad);
+  gst_element_add_pad (GST_ELEMENT (self), self->nextpad);
+
+  self->combiner = gst_flow_combiner_new ();
+  gst_flow_combiner_add_pad (self->combiner, self->srcpad);
+  gst_flow_combiner_add_pad (self->combiner, self->nextpad);
 }

@@ -13,6 +13,11 @@
  * time, so that nothing downstream waits for it, and the two pads' flows
  * are combined.
  *
+ * On an `application/x-ddnn` link a buffer without a meta (a frame read
+ * back by `filesrc ! ddnnparse`, or from a socket) is parsed from its
+ * payload; a malformed one is dropped with a warning that gives the reason
+ * and counted in #GstDdnnExit:rejected.
+ *
  * ## Example launch line
  * |[
  * ... ! ddnnaggregate name=fuse ! ddnnexit name=exit threshold=0.45
@@ -28,6 +33,7 @@
 #include <gstddnnmodel.h>
 
 #include <gst/base/gstflowcombiner.h>
+#include <gstddnnframe.h>
 #include <gstddnnresult.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_ddnn_exit_debug);
@@ -39,6 +45,7 @@ enum
   PROP_THRESHOLD,
   PROP_MODEL,
   PROP_RESULTS,
+  PROP_REJECTED,
 };
 
 #define DEFAULT_THRESHOLD 0.5
@@ -60,7 +67,9 @@ struct _GstDdnnExit
 
   /* class names, loaded at READY to PAUSED when a model is given */
   DdnnModel *model;
-  guint64 exited, went_on;
+  guint64 exited, went_on, rejected;
+  /* the sink caps are application/x-ddnn: payloads are frames */
+  gboolean frames;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -81,22 +90,32 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
   GstPad *out, *idle;
   GstFlowReturn ret;
+  GError *error = NULL;
   gdouble threshold;
   gboolean exits;
 
-  if (!meta) {
+  buffer = gst_buffer_make_writable (buffer);
+  if (!meta && !self->frames) {
     gst_buffer_unref (buffer);
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("A buffer carries no DDNN data"),
-        ("ddnnexit needs GstDdnnMeta on every buffer; put ddnnaggregate or "
-         "ddnndevice before it"));
+        ("ddnnexit needs GstDdnnMeta on every buffer, or application/x-ddnn "
+         "frames; put ddnnaggregate or ddnndevice before it"));
     return GST_FLOW_ERROR;
+  }
+  /* a frame (from filesrc ! ddnnparse, a socket...) is parsed first */
+  if (!(meta = gst_ddnn_buffer_ensure_meta (buffer, &error))) {
+    GST_ELEMENT_WARNING (self, STREAM, DECODE, ("Rejected a malformed frame"),
+        ("%s", error->message));
+    g_error_free (error);
+    GST_OBJECT_LOCK (self);
+    self->rejected++;
+    GST_OBJECT_UNLOCK (self);
+    gst_buffer_unref (buffer);
+    return GST_FLOW_OK;
   }
   GST_OBJECT_LOCK (self);
   threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
-
-  buffer = gst_buffer_make_writable (buffer);
-  meta = gst_buffer_get_ddnn_meta (buffer);
   exits = meta->entropy < threshold;
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   out = exits ? self->exitpad : self->nextpad;
@@ -126,6 +145,21 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 }
 
 static gboolean
+gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstDdnnExit *self = GST_DDNN_EXIT (parent);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    GstCaps *caps;
+
+    gst_event_parse_caps (event, &caps);
+    self->frames = gst_structure_has_name (
+        gst_caps_get_structure (caps, 0), GST_DDNN_CAPS);
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static gboolean
 gst_ddnn_exit_start (GstDdnnExit *self)
 {
   g_autofree gchar *path = NULL;
@@ -136,7 +170,7 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   path = g_strdup (self->model_path);
   results = g_strdup (self->results_path);
   GST_OBJECT_UNLOCK (self);
-  self->exited = self->went_on = 0;
+  self->exited = self->went_on = self->rejected = 0;
   gst_flow_combiner_reset (self->combiner);
   if (results &&
       !(self->results = gst_ddnn_element_open_results (
@@ -206,6 +240,9 @@ gst_ddnn_exit_get_property (
   switch (prop_id) {
     case PROP_THRESHOLD:
       g_value_set_double (value, self->threshold);
+      break;
+    case PROP_REJECTED:
+      g_value_set_uint64 (value, self->rejected);
       break;
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
@@ -278,6 +315,16 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
 
+  /**
+   * GstDdnnExit:rejected:
+   *
+   * How many malformed frames were dropped since READY to PAUSED.
+   */
+  g_object_class_install_property (gobject_class, PROP_REJECTED,
+      g_param_spec_uint64 ("rejected", "Rejected",
+          "Malformed frames dropped (each with a warning giving the reason)", 0,
+          G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &exit_template);
   gst_element_class_add_static_pad_template (element_class, &next_template);
@@ -299,6 +346,8 @@ gst_ddnn_exit_init (GstDdnnExit *self)
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (
       self->sinkpad, GST_DEBUG_FUNCPTR (gst_ddnn_exit_chain));
+  gst_pad_set_event_function (
+      self->sinkpad, GST_DEBUG_FUNCPTR (gst_ddnn_exit_sink_event));
   GST_PAD_SET_PROXY_CAPS (self->sinkpad);
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
 

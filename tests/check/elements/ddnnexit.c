@@ -1,9 +1,10 @@
 /* ddnnexit: confident samples leave on 'exit' with a ddnn-result message,
- * the others on 'next'; the idle pad gets a GAP; a buffer without meta is a
- * stream error.
+ * the others on 'next'; the idle pad gets a GAP; a video buffer without meta
+ * is a stream error; frames are parsed, malformed ones dropped and counted.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gstddnnframe.h>
 #include <gstddnnresult.h>
 #include <string.h>
 
@@ -104,9 +105,119 @@ GST_START_TEST (test_no_meta)
   GstHarness *hx = gst_harness_new_with_padnames ("ddnnexit", "sink", "exit");
   GstHarness *hn = gst_harness_new_with_element (hx->element, NULL, "next");
 
-  gst_harness_set_src_caps_str (hx, "application/x-ddnn");
+  gst_harness_set_src_caps_str (hx, "video/x-raw");
   fail_unless_equals_int (
       gst_harness_push (hx, gst_buffer_new ()), GST_FLOW_ERROR);
+  gst_harness_teardown (hn);
+  gst_harness_teardown (hx);
+}
+
+GST_END_TEST;
+
+/* The bytes of a frame for a sample (entropy 0.2, so it exits). */
+static GBytes *
+frame_bytes (guint64 number)
+{
+  GstBuffer *buffer = gst_buffer_new ();
+  GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (buffer,
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 3);
+  GBytes *bytes;
+
+  meta->sample = number;
+  meta->entropy = 0.2f;
+  meta->view = -1;
+  meta->view_mask = 0x3f;
+  bytes = gst_ddnn_frame_from_meta (meta, FALSE, TRUE, NULL);
+  fail_unless (bytes != NULL);
+  gst_buffer_unref (buffer);
+  return bytes;
+}
+
+static GstBuffer *
+buffer_of (const guint8 *data, gsize size)
+{
+  return gst_buffer_new_memdup (data, size);
+}
+
+/* Frames without a meta (from filesrc ! ddnnparse, or a socket) are parsed;
+ * corrupt, truncated and oversized ones are dropped, each with a warning
+ * giving the reason, and counted; the stream goes on. */
+GST_START_TEST (test_frames)
+{
+  GstHarness *hx = gst_harness_new_with_padnames ("ddnnexit", "sink", "exit");
+  GstHarness *hn = gst_harness_new_with_element (hx->element, NULL, "next");
+  GstBus *bus = gst_bus_new ();
+  GBytes *good = frame_bytes (7);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (good, &size);
+  guint8 *bad = g_malloc (size + 16);
+  /* what each reason says */
+  static const gchar *reasons[] = { "checksum", "header announces",
+    "header announces", "at most" };
+  guint64 rejected = 0;
+  GstBuffer *out;
+  guint i;
+
+  gst_element_set_bus (hx->element, bus);
+  gst_harness_set_src_caps_str (hx, "application/x-ddnn");
+  for (i = 0; i < G_N_ELEMENTS (reasons); i++) {
+    GstMessage *msg;
+    GError *error = NULL;
+    gchar *debug = NULL;
+    gsize n = size;
+    guint32 crc;
+
+    memcpy (bad, data, size);
+    if (i == 0) {
+      bad[size - 1] ^= 0x40; /* a flipped bit in the payload */
+    } else if (i == 1) {
+      n = size - 5; /* cut short */
+    } else if (i == 2) {
+      memset (bad + size, 0, 16); /* longer than its header says */
+      n = size + 16;
+    } else {
+      /* a header that claims 4096 x 4096 features, checksum made right */
+      bad[6] = 1;
+      bad[7] = 2;
+      bad[54] = 0x00;
+      bad[55] = 0x10;
+      bad[56] = 0x00;
+      bad[57] = 0x10;
+      crc = gst_ddnn_crc32 (0, bad, 60);
+      crc = gst_ddnn_crc32 (crc, bad + 64, size - 64);
+      bad[60] = crc & 0xff;
+      bad[61] = (crc >> 8) & 0xff;
+      bad[62] = (crc >> 16) & 0xff;
+      bad[63] = crc >> 24;
+    }
+    fail_unless_equals_int (
+        gst_harness_push (hx, buffer_of (bad, n)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_buffers_in_queue (hx), 0);
+    fail_unless_equals_int (gst_harness_buffers_in_queue (hn), 0);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+    fail_unless (msg != NULL);
+    gst_message_parse_warning (msg, &error, &debug);
+    GST_INFO ("%s: %s", reasons[i], debug);
+    fail_unless (debug != NULL && strstr (debug, reasons[i]) != NULL);
+    g_error_free (error);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  g_object_get (hx->element, "rejected", &rejected, NULL);
+  fail_unless_equals_uint64 (rejected, G_N_ELEMENTS (reasons));
+
+  /* the good frame is parsed and routed */
+  fail_unless_equals_int (
+      gst_harness_push (hx, buffer_of (data, size)), GST_FLOW_OK);
+  out = gst_harness_pull (hx);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->sample, 7);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 0x3f);
+  gst_buffer_unref (out);
+
+  g_free (bad);
+  g_bytes_unref (good);
+  gst_element_set_bus (hx->element, NULL);
+  gst_object_unref (bus);
   gst_harness_teardown (hn);
   gst_harness_teardown (hx);
 }
@@ -122,6 +233,7 @@ ddnnexit_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_routing);
   tcase_add_test (tc, test_no_meta);
+  tcase_add_test (tc, test_frames);
   return s;
 }
 
