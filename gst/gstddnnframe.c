@@ -149,14 +149,15 @@ scores_size (guint n_classes, gboolean int8_scores)
   return int8_scores ? n_classes + 2 : 4 * (gsize) n_classes;
 }
 
-gboolean
-gst_ddnn_frame_parse (
-    const guint8 *data, gsize size, GstDdnnFrame *frame, GError **error)
+/* Validates the 64-byte header at @data (@size bytes available) and fills
+ * the fields of @frame that it gives, and the whole frame's size. */
+static gboolean
+parse_header (const guint8 *data, gsize size, GstDdnnFrame *frame,
+    gsize *expected, GError **error)
 {
   guint8 flags, dtype;
   guint i;
-  gsize n_elements = 1, expected, feature_bytes = 0;
-  guint32 crc;
+  gsize n_elements = 1, feature_bytes = 0;
 
   memset (frame, 0, sizeof (*frame));
   if (size < GST_DDNN_FRAME_HEADER_SIZE) {
@@ -226,7 +227,32 @@ gst_ddnn_frame_parse (
   }
   frame->int8_scores = (flags & FLAG_INT8) != 0;
   frame->scores_size = scores_size (frame->n_classes, frame->int8_scores);
-  expected = GST_DDNN_FRAME_HEADER_SIZE + frame->scores_size + feature_bytes;
+  *expected = GST_DDNN_FRAME_HEADER_SIZE + frame->scores_size + feature_bytes;
+  return TRUE;
+}
+
+gboolean
+gst_ddnn_frame_size (
+    const guint8 *header, gsize size, gsize *frame_size, GError **error)
+{
+  GstDdnnFrame frame;
+
+  return parse_header (header, size, &frame, frame_size, error);
+}
+
+gboolean
+gst_ddnn_frame_parse (
+    const guint8 *data, gsize size, GstDdnnFrame *frame, GError **error)
+{
+  gsize expected, feature_bytes;
+  guint8 flags;
+  guint32 crc;
+  guint i;
+
+  if (!parse_header (data, size, frame, &expected, error))
+    return FALSE;
+  flags = data[3];
+  feature_bytes = expected - GST_DDNN_FRAME_HEADER_SIZE - frame->scores_size;
   if (size != expected) {
     g_set_error (error, DDNN_ERROR,
         size < expected ? DDNN_ERROR_TRUNCATED : DDNN_ERROR_CORRUPT,

@@ -68,6 +68,12 @@ typedef struct
 gboolean gst_ddnn_frame_parse (
     const guint8 *data, gsize size, GstDdnnFrame *frame, GError **error);
 
+/* Validates the header at @header (at least its 64 bytes are needed) and
+ * gives the size of the whole frame it announces, so that a stream of
+ * frames (a file, a socket) can be cut into frames before each is parsed. */
+gboolean gst_ddnn_frame_size (
+    const guint8 *header, gsize size, gsize *frame_size, GError **error);
+
 /* Decodes the scores of a parsed frame into @scores (n_classes floats). */
 void gst_ddnn_frame_get_scores (const GstDdnnFrame *frame, float *scores);
 

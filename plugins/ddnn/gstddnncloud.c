@@ -26,9 +26,12 @@
  *
  * ## Example launch lines
  * |[
- * ... ! ddnnexit name=x  x.next ! ddnncloud model=m.safetensors ! fakesink
- * ... ! ddnnexit name=x  x.next ! ddnncloud section=edge threshold=0.3 name=e \
- *     e.src ! fakesink  e.next ! ddnncloud section=cloud ! fakesink
+ * ... ! ddnnexit name=x  x.exit ! queue ! fakesink \
+ *     x.next ! queue ! ddnncloud model=m.safetensors ! fakesink
+ * ... ! ddnnexit name=x  x.exit ! queue ! fakesink \
+ *     x.next ! queue ! ddnncloud model=m.safetensors section=edge name=e \
+ *     e.src ! queue ! fakesink \
+ *     e.next ! queue ! ddnncloud model=m.safetensors section=cloud ! fakesink
  * ]|
  */
 #ifdef HAVE_CONFIG_H

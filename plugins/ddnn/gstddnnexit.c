@@ -11,7 +11,9 @@
  * message is posted; otherwise the buffer goes on to the next tier on the
  * `next` pad.  The pad that does not get a buffer gets a GAP event for its
  * time, so that nothing downstream waits for it, and the two pads' flows
- * are combined.
+ * are combined.  As after any element with several src pads, give each
+ * branch a `queue` (or sinks `async=false`): a sink that prerolls on the
+ * first buffer or GAP would otherwise block the one streaming thread.
  *
  * On an `application/x-ddnn` link a buffer without a meta (a frame read
  * back by `filesrc ! ddnnparse`, or from a socket) is parsed from its
@@ -21,7 +23,7 @@
  * ## Example launch line
  * |[
  * ... ! ddnnaggregate name=fuse ! ddnnexit name=exit threshold=0.45
- *     exit.exit ! fakesink  exit.next ! ddnncloud ! fakesink
+ *     exit.exit ! queue ! fakesink  exit.next ! queue ! ddnncloud ! fakesink
  * ]|
  */
 #ifdef HAVE_CONFIG_H
@@ -333,8 +335,8 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
       "Gives the answer on the 'exit' pad when the fused answer is confident "
       "(normalized entropy below 'threshold'), else passes the sample on the "
       "'next' pad, with a GAP on the other; example: ddnnaggregate ! "
-      "ddnnexit name=x threshold=0.45  x.exit ! fakesink  x.next ! "
-      "ddnncloud ! fakesink",
+      "ddnnexit name=x threshold=0.45  x.exit ! queue ! fakesink  x.next ! "
+      "queue ! ddnncloud ! fakesink",
       "ddnn-gst developers");
   GST_DEBUG_CATEGORY_INIT (gst_ddnn_exit_debug, "ddnnexit", 0, "DDNN exit");
 }

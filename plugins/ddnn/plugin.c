@@ -8,6 +8,7 @@
 #include "gstddnncloud.h"
 #include "gstddnndevice.h"
 #include "gstddnnexit.h"
+#include "gstddnnparse.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -18,6 +19,7 @@ plugin_init (GstPlugin *plugin)
   ok |= GST_ELEMENT_REGISTER (ddnnexit, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnnaggregate, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnncloud, plugin);
+  ok |= GST_ELEMENT_REGISTER (ddnnparse, plugin);
   return ok;
 }
 
