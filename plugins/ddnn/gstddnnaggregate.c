@@ -404,7 +404,7 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     Head *h = &heads[i];
     gboolean joins;
 
-    if (!h->buffer || views[h->meta->view])
+    if (!h->buffer)
       continue;
     if (!by_time)
       joins = h->meta->sample == first->meta->sample;
@@ -412,6 +412,18 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
       joins = GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < until;
     else
       joins = h == first;
+    if (joins && views[h->meta->view]) {
+      /* two cameras claim one view: the sample cannot be told apart */
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Two cameras send view %d", h->meta->view),
+          ("%s and another pad both carry view %d of sample %" G_GUINT64_FORMAT
+           "; give each ddnndevice its own view",
+              GST_PAD_NAME (h->pad), h->meta->view, h->meta->sample));
+      for (v = 0; v < n_views; v++)
+        gst_clear_buffer (&views[v]);
+      ret = GST_FLOW_ERROR;
+      goto done;
+    }
     if (joins) {
       views[h->meta->view] = gst_buffer_ref (h->buffer);
       gst_aggregator_pad_drop_buffer (h->pad);

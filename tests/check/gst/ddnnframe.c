@@ -37,6 +37,22 @@ GST_START_TEST (test_crc32_check_value)
   /* the standard check value of CRC-32 (IEEE) */
   fail_unless_equals_uint64 (
       gst_ddnn_crc32 (0, (const guint8 *) "123456789", 9), 0xcbf43926u);
+  /* a longer run, whole and chained at odd places; the value is Python's
+   * zlib.crc32 (bytes ((i * 7) % 251 for i in range (1000))) */
+  {
+    guint8 data[1000];
+    guint i;
+
+    for (i = 0; i < sizeof (data); i++)
+      data[i] = (i * 7) % 251;
+    fail_unless_equals_uint64 (
+        gst_ddnn_crc32 (0, data, sizeof (data)), 0x04da8651u);
+    fail_unless_equals_uint64 (
+        gst_ddnn_crc32 (
+            gst_ddnn_crc32 (gst_ddnn_crc32 (0, data, 13), data + 13, 500),
+            data + 513, 487),
+        0x04da8651u);
+  }
 }
 
 GST_END_TEST;
