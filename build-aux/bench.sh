@@ -49,6 +49,11 @@ for arch in paper binary float; do
 done
 rm -f "$out.model"
 
+# Each element's per-buffer cost beyond its compute (tests/benchmarks/bench-elements.c).
+echo
+GST_PLUGIN_PATH=$build/plugins/ddnn${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
+  "$build/tests/benchmarks/bench-elements" models/fmv6-binary.safetensors
+
 # The one-host pipeline on recorded video against the engine alone, on the
 # same samples (wall time of the whole run, gst-launch start-up included).
 n=${BENCH_PIPELINE_SAMPLES:-2000}

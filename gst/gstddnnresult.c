@@ -97,10 +97,9 @@ gst_ddnn_result_writer_close (GstDdnnResultWriter *writer)
 }
 
 gboolean
-gst_ddnn_post_result (GstElement *element, const GstDdnnMeta *meta,
-    const gchar *label, GstDdnnResultWriter *writer)
+gst_ddnn_answer (GstElement *element, GstPad *sinkpad, GstStructure *result,
+    GstDdnnResultWriter *writer)
 {
-  GstStructure *result = gst_ddnn_result_new (meta, label);
   GError *error = NULL;
 
   if (writer && !gst_ddnn_result_writer_write (writer, result, &error)) {
@@ -108,8 +107,91 @@ gst_ddnn_post_result (GstElement *element, const GstDdnnMeta *meta,
         ("%s", error->message));
     g_error_free (error);
   }
+  if (sinkpad) {
+    GstStructure *copy = gst_structure_copy (result);
+
+    gst_structure_set_name (copy, GST_DDNN_ANSWER_EVENT);
+    gst_pad_push_event (
+        sinkpad, gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, copy));
+  }
   return gst_element_post_message (
       element, gst_message_new_element (GST_OBJECT (element), result));
+}
+
+gboolean
+gst_ddnn_post_result (GstElement *element, GstPad *sinkpad,
+    const GstDdnnMeta *meta, const gchar *label, GstDdnnResultWriter *writer)
+{
+  return gst_ddnn_answer (
+      element, sinkpad, gst_ddnn_result_new (meta, label), writer);
+}
+
+const GstStructure *
+gst_ddnn_answer_event_get_result (GstEvent *event)
+{
+  const GstStructure *s;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM)
+    return NULL;
+  s = gst_event_get_structure (event);
+  return s && gst_structure_has_name (s, GST_DDNN_ANSWER_EVENT) ? s : NULL;
+}
+
+GstStructure *
+gst_ddnn_result_from_json (const gchar *json, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *o;
+  JsonNode *root;
+  static const gchar *ints[] = { "sample", "class", "views" };
+  static const gchar *doubles[] = { "confidence", "entropy" };
+  static const gchar *strings[] = { "label", "tier" };
+  guint i;
+
+  if (!json_parser_load_from_data (parser, json, -1, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+    goto bad;
+  o = json_node_get_object (root);
+  for (i = 0; i < G_N_ELEMENTS (ints); i++)
+    if (!json_object_has_member (o, ints[i]) ||
+        json_node_get_value_type (json_object_get_member (o, ints[i])) !=
+            G_TYPE_INT64 ||
+        json_object_get_int_member (o, ints[i]) < 0)
+      goto bad;
+  for (i = 0; i < G_N_ELEMENTS (doubles); i++)
+    if (!json_object_has_member (o, doubles[i]) ||
+        !JSON_NODE_HOLDS_VALUE (json_object_get_member (o, doubles[i])))
+      goto bad;
+  for (i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (!json_object_has_member (o, strings[i]) ||
+        json_node_get_value_type (json_object_get_member (o, strings[i])) !=
+            G_TYPE_STRING)
+      goto bad;
+  if (!json_object_has_member (o, "degraded") ||
+      json_node_get_value_type (json_object_get_member (o, "degraded")) !=
+          G_TYPE_BOOLEAN ||
+      !json_object_has_member (o, "pts"))
+    goto bad;
+  return gst_structure_new (GST_DDNN_RESULT_NAME, "sample", G_TYPE_UINT64,
+      (guint64) json_object_get_int_member (o, "sample"), "pts", G_TYPE_UINT64,
+      json_object_get_null_member (o, "pts")
+          ? GST_CLOCK_TIME_NONE
+          : (guint64) json_object_get_int_member (o, "pts"),
+      "class", G_TYPE_UINT, (guint) json_object_get_int_member (o, "class"),
+      "label", G_TYPE_STRING, json_object_get_string_member (o, "label"),
+      "confidence", G_TYPE_DOUBLE,
+      json_object_get_double_member (o, "confidence"), "entropy", G_TYPE_DOUBLE,
+      json_object_get_double_member (o, "entropy"), "tier", G_TYPE_STRING,
+      json_object_get_string_member (o, "tier"), "degraded", G_TYPE_BOOLEAN,
+      json_object_get_boolean_member (o, "degraded"), "views", G_TYPE_UINT64,
+      (guint64) json_object_get_int_member (o, "views"), NULL);
+
+bad:
+  g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+      "not a ddnn-result line: %.80s", json);
+  return NULL;
 }
 
 gchar *

@@ -28,11 +28,28 @@ GstDdnnResultWriter *gst_ddnn_element_open_results (
     GstElement *element, const gchar *path);
 void gst_ddnn_result_writer_close (GstDdnnResultWriter *writer);
 
-/* Posts it from @element, and writes it to @writer when there is one. */
-gboolean gst_ddnn_post_result (GstElement *element, const GstDdnnMeta *meta,
-    const gchar *label, GstDdnnResultWriter *writer);
+/* Posts it from @element, writes it to @writer when there is one, and
+ * sends it upstream from @sinkpad (if given) as an answer event. */
+gboolean gst_ddnn_post_result (GstElement *element, GstPad *sinkpad,
+    const GstDdnnMeta *meta, const gchar *label, GstDdnnResultWriter *writer);
 
 /* One JSON line (with its newline) for a ddnn-result structure. */
 gchar *gst_ddnn_result_to_json (const GstStructure *result);
+/* The structure back from such a line; NULL, with the reason, if it is not
+ * one (every field is checked). */
+GstStructure *gst_ddnn_result_from_json (const gchar *json, GError **error);
+
+/* Answers travel back up the pipeline as custom upstream events carrying
+ * the ddnn-result structure, so that a ddnnsrc can return each answer to
+ * the host whose sample it was. */
+#define GST_DDNN_ANSWER_EVENT "ddnn-answer"
+
+/* Posts @result (taken) from @element, writes it to @writer if any, and,
+ * when @sinkpad is given, sends it upstream from there as an answer
+ * event. */
+gboolean gst_ddnn_answer (GstElement *element, GstPad *sinkpad,
+    GstStructure *result, GstDdnnResultWriter *writer);
+/* The result an answer event carries, or NULL if it is no answer event. */
+const GstStructure *gst_ddnn_answer_event_get_result (GstEvent *event);
 
 G_END_DECLS

@@ -205,7 +205,7 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   exits = tier == DDNN_TIER_CLOUD || meta->entropy < threshold;
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   if (exits)
-    gst_ddnn_post_result (GST_ELEMENT (self), meta,
+    gst_ddnn_post_result (GST_ELEMENT (self), self->sinkpad, meta,
         ddnn_model_get_class_name (self->model, self->result.class_index),
         self->results);
 

@@ -130,7 +130,8 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
         meta->n_classes == ddnn_model_get_n_classes (self->model))
       label = ddnn_model_get_class_name (
           self->model, ddnn_argmax (meta->n_classes, meta->scores));
-    gst_ddnn_post_result (GST_ELEMENT (self), meta, label, self->results);
+    gst_ddnn_post_result (
+        GST_ELEMENT (self), self->sinkpad, meta, label, self->results);
     self->exited++;
   } else {
     self->went_on++;
