@@ -1,0 +1,1008 @@
+/* ddnnsink: sends each sample's DDNN meta to a ddnnsrc over WebSocket.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/**
+ * SECTION:element-ddnnsink
+ * @title: ddnnsink
+ *
+ * The client end of a DDNN link: for each buffer it sends the
+ * #GstDdnnMeta as one wire frame to the `ddnnsrc` at
+ * #GstDdnnSink:location (`ws://HOST:PORT/ddnn` or `wss://...`), never the
+ * video.  On an `application/x-ddnn` link the payload (already the frame)
+ * is sent as it is.
+ *
+ * Delivery: frames are numbered by sample and acknowledged; the sink keeps
+ * the unacknowledged ones (at most #GstDdnnSink:max-queue; beyond, it
+ * blocks or drops the oldest, by #GstDdnnSink:queue-policy, and counts),
+ * reconnects with a doubling backoff when the link breaks and sends them
+ * again; the source drops what it has already.  #GstDdnnSink:stats gives
+ * sent, acked, resent, dropped, bytes and the round trip.
+ *
+ * Answers come home: the next tier's answers for the samples sent come
+ * back on the link and are posted here as `ddnn-result` element messages
+ * (and written to #GstDdnnSink:results), and go on upstream as
+ * `ddnn-answer` events, so a tier that got its samples from a `ddnnsrc`
+ * returns them to its own peers.  When no answer comes within
+ * #GstDdnnSink:timeout, this tier gives its own best answer (the scores it
+ * sent), marked `degraded`.  Each sample gets exactly one answer; one that
+ * comes after its degraded answer is dropped.  At EOS the sink waits for
+ * the answers still due (at most the timeout).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -m filesrc location=cam0.mkv ! matroskademux ! \
+ *     ddnndevice model=m.safetensors view=0 ! \
+ *     ddnnsink location=ws://edge:9000/ddnn token=secret model=m.safetensors
+ * ]|
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstddnnsink.h"
+
+#include "gstddnnnet.h"
+#include <gstddnnframe.h>
+#include <gstddnnmodel.h>
+#include <gstddnnresult.h>
+#include <libsoup/soup.h>
+#include <stdlib.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_ddnn_sink_debug);
+#define GST_CAT_DEFAULT gst_ddnn_sink_debug
+
+typedef enum
+{
+  GST_DDNN_QUEUE_BLOCK,
+  GST_DDNN_QUEUE_DROP_OLDEST,
+} GstDdnnQueuePolicy;
+
+#define GST_TYPE_DDNN_QUEUE_POLICY (gst_ddnn_queue_policy_get_type ())
+static GType gst_ddnn_queue_policy_get_type (void);
+
+enum
+{
+  PROP_0,
+  PROP_LOCATION,
+  PROP_TOKEN,
+  PROP_TLS_CA_FILE,
+  PROP_MODEL,
+  PROP_MAX_QUEUE,
+  PROP_QUEUE_POLICY,
+  PROP_BACKOFF_MAX,
+  PROP_TIMEOUT,
+  PROP_RESULTS,
+  PROP_PEER_ID,
+  PROP_STATS,
+};
+
+#define DEFAULT_MAX_QUEUE 4096
+#define DEFAULT_QUEUE_POLICY GST_DDNN_QUEUE_BLOCK
+#define DEFAULT_BACKOFF_MAX 2000
+#define DEFAULT_TIMEOUT (2 * GST_SECOND)
+#define BACKOFF_MIN 50
+
+typedef struct
+{
+  GBytes *frame;
+  guint64 sample;
+  gint64 sent_at; /* monotonic µs, 0 until sent on this connection */
+  gboolean ever_sent;
+} Item;
+
+typedef struct
+{
+  guint64 sample;
+  gint64 deadline; /* monotonic µs */
+  GstStructure *own; /* this tier's answer, given if none comes */
+} Pending;
+
+struct _GstDdnnSink
+{
+  GstBaseSink parent;
+
+  /* properties, under the object lock */
+  gchar *location, *token, *ca_file, *model_path, *results_path, *peer_id;
+  guint max_queue;
+  GstDdnnQueuePolicy policy;
+  guint backoff_max;
+  guint64 timeout;
+
+  /* from start () to stop () */
+  DdnnModel *model;
+  GstDdnnResultWriter *results;
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  SoupSession *session;
+  SoupWebsocketConnection *conn; /* network thread */
+  GCancellable *cancel;
+  guint backoff;
+  GSource *retry, *timer;
+  gboolean connecting;
+
+  /* shared with the streaming thread, under lock */
+  GMutex lock;
+  GCond cond;
+  GQueue items; /* Item *, unacknowledged, in sample order */
+  GQueue pending; /* Pending *, in deadline order */
+  GHashTable *pending_by_sample;
+  gboolean flushing, send_scheduled;
+  guint64 sent, acked, resent, dropped, bytes, answered, degraded, late;
+  gdouble rtt_us;
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+G_DEFINE_TYPE (GstDdnnSink, gst_ddnn_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE (
+    ddnnsink, "ddnnsink", GST_RANK_NONE, GST_TYPE_DDNN_SINK);
+
+static GType
+gst_ddnn_queue_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_DDNN_QUEUE_BLOCK, "Wait for room (back-pressure)", "block" },
+    { GST_DDNN_QUEUE_DROP_OLDEST, "Drop the oldest unacknowledged frame",
+        "drop-oldest" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (
+        &type, g_enum_register_static ("GstDdnnQueuePolicy", values));
+  return type;
+}
+
+static void
+item_free (Item *item)
+{
+  g_bytes_unref (item->frame);
+  g_free (item);
+}
+
+static void
+pending_free (Pending *p)
+{
+  if (p->own)
+    gst_structure_free (p->own);
+  g_free (p);
+}
+
+/* ------------------------------------------------------------------ */
+/* answers                                                             */
+
+/* Posts @result (taken) as this sample's answer and sends it upstream. */
+static void
+give_answer (GstDdnnSink *self, GstStructure *result)
+{
+  gst_ddnn_answer (
+      GST_ELEMENT (self), GST_BASE_SINK_PAD (self), result, self->results);
+}
+
+/* Under lock: takes the pending answer of @sample, if any. */
+static Pending *
+take_pending (GstDdnnSink *self, guint64 sample)
+{
+  Pending *p = g_hash_table_lookup (self->pending_by_sample, &sample);
+
+  if (!p)
+    return NULL;
+  g_hash_table_remove (self->pending_by_sample, &sample);
+  g_queue_remove (&self->pending, p);
+  g_cond_broadcast (&self->cond);
+  return p;
+}
+
+/* Network thread: degraded answers for what is overdue. */
+static gboolean
+on_timer (gpointer data)
+{
+  GstDdnnSink *self = data;
+  gint64 now = g_get_monotonic_time ();
+  GList *due = NULL, *l;
+
+  g_mutex_lock (&self->lock);
+  while (!g_queue_is_empty (&self->pending)) {
+    Pending *p = g_queue_peek_head (&self->pending);
+
+    if (p->deadline > now)
+      break;
+    due = g_list_prepend (due, take_pending (self, p->sample));
+    self->degraded++;
+  }
+  g_mutex_unlock (&self->lock);
+  due = g_list_reverse (due);
+  for (l = due; l; l = l->next) {
+    Pending *p = l->data;
+
+    GST_DEBUG_OBJECT (self,
+        "no answer for sample %" G_GUINT64_FORMAT " in time: degraded",
+        p->sample);
+    give_answer (self, p->own);
+    p->own = NULL;
+    pending_free (p);
+  }
+  g_list_free (due);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+handle_answer (GstDdnnSink *self, const gchar *json)
+{
+  GError *error = NULL;
+  GstStructure *result = gst_ddnn_result_from_json (json, &error);
+  guint64 sample = 0;
+  Pending *p;
+
+  if (!result) {
+    GST_WARNING_OBJECT (self, "ignored a malformed answer: %s", error->message);
+    g_error_free (error);
+    return;
+  }
+  gst_structure_get_uint64 (result, "sample", &sample);
+  g_mutex_lock (&self->lock);
+  p = take_pending (self, sample);
+  if (p)
+    self->answered++;
+  else
+    self->late++;
+  g_mutex_unlock (&self->lock);
+  if (!p) {
+    GST_DEBUG_OBJECT (self,
+        "answer for sample %" G_GUINT64_FORMAT
+        " after its degraded one, or not ours: dropped",
+        sample);
+    gst_structure_free (result);
+    return;
+  }
+  pending_free (p);
+  give_answer (self, result);
+}
+
+/* ------------------------------------------------------------------ */
+/* the network thread                                                  */
+
+static void connect_now (GstDdnnSink *self);
+
+/* Network thread: sends what has not gone on this connection yet. */
+static gboolean
+send_queued (gpointer data)
+{
+  GstDdnnSink *self = data;
+  GList *l;
+
+  g_mutex_lock (&self->lock);
+  self->send_scheduled = FALSE;
+  if (!self->conn) {
+    g_mutex_unlock (&self->lock);
+    return G_SOURCE_REMOVE;
+  }
+  for (l = self->items.head; l; l = l->next) {
+    Item *item = l->data;
+    gsize size;
+    gconstpointer bytes;
+
+    if (item->sent_at)
+      continue;
+    bytes = g_bytes_get_data (item->frame, &size);
+    item->sent_at = g_get_monotonic_time ();
+    if (item->ever_sent)
+      self->resent++;
+    item->ever_sent = TRUE;
+    self->sent++;
+    self->bytes += size;
+    soup_websocket_connection_send_binary (self->conn, bytes, size);
+  }
+  g_mutex_unlock (&self->lock);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_message (
+    SoupWebsocketConnection *conn, gint type, GBytes *message, gpointer data)
+{
+  GstDdnnSink *self = data;
+  gsize size;
+  const gchar *text = g_bytes_get_data (message, &size);
+  gchar *line;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+    GST_WARNING_OBJECT (self, "ignored a binary message from the server");
+    return;
+  }
+  line = g_strndup (text, size);
+  if (g_str_has_prefix (line, "ack ")) {
+    gchar *end;
+    guint64 upto = g_ascii_strtoull (line + 4, &end, 10);
+    gint64 now = g_get_monotonic_time ();
+
+    g_mutex_lock (&self->lock);
+    while (!g_queue_is_empty (&self->items)) {
+      Item *item = g_queue_peek_head (&self->items);
+
+      if (item->sample > upto)
+        break;
+      g_queue_pop_head (&self->items);
+      if (item->sent_at) {
+        gdouble rtt = now - item->sent_at;
+
+        self->rtt_us = self->acked ? 0.9 * self->rtt_us + 0.1 * rtt : rtt;
+      }
+      self->acked++;
+      item_free (item);
+    }
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+  } else if (g_str_has_prefix (line, "answer ")) {
+    handle_answer (self, line + 7);
+  } else {
+    GST_WARNING_OBJECT (self, "ignored an unknown message: %.40s", line);
+  }
+  g_free (line);
+}
+
+static gboolean
+retry_connect (gpointer data)
+{
+  GstDdnnSink *self = data;
+
+  g_source_unref (self->retry);
+  self->retry = NULL;
+  connect_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconnect (GstDdnnSink *self)
+{
+  guint backoff_max;
+
+  if (self->retry || g_cancellable_is_cancelled (self->cancel))
+    return;
+  GST_OBJECT_LOCK (self);
+  backoff_max = self->backoff_max;
+  GST_OBJECT_UNLOCK (self);
+  self->backoff = self->backoff ? MIN (self->backoff * 2, backoff_max)
+                                : MIN (BACKOFF_MIN, backoff_max);
+  GST_INFO_OBJECT (self, "reconnecting in %u ms", self->backoff);
+  self->retry = g_timeout_source_new (self->backoff);
+  g_source_set_callback (self->retry, retry_connect, self, NULL);
+  g_source_attach (self->retry, self->context);
+}
+
+static void
+on_closed (SoupWebsocketConnection *conn, gpointer data)
+{
+  GstDdnnSink *self = data;
+  GList *l;
+
+  GST_WARNING_OBJECT (self,
+      "link closed (code %u%s%s); unacknowledged frames "
+      "will be sent again",
+      soup_websocket_connection_get_close_code (conn),
+      soup_websocket_connection_get_close_data (conn) ? ": " : "",
+      soup_websocket_connection_get_close_data (conn)
+          ? soup_websocket_connection_get_close_data (conn)
+          : "");
+  g_mutex_lock (&self->lock);
+  g_signal_handlers_disconnect_by_data (conn, self);
+  g_clear_object (&self->conn);
+  for (l = self->items.head; l; l = l->next)
+    ((Item *) l->data)->sent_at = 0;
+  g_mutex_unlock (&self->lock);
+  schedule_reconnect (self);
+}
+
+static void
+on_connected (GObject *source, GAsyncResult *res, gpointer data)
+{
+  GstDdnnSink *self = data;
+  GError *error = NULL;
+  SoupWebsocketConnection *conn = soup_session_websocket_connect_finish (
+      SOUP_SESSION (source), res, &error);
+
+  self->connecting = FALSE;
+  if (!conn) {
+    if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+      GST_WARNING_OBJECT (
+          self, "cannot connect to %s: %s", self->location, error->message);
+      if (g_error_matches (error, SOUP_WEBSOCKET_ERROR,
+              SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET) &&
+          strstr (error->message, "401"))
+        GST_ELEMENT_WARNING (self, RESOURCE, NOT_AUTHORIZED,
+            ("The server refused the token"), ("%s", error->message));
+      schedule_reconnect (self);
+    }
+    g_error_free (error);
+    return;
+  }
+  GST_INFO_OBJECT (self, "connected to %s", self->location);
+  self->backoff = 0;
+  soup_websocket_connection_set_max_incoming_payload_size (conn, 1 << 20);
+  soup_websocket_connection_set_keepalive_interval (conn, 1);
+  g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
+  g_signal_connect (conn, "closed", G_CALLBACK (on_closed), self);
+  g_mutex_lock (&self->lock);
+  self->conn = conn;
+  g_mutex_unlock (&self->lock);
+  send_queued (self);
+}
+
+static void
+connect_now (GstDdnnSink *self)
+{
+  SoupMessage *msg;
+  gchar *auth;
+
+  if (self->connecting || self->conn ||
+      g_cancellable_is_cancelled (self->cancel))
+    return;
+  msg = soup_message_new ("GET", self->location);
+  if (!msg) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("Bad location '%s'", self->location),
+        ("use ws://HOST:PORT/ddnn or wss://HOST:PORT/ddnn"));
+    return;
+  }
+  if (self->token) {
+    auth = g_strconcat ("Bearer ", self->token, NULL);
+    soup_message_headers_replace (
+        soup_message_get_request_headers (msg), "Authorization", auth);
+    g_free (auth);
+  }
+  soup_message_headers_replace (soup_message_get_request_headers (msg),
+      GST_DDNN_NET_PEER_HEADER, self->peer_id);
+  self->connecting = TRUE;
+  soup_session_websocket_connect_async (self->session, msg, NULL, NULL,
+      G_PRIORITY_DEFAULT, self->cancel, on_connected, self);
+  g_object_unref (msg);
+}
+
+static gboolean
+start_network (gpointer data)
+{
+  GstDdnnSink *self = data;
+
+  connect_now (self);
+  self->timer = g_timeout_source_new (5);
+  g_source_set_callback (self->timer, on_timer, self, NULL);
+  g_source_attach (self->timer, self->context);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+stop_network (gpointer data)
+{
+  GstDdnnSink *self = data;
+
+  g_cancellable_cancel (self->cancel);
+  if (self->retry) {
+    g_source_destroy (self->retry);
+    g_clear_pointer (&self->retry, g_source_unref);
+  }
+  if (self->timer) {
+    g_source_destroy (self->timer);
+    g_clear_pointer (&self->timer, g_source_unref);
+  }
+  g_mutex_lock (&self->lock);
+  if (self->conn) {
+    g_signal_handlers_disconnect_by_data (self->conn, self);
+    if (soup_websocket_connection_get_state (self->conn) ==
+        SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (
+          self->conn, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+    g_clear_object (&self->conn);
+  }
+  g_mutex_unlock (&self->lock);
+  g_main_loop_quit (self->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+network_thread (gpointer data)
+{
+  GstDdnnSink *self = data;
+
+  g_main_context_push_thread_default (self->context);
+  self->session = soup_session_new ();
+  if (self->ca_file) {
+    GError *error = NULL;
+    GTlsDatabase *db = g_tls_file_database_new (self->ca_file, &error);
+
+    if (db) {
+      soup_session_set_tls_database (self->session, db);
+      g_object_unref (db);
+    } else {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Cannot read the TLS CA file %s", self->ca_file),
+          ("%s", error->message));
+      g_error_free (error);
+    }
+  }
+  start_network (self);
+  g_main_loop_run (self->loop);
+  /* let cancelled operations finish */
+  while (g_main_context_iteration (self->context, FALSE))
+    ;
+  g_clear_object (&self->session);
+  g_main_context_pop_thread_default (self->context);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* GstBaseSink                                                         */
+
+static gboolean
+gst_ddnn_sink_start (GstBaseSink *sink)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (sink);
+  g_autofree gchar *model = NULL, *results = NULL;
+  GUri *uri;
+
+  GST_OBJECT_LOCK (self);
+  model = g_strdup (self->model_path);
+  results = g_strdup (self->results_path);
+  GST_OBJECT_UNLOCK (self);
+  if (!self->location ||
+      !(uri = g_uri_parse (self->location, G_URI_FLAGS_NONE, NULL))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("No usable location '%s'", self->location ? self->location : ""),
+        ("use ws://HOST:PORT/ddnn or wss://HOST:PORT/ddnn"));
+    return FALSE;
+  }
+  if (strcmp (g_uri_get_scheme (uri), "ws") != 0 &&
+      strcmp (g_uri_get_scheme (uri), "wss") != 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("Location '%s' is not ws:// or wss://", self->location), (NULL));
+    g_uri_unref (uri);
+    return FALSE;
+  }
+  g_uri_unref (uri);
+  if (model &&
+      !(self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), model)))
+    return FALSE;
+  if (results &&
+      !(self->results = gst_ddnn_element_open_results (
+            GST_ELEMENT (self), results)))
+    return FALSE;
+  if (!self->peer_id)
+    self->peer_id = g_strdup_printf (
+        "%08x%08x", g_random_int (), g_random_int ());
+
+  g_mutex_lock (&self->lock);
+  self->flushing = FALSE;
+  self->sent = self->acked = self->resent = self->dropped = self->bytes = 0;
+  self->answered = self->degraded = self->late = 0;
+  self->rtt_us = 0;
+  self->pending_by_sample = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_mutex_unlock (&self->lock);
+  self->backoff = 0;
+  self->cancel = g_cancellable_new ();
+  self->context = g_main_context_new ();
+  self->loop = g_main_loop_new (self->context, FALSE);
+  self->thread = g_thread_new ("ddnnsink", network_thread, self);
+  return TRUE;
+}
+
+static gboolean
+gst_ddnn_sink_stop (GstBaseSink *sink)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (sink);
+  guint64 left;
+
+  if (self->thread) {
+    g_main_context_invoke (self->context, stop_network, self);
+    g_thread_join (self->thread);
+    self->thread = NULL;
+  }
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_object (&self->cancel);
+  g_mutex_lock (&self->lock);
+  left = g_queue_get_length (&self->pending);
+  g_queue_clear_full (&self->items, (GDestroyNotify) item_free);
+  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
+  g_clear_pointer (&self->pending_by_sample, g_hash_table_unref);
+  g_mutex_unlock (&self->lock);
+  if (left)
+    GST_INFO_OBJECT (
+        self, "%" G_GUINT64_FORMAT " answers were still due", left);
+  g_clear_pointer (&self->model, ddnn_model_unref);
+  g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
+  return TRUE;
+}
+
+static gboolean
+gst_ddnn_sink_unlock (GstBaseSink *sink)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (sink);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+gst_ddnn_sink_unlock_stop (GstBaseSink *sink)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (sink);
+
+  g_mutex_lock (&self->lock);
+  self->flushing = FALSE;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (sink);
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+  GstBuffer *parsed = NULL;
+  GError *error = NULL;
+  GBytes *frame;
+  Item *item;
+  Pending *p;
+  guint64 timeout;
+  const gchar *label = NULL;
+
+  if (!meta) {
+    /* a bare frame: parse it, which checks it too */
+    parsed = gst_buffer_copy (buffer);
+    if (!(meta = gst_ddnn_buffer_ensure_meta (parsed, &error))) {
+      GST_ELEMENT_WARNING (self, STREAM, DECODE,
+          ("Not sent: a buffer without DDNN data"), ("%s", error->message));
+      g_error_free (error);
+      gst_buffer_unref (parsed);
+      return GST_FLOW_OK;
+    }
+  }
+  if (self->model &&
+      !gst_ddnn_meta_has_model (meta, ddnn_model_get_id (self->model))) {
+    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+        ("The sample comes from another model"),
+        ("sample model %s, this element's model %s", meta->model_id,
+            ddnn_model_get_id (self->model)));
+    gst_clear_buffer (&parsed);
+    return GST_FLOW_ERROR;
+  }
+  frame = gst_ddnn_frame_from_meta (meta,
+      self->model &&
+          ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
+      TRUE, &error);
+  if (!frame) {
+    GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Cannot write the frame"),
+        ("%s", error->message));
+    g_error_free (error);
+    gst_clear_buffer (&parsed);
+    return GST_FLOW_ERROR;
+  }
+  item = g_new0 (Item, 1);
+  item->frame = frame;
+  item->sample = meta->sample;
+
+  /* this tier's own answer, in case the next does not answer in time */
+  GST_OBJECT_LOCK (self);
+  timeout = self->timeout;
+  GST_OBJECT_UNLOCK (self);
+  p = g_new0 (Pending, 1);
+  p->sample = meta->sample;
+  if (self->model && meta->n_classes == ddnn_model_get_n_classes (self->model))
+    label = ddnn_model_get_class_name (
+        self->model, ddnn_argmax (meta->n_classes, meta->scores));
+  p->own = gst_ddnn_result_new (meta, label);
+  gst_structure_set (p->own, "degraded", G_TYPE_BOOLEAN, TRUE, NULL);
+  p->deadline = timeout ? g_get_monotonic_time () + (gint64) (timeout / 1000)
+                        : G_MAXINT64;
+  gst_clear_buffer (&parsed);
+
+  g_mutex_lock (&self->lock);
+  while (
+      g_queue_get_length (&self->items) >= self->max_queue && !self->flushing) {
+    if (self->policy == GST_DDNN_QUEUE_DROP_OLDEST) {
+      Item *old = g_queue_pop_head (&self->items);
+
+      GST_DEBUG_OBJECT (
+          self, "queue full: dropped sample %" G_GUINT64_FORMAT, old->sample);
+      item_free (old);
+      self->dropped++;
+      break;
+    }
+    g_cond_wait (&self->cond, &self->lock);
+  }
+  if (self->flushing) {
+    g_mutex_unlock (&self->lock);
+    item_free (item);
+    pending_free (p);
+    return GST_FLOW_FLUSHING;
+  }
+  g_queue_push_tail (&self->items, item);
+  if (!g_hash_table_contains (self->pending_by_sample, &p->sample)) {
+    g_hash_table_insert (self->pending_by_sample, &p->sample, p);
+    g_queue_push_tail (&self->pending, p);
+  } else {
+    pending_free (p);
+  }
+  if (!self->send_scheduled) {
+    self->send_scheduled = TRUE;
+    g_main_context_invoke (self->context, send_queued, self);
+  }
+  g_mutex_unlock (&self->lock);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_ddnn_sink_event (GstBaseSink *sink, GstEvent *event)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (sink);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    guint64 timeout;
+    gint64 until;
+
+    /* the answers still due come (or are given degraded) first */
+    GST_OBJECT_LOCK (self);
+    timeout = self->timeout ? self->timeout : 10 * GST_SECOND;
+    GST_OBJECT_UNLOCK (self);
+    until = g_get_monotonic_time () + timeout / 1000 + G_USEC_PER_SEC;
+    g_mutex_lock (&self->lock);
+    while (!g_queue_is_empty (&self->pending) && !self->flushing &&
+        g_cond_wait_until (&self->cond, &self->lock, until))
+      ;
+    if (!g_queue_is_empty (&self->pending))
+      GST_WARNING_OBJECT (self, "EOS with %u answers still due",
+          g_queue_get_length (&self->pending));
+    g_mutex_unlock (&self->lock);
+  }
+  return GST_BASE_SINK_CLASS (gst_ddnn_sink_parent_class)->event (sink, event);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+gst_ddnn_sink_set_property (
+    GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_free (self->location);
+      self->location = g_value_dup_string (value);
+      break;
+    case PROP_TOKEN:
+      g_free (self->token);
+      self->token = g_value_dup_string (value);
+      break;
+    case PROP_TLS_CA_FILE:
+      g_free (self->ca_file);
+      self->ca_file = g_value_dup_string (value);
+      break;
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_MAX_QUEUE:
+      self->max_queue = g_value_get_uint (value);
+      break;
+    case PROP_QUEUE_POLICY:
+      self->policy = g_value_get_enum (value);
+      break;
+    case PROP_BACKOFF_MAX:
+      self->backoff_max = g_value_get_uint (value);
+      break;
+    case PROP_TIMEOUT:
+      self->timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_RESULTS:
+      g_free (self->results_path);
+      self->results_path = g_value_dup_string (value);
+      break;
+    case PROP_PEER_ID:
+      g_free (self->peer_id);
+      self->peer_id = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ddnn_sink_get_property (
+    GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_LOCATION:
+      g_value_set_string (value, self->location);
+      break;
+    case PROP_TOKEN:
+      g_value_set_string (value, self->token);
+      break;
+    case PROP_TLS_CA_FILE:
+      g_value_set_string (value, self->ca_file);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_MAX_QUEUE:
+      g_value_set_uint (value, self->max_queue);
+      break;
+    case PROP_QUEUE_POLICY:
+      g_value_set_enum (value, self->policy);
+      break;
+    case PROP_BACKOFF_MAX:
+      g_value_set_uint (value, self->backoff_max);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint64 (value, self->timeout);
+      break;
+    case PROP_RESULTS:
+      g_value_set_string (value, self->results_path);
+      break;
+    case PROP_PEER_ID:
+      g_value_set_string (value, self->peer_id);
+      break;
+    case PROP_STATS:
+      GST_OBJECT_UNLOCK (self);
+      g_mutex_lock (&self->lock);
+      g_value_take_boxed (value,
+          gst_structure_new ("ddnn-sink-stats", "sent", G_TYPE_UINT64,
+              self->sent, "acked", G_TYPE_UINT64, self->acked, "resent",
+              G_TYPE_UINT64, self->resent, "dropped", G_TYPE_UINT64,
+              self->dropped, "bytes", G_TYPE_UINT64, self->bytes, "rtt",
+              G_TYPE_DOUBLE, self->rtt_us, "answered", G_TYPE_UINT64,
+              self->answered, "degraded", G_TYPE_UINT64, self->degraded, "late",
+              G_TYPE_UINT64, self->late, NULL));
+      g_mutex_unlock (&self->lock);
+      return;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_ddnn_sink_finalize (GObject *object)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (object);
+
+  g_free (self->location);
+  g_free (self->token);
+  g_free (self->ca_file);
+  g_free (self->model_path);
+  g_free (self->results_path);
+  g_free (self->peer_id);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (gst_ddnn_sink_parent_class)->finalize (object);
+}
+
+static void
+gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *sink_class = GST_BASE_SINK_CLASS (klass);
+
+  gobject_class->set_property = gst_ddnn_sink_set_property;
+  gobject_class->get_property = gst_ddnn_sink_get_property;
+  gobject_class->finalize = gst_ddnn_sink_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Location",
+          "The ddnnsrc to send to: ws://HOST:PORT/ddnn or wss://HOST:PORT/ddnn",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TOKEN,
+      g_param_spec_string ("token", "Token",
+          "Sent as 'Authorization: Bearer TOKEN'", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TLS_CA_FILE,
+      g_param_spec_string ("tls-ca-file", "TLS CA file",
+          "PEM file of the certificate authorities trusted for wss:// (unset "
+          "= the system's)",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Optional: the model, for its wire format (int8 scores) and class "
+          "names; samples of other models are refused",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_QUEUE,
+      g_param_spec_uint ("max-queue", "Max queue",
+          "Unacknowledged frames kept for resending", 1, G_MAXUINT,
+          DEFAULT_MAX_QUEUE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_QUEUE_POLICY,
+      g_param_spec_enum ("queue-policy", "Queue policy",
+          "When max-queue frames are unacknowledged: block, or drop the "
+          "oldest (counted in stats)",
+          GST_TYPE_DDNN_QUEUE_POLICY, DEFAULT_QUEUE_POLICY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_BACKOFF_MAX,
+      g_param_spec_uint ("backoff-max", "Backoff max",
+          "Longest wait (ms) between reconnection attempts; the wait starts "
+          "at 50 ms and doubles",
+          1, 600000, DEFAULT_BACKOFF_MAX,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint64 ("timeout", "Timeout",
+          "How long (ns) the next tier has to answer a sample before this "
+          "tier gives its own answer, marked degraded (0 = wait forever)",
+          0, G_MAXUINT64, DEFAULT_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_RESULTS,
+      g_param_spec_string ("results", "Results",
+          "Append each answer that comes home as a JSON line to this file",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PEER_ID,
+      g_param_spec_string ("peer-id", "Peer id",
+          "This sender's id, by which the server recognises frames it "
+          "resends (unset = random)",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "sent, acked, resent, dropped, bytes, rtt (us, smoothed), "
+          "answered, degraded, late",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_set_static_metadata (element_class, "DDNN network sink",
+      "Sink/Network",
+      "Sends each sample's DDNN meta (never the video) to a ddnnsrc over "
+      "WebSocket and posts the answers that come back; example: ddnndevice "
+      "model=m.safetensors view=0 ! ddnnsink location=ws://edge:9000/ddnn "
+      "token=t",
+      "ddnn-gst developers");
+
+  sink_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_sink_start);
+  sink_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_sink_stop);
+  sink_class->unlock = GST_DEBUG_FUNCPTR (gst_ddnn_sink_unlock);
+  sink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_ddnn_sink_unlock_stop);
+  sink_class->render = GST_DEBUG_FUNCPTR (gst_ddnn_sink_render);
+  sink_class->event = GST_DEBUG_FUNCPTR (gst_ddnn_sink_event);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_DDNN_QUEUE_POLICY, 0);
+  GST_DEBUG_CATEGORY_INIT (
+      gst_ddnn_sink_debug, "ddnnsink", 0, "DDNN network sink");
+}
+
+static void
+gst_ddnn_sink_init (GstDdnnSink *self)
+{
+  self->max_queue = DEFAULT_MAX_QUEUE;
+  self->policy = DEFAULT_QUEUE_POLICY;
+  self->backoff_max = DEFAULT_BACKOFF_MAX;
+  self->timeout = DEFAULT_TIMEOUT;
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->items);
+  g_queue_init (&self->pending);
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+}
