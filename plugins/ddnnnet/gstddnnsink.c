@@ -759,6 +759,17 @@ gst_ddnn_sink_event (GstBaseSink *sink, GstEvent *event)
       GST_WARNING_OBJECT (self, "EOS with %u answers still due",
           g_queue_get_length (&self->pending));
     g_mutex_unlock (&self->lock);
+    /* what crossed the link, for scripts that read the bus */
+    {
+      GValue stats = G_VALUE_INIT;
+
+      g_value_init (&stats, GST_TYPE_STRUCTURE);
+      g_object_get_property (G_OBJECT (self), "stats", &stats);
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self),
+              gst_structure_copy (gst_value_get_structure (&stats))));
+      g_value_unset (&stats);
+    }
   }
   return GST_BASE_SINK_CLASS (gst_ddnn_sink_parent_class)->event (sink, event);
 }

@@ -115,7 +115,7 @@ struct _GstDdnnSrc
   GMutex lock;
   GCond cond;
   OutPad *pads[FUSED + 1];
-  gboolean flushing;
+  gboolean flushing, eos;
 };
 
 static GstStaticPadTemplate view_template = GST_STATIC_PAD_TEMPLATE (
@@ -141,10 +141,17 @@ out_pad_loop (gpointer data)
   GstFlowReturn ret;
 
   g_mutex_lock (&self->lock);
-  while (!self->flushing && g_queue_is_empty (&out->queue))
+  while (!self->flushing && !self->eos && g_queue_is_empty (&out->queue))
     g_cond_wait (&self->cond, &self->lock);
   if (self->flushing) {
     g_mutex_unlock (&self->lock);
+    gst_pad_pause_task (pad);
+    return;
+  }
+  if (g_queue_is_empty (&out->queue)) {
+    /* asked to end (gst-launch -e): what was queued went first */
+    g_mutex_unlock (&self->lock);
+    gst_pad_push_event (pad, gst_event_new_eos ());
     gst_pad_pause_task (pad);
     return;
   }
@@ -541,8 +548,19 @@ gst_ddnn_src_src_event (GstPad *pad, GstObject *parent, GstEvent *event)
   const GstStructure *result = gst_ddnn_answer_event_get_result (event);
 
   if (result) {
-    Answer *a = g_new0 (Answer, 1);
+    OutPad *out = gst_pad_get_element_private (pad);
+    guint64 views = 0;
+    Answer *a;
 
+    /* an aggregator hands the answer to every camera's pad: the pad of
+     * the first view that took part sends it, once */
+    gst_structure_get_uint64 (result, "views", &views);
+    if (out != self->pads[FUSED] && views &&
+        out != self->pads[g_bit_nth_lsf (views, -1)]) {
+      gst_event_unref (event);
+      return TRUE;
+    }
+    a = g_new0 (Answer, 1);
     a->self = gst_object_ref (self);
     a->result = gst_structure_copy (result);
     GST_OBJECT_LOCK (self);
@@ -670,6 +688,7 @@ gst_ddnn_src_start (GstDdnnSrc *self)
   StartData sd = { self, NULL, FALSE };
 
   self->flushing = FALSE;
+  self->eos = FALSE;
   self->last_sample = g_hash_table_new_full (
       g_str_hash, g_str_equal, g_free, g_free);
   self->context = g_main_context_new ();
@@ -729,6 +748,25 @@ gst_ddnn_src_stop (GstDdnnSrc *self)
   GST_OBJECT_LOCK (self);
   self->bound_port = 0;
   GST_OBJECT_UNLOCK (self);
+}
+
+/* EOS sent to the element (gst-launch -e, an application ending the
+ * stream) leaves on every pad once the frames queued there are out. */
+static gboolean
+gst_ddnn_src_send_event (GstElement *element, GstEvent *event)
+{
+  GstDdnnSrc *self = GST_DDNN_SRC (element);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    g_mutex_lock (&self->lock);
+    self->eos = TRUE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return GST_ELEMENT_CLASS (gst_ddnn_src_parent_class)
+      ->send_event (element, event);
 }
 
 static GstStateChangeReturn
@@ -875,6 +913,7 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
   gobject_class->get_property = gst_ddnn_src_get_property;
   gobject_class->finalize = gst_ddnn_src_finalize;
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_ddnn_src_change_state);
+  element_class->send_event = GST_DEBUG_FUNCPTR (gst_ddnn_src_send_event);
 
   g_object_class_install_property (gobject_class, PROP_PORT,
       g_param_spec_int ("port", "Port",

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The edge host: ddnnsrc (one pad per camera) -> ddnnaggregate -> ddnnexit;
+# confident samples are answered here, the rest go to the cloud through
+# ddnnsink.  Every answer (local, cloud, or degraded when the cloud does not
+# answer within TIMEOUT) goes back to the cameras' hosts and into RESULTS.
+#
+# usage: pipelines/edge.sh -u CLOUD_URL [-p PORT] [-a ADDRESS] [-k TOKEN]
+#            [-m MODEL] [-t THRESHOLD] [-w CAMERA_TIMEOUT_MS]
+#            [-T CLOUD_TIMEOUT_MS] [-o RESULTS.jsonl] [-C CA.pem]
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$here/build}
+port=0 address=127.0.0.1 token= model=$here/models/fmv6-binary.safetensors
+threshold= wait_ms=1000 cloud_ms=2000 results=/dev/null ca= cloud=
+while getopts u:p:a:k:m:t:w:T:o:C:h opt; do
+  case $opt in
+    u) cloud=$OPTARG ;; p) port=$OPTARG ;; a) address=$OPTARG ;;
+    k) token=$OPTARG ;; m) model=$OPTARG ;; t) threshold=$OPTARG ;;
+    w) wait_ms=$OPTARG ;; T) cloud_ms=$OPTARG ;; o) results=$OPTARG ;;
+    C) ca=$OPTARG ;; *) sed -n '2,10p' "$0"; exit 2 ;;
+  esac
+done
+[ -n "$cloud" ] || { sed -n '2,10p' "$0"; exit 2; }
+if [ -z "$threshold" ]; then
+  threshold=$("$build/tools/ddnn" inspect --json "$model" |
+    sed -n 's/.*"local_threshold" : \([0-9.]*\).*/\1/p' | head -n 1)
+fi
+views=$("$build/tools/ddnn" inspect --json "$model" | sed -n 's/.*"views" : \([0-9]*\).*/\1/p' | head -n 1)
+set -- ddnnsrc name=in "port=$port" "address=$address" ${token:+"token=$token"} \
+  ddnnaggregate name=fuse "model=$model" "timeout=${wait_ms}000000" ! \
+  ddnnexit name=x "threshold=$threshold" "model=$model" "results=$results" \
+  x.exit ! queue ! fakesink sync=false async=false \
+  x.next ! queue ! ddnnsink "location=$cloud" ${token:+"token=$token"} \
+    ${ca:+"tls-ca-file=$ca"} "model=$model" "results=$results" \
+    "timeout=${cloud_ms}000000"
+v=0
+while [ "$v" -lt "$views" ]; do
+  set -- "$@" "in.src_$v" ! queue ! "fuse.sink_$v"
+  v=$((v + 1))
+done
+export GST_PLUGIN_PATH=$build/plugins/ddnn:$build/plugins/ddnnnet${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}
+exec gst-launch-1.0 -e -m "$@"

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Device, edge and cloud as three processes on this host (loopback), as
+# they would run on three hosts: runs N recorded FMV-6 test samples through
+# them and prints accuracy by tier, the bytes that crossed each link and
+# what raw offload (the frames themselves) would have needed.
+#
+# usage: pipelines/three-hosts.sh [-n SAMPLES] [-m MODEL] [-k TOKEN] [-o DIR]
+#
+# DIR (default build/three-hosts) gets cloud.jsonl, edge.jsonl (every
+# answer, as the edge learned it), devices.jsonl (every answer, as the
+# cameras' host learned it) and the three logs.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$here/build}
+n=500 model=$here/models/fmv6-binary.safetensors token=ddnn-$$ out=$build/three-hosts
+while getopts n:m:k:o:h opt; do
+  case $opt in
+    n) n=$OPTARG ;; m) model=$OPTARG ;; k) token=$OPTARG ;; o) out=$OPTARG ;;
+    *) sed -n '2,11p' "$0"; exit 2 ;;
+  esac
+done
+mkdir -p "$out"
+rm -f "$out"/*.jsonl "$out"/*.log
+data=$build/fmv6-$n
+video=$data/video
+[ -f "$video/labels.csv" ] ||
+  "$build/tools/ddnn" dataset fmv --out "$data" --seed 1 --limit "$n" --video "$video" >/dev/null
+
+port_of() { # LOG: waits for the ddnn-listening line, prints the port
+  i=0
+  while ! grep -q 'ddnn-listening' "$1" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 100 ] || { echo "no server in $1" >&2; exit 1; }
+    sleep 0.1
+  done
+  sed -n 's/.*ddnn-listening, port=(int)\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+pids=
+trap 'kill $pids 2>/dev/null || true' EXIT INT TERM
+"$here/pipelines/cloud.sh" -k "$token" -m "$model" -o "$out/cloud.jsonl" > "$out/cloud.log" 2>&1 &
+pids="$pids $!"
+cloud_port=$(port_of "$out/cloud.log")
+"$here/pipelines/edge.sh" -u "ws://127.0.0.1:$cloud_port/ddnn" -k "$token" -m "$model" \
+  -o "$out/edge.jsonl" > "$out/edge.log" 2>&1 &
+edge_pid=$!
+pids="$pids $edge_pid"
+edge_port=$(port_of "$out/edge.log")
+start=$(date +%s.%N)
+"$here/pipelines/devices.sh" -u "ws://127.0.0.1:$edge_port/ddnn" -d "$video" -k "$token" \
+  -m "$model" -o "$out/devices.jsonl" > "$out/devices.log" 2>&1
+end=$(date +%s.%N)
+# the edge ends its stream (EOS), so its link to the cloud reports its bytes
+kill -INT "$edge_pid"
+wait "$edge_pid" 2>/dev/null || true
+awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels.csv" '
+  function bytes(file,   line, b, total) {
+    total = 0
+    while ((getline line < file) > 0)
+      if (line ~ /ddnn-sink-stats/) {
+        b = line; sub(/.*bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); total += b
+      }
+    return total
+  }
+  BEGIN {
+    while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] }
+    while ((getline line < (out "/devices.jsonl")) > 0) {
+      match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
+      match(line, /"class":[0-9]+/); c = substr(line, RSTART + 8, RLENGTH - 8)
+      match(line, /"tier":"[a-z]+"/); t = substr(line, RSTART + 8, RLENGTH - 9)
+      if (line ~ /"degraded":true/) t = t " (degraded)"
+      k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s])
+    }
+    up = bytes(out "/devices.log"); next_ = bytes(out "/edge.log")
+    printf "%d of %d samples answered at the cameras'"'"' host in %.2f s\n", total, n, t1 - t0
+    for (t in k) printf "  %-18s %5d (%5.1f %%), %5.1f %% right\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
+    printf "  overall            %5.1f %% right\n", 100 * right / total
+    printf "bytes: cameras -> edge %d (%.1f B/sample), edge -> cloud %d (%.1f B/sample)\n", up, up / n, next_, next_ / n
+    printf "raw offload (6 x 32 x 32 grey frames): %d B/sample, %.1fx more than sent\n", 6144, 6144 * n / (up + next_)
+  }'
