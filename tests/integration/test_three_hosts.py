@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""Device, edge and cloud as separate processes on loopback (the scripts in
+pipelines/), ports chosen by the system, every process stopped by the test:
+
+1. 1000 recorded FMV-6 samples: every sample's answer (class and tier), as
+   the edge and as the cameras' host learn it, equals the engine's (which
+   the one-host pipeline's test holds equal to that pipeline's), once each.
+2. The cloud is killed mid-stream and restarted on its port within 5 s: at
+   the edge and at the cameras' host every sample gets exactly one answer,
+   and the answers given while it was down are marked degraded.
+3. One camera's process is killed: aggregation goes on after the timeout,
+   every sample is still answered, and the view mask shows the missing view.
+4. A wrong and a missing token both get HTTP 401, and a camera with a wrong
+   token gets no frame accepted (its answers are its own, degraded).
+6. The edge -> cloud link runs over TLS (wss) with a certificate made here.
+
+usage: test_three_hosts.py DDNN_TOOL SOURCE_DIR BUILD_DIR"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+MODEL = None
+SRC = BUILD = TOOL = None
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def start(script, log, *args):
+    env = dict(os.environ, BUILD=BUILD)
+    return subprocess.Popen([os.path.join(SRC, "pipelines", script), *args],
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+
+
+def port_of(log, proc):
+    for _ in range(200):
+        text = open(log).read()
+        m = re.search(r"ddnn-listening, port=\(int\)(\d+)", text)
+        if m:
+            return int(m.group(1))
+        if proc.poll() is not None:
+            fail(f"{log} ended early:\n{text[-2000:]}")
+        time.sleep(0.05)
+    fail(f"no server started in {log}")
+
+
+def stop(proc, sig=signal.SIGINT, timeout=30):
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        fail(f"a process did not stop within {timeout} s of signal {sig}")
+
+
+def answers(path):
+    got = {}
+    if os.path.exists(path):
+        for line in open(path):
+            r = json.loads(line)
+            got.setdefault(r["sample"], []).append(r)
+    return got
+
+
+def once_each(got, n, where):
+    missing = [s for s in range(n) if s not in got]
+    twice = [s for s in got if len(got[s]) > 1]
+    if missing or twice:
+        fail(f"{where}: {len(missing)} samples without an answer (e.g. {missing[:3]}), "
+             f"{len(twice)} answered more than once (e.g. {twice[:3]})")
+
+
+def reference(data, n, threshold):
+    out = subprocess.run([TOOL, "run", MODEL, "--data", data, "--json", "-n", str(n),
+                          "--threshold", str(threshold)],
+                         check=True, capture_output=True, text=True).stdout
+    ref = {}
+    for line in out.splitlines():
+        r = json.loads(line)
+        ref[r["sample"]] = (r["answer"], "device" if r["tier"] == "local" else "cloud")
+    return ref
+
+
+def three_hosts(tmp, video, name, token="tok", devices_args=(), edge_args=(),
+                cloud_args=(), cloud_url_scheme="ws", during=None, camera_procs=False):
+    d = os.path.join(tmp, name)
+    os.makedirs(d)
+    cloud = start("cloud.sh", f"{d}/cloud.log", "-k", token, "-m", MODEL,
+                  "-o", f"{d}/cloud.jsonl", *cloud_args)
+    cport = port_of(f"{d}/cloud.log", cloud)
+    edge = start("edge.sh", f"{d}/edge.log", "-u", f"{cloud_url_scheme}://127.0.0.1:{cport}/ddnn",
+                 "-k", token, "-m", MODEL, "-o", f"{d}/edge.jsonl", *edge_args)
+    eport = port_of(f"{d}/edge.log", edge)
+    url = f"ws://127.0.0.1:{eport}/ddnn"
+    if camera_procs:
+        devs = [start("devices.sh", f"{d}/devices{v}.log", "-u", url, "-d", video, "-k", token,
+                      "-m", MODEL, "-c", str(v), *devices_args,
+                      *(["-o", f"{d}/devices.jsonl"] if v == 0 else []))
+                for v in range(6)]
+    else:
+        devs = [start("devices.sh", f"{d}/devices.log", "-u", url, "-d", video, "-k", token,
+                      "-m", MODEL, "-o", f"{d}/devices.jsonl", *devices_args)]
+    state = {"cloud": cloud, "cport": cport, "devs": devs, "dir": d}
+    if during:
+        during(state)
+    for p in state["devs"]:
+        try:
+            p.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            stop(p, signal.SIGKILL)
+            fail(f"{name}: the cameras' host did not finish")
+    stop(edge)
+    stop(state["cloud"])
+    return d
+
+
+def main():
+    global MODEL, SRC, BUILD, TOOL
+    TOOL, SRC, BUILD = sys.argv[1], sys.argv[2], sys.argv[3]
+    MODEL = os.path.join(SRC, "models", "fmv6-binary.safetensors")
+    threshold = json.loads(subprocess.run([TOOL, "inspect", "--json", MODEL], check=True,
+                                          capture_output=True, text=True).stdout)["local_threshold"]
+    with tempfile.TemporaryDirectory() as tmp:
+        n = 1000
+        data, video = os.path.join(tmp, "fmv6"), os.path.join(tmp, "video")
+        subprocess.run([TOOL, "dataset", "fmv", "--out", data, "--seed", "1", "--limit", str(n),
+                        "--video", video], check=True, stdout=subprocess.DEVNULL)
+        ref = reference(data, n, threshold)
+
+        # 1. three processes, answers equal the engine's
+        d = three_hosts(tmp, video, "plain")
+        for where in ("edge", "devices"):
+            got = answers(f"{d}/{where}.jsonl")
+            once_each(got, n, f"plain, {where}")
+            wrong = [s for s in ref if (got[s][0]["class"], got[s][0]["tier"]) != ref[s]]
+            if wrong:
+                s = wrong[0]
+                fail(f"plain, {where}: {len(wrong)} answers differ from the engine's, e.g. "
+                     f"sample {s}: {got[s][0]} against {ref[s]}")
+        print(f"1. {n} samples through three processes: all answers equal the engine's")
+
+        # 2. the cloud dies and comes back on its port within 5 s
+        def kill_cloud(state):
+            time.sleep(1.5)
+            stop(state["cloud"], signal.SIGKILL)
+            time.sleep(1.0)
+            log = f"{state['dir']}/cloud2.log"
+            state["cloud"] = start("cloud.sh", log, "-k", "tok", "-m", MODEL,
+                                   "-p", str(state["cport"]), "-o", f"{state['dir']}/cloud.jsonl")
+            port_of(log, state["cloud"])
+        d = three_hosts(tmp, video, "cloud-dies", devices_args=("-r", "250", "-T", "8000"),
+                        edge_args=("-T", "400"), during=kill_cloud)
+        for where in ("edge", "devices"):
+            got = answers(f"{d}/{where}.jsonl")
+            once_each(got, n, f"cloud-dies, {where}")
+        got = answers(f"{d}/edge.jsonl")
+        degraded = [s for s in got if got[s][0]["degraded"]]
+        if not degraded:
+            fail("cloud-dies: no answer is marked degraded though the cloud was down")
+        if any(got[s][0]["tier"] != "device" for s in degraded):
+            fail("cloud-dies: a degraded answer claims a tier above the edge's own")
+        print(f"2. cloud killed and restarted: {n} samples answered once each, "
+              f"{len(degraded)} degraded")
+
+        # 3. one camera's process dies
+        def kill_camera(state):
+            time.sleep(1.5)
+            stop(state["devs"][3], signal.SIGKILL)
+            state["devs"] = state["devs"][:3] + state["devs"][4:]
+        d = three_hosts(tmp, video, "camera-dies", devices_args=("-r", "250", "-T", "8000"),
+                        edge_args=("-w", "300"), during=kill_camera, camera_procs=True)
+        got = answers(f"{d}/edge.jsonl")
+        once_each(got, n, "camera-dies, edge")
+        without = [s for s in got if not got[s][0]["views"] & (1 << 3)]
+        if not without or any(got[s][0]["views"] != 0b110111 for s in without):
+            fail(f"camera-dies: {len(without)} samples lack view 3, masks "
+                 f"{sorted(set(got[s][0]['views'] for s in without))}")
+        once_each(answers(f"{d}/devices.jsonl"), n, "camera-dies, camera 0's host")
+        print(f"3. camera 3 killed: all {n} samples answered, {len(without)} without view 3")
+
+        # 4. tokens
+        d = os.path.join(tmp, "tokens")
+        os.makedirs(d)
+        edge = start("edge.sh", f"{d}/edge.log", "-u", "ws://127.0.0.1:9/ddnn", "-k", "right",
+                     "-m", MODEL, "-o", f"{d}/edge.jsonl")
+        eport = port_of(f"{d}/edge.log", edge)
+        for header in ("Authorization: Bearer wrong\r\n", ""):
+            with socket.create_connection(("127.0.0.1", eport), timeout=10) as s:
+                s.sendall(("GET /ddnn HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                           f"Sec-WebSocket-Version: 13\r\n{header}\r\n").encode())
+                status = s.recv(4096).decode(errors="replace").split("\r\n")[0]
+            if " 401 " not in status + " ":
+                fail(f"tokens: {header.strip() or 'no token'} got '{status}', not 401")
+        bad = start("devices.sh", f"{d}/devices.log", "-u", f"ws://127.0.0.1:{eport}/ddnn",
+                    "-d", video, "-k", "wrong", "-m", MODEL, "-c", "0", "-T", "300",
+                    "-o", f"{d}/devices.jsonl")
+        bad.wait(timeout=120)
+        # no camera ever got in, so no stream reaches the edge's sinks and
+        # there is no EOS to wait for: stop it outright
+        stop(edge, signal.SIGTERM)
+        if answers(f"{d}/edge.jsonl"):
+            fail("tokens: the edge answered a sample from a peer with a wrong token")
+        got = answers(f"{d}/devices.jsonl")
+        once_each(got, n, "tokens, the refused camera's host")
+        if not all(r[0]["degraded"] for r in got.values()):
+            fail("tokens: a refused camera got an answer that is not its own")
+        if "refused" not in open(f"{d}/devices.log").read() and \
+           "401" not in open(f"{d}/devices.log").read():
+            print("note: the refused camera's log does not mention the refusal")
+        print("4. wrong and missing tokens get 401; nothing of the refused camera is accepted")
+
+        # 6. wss between edge and cloud, with a certificate made here
+        openssl = shutil.which("openssl")
+        if not openssl:
+            fail("openssl is needed to make the test certificate")
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        d = three_hosts(tmp, video, "tls", cloud_args=("-c", cert, "-K", key),
+                        edge_args=("-C", cert), cloud_url_scheme="wss")
+        got = answers(f"{d}/edge.jsonl")
+        once_each(got, n, "tls, edge")
+        wrong = [s for s in ref if (got[s][0]["class"], got[s][0]["tier"]) != ref[s]]
+        if wrong:
+            fail(f"tls: {len(wrong)} answers differ from the engine's")
+        if "wss://" not in open(f"{d}/cloud.log").read():
+            fail("tls: the cloud did not listen on wss://")
+        print(f"6. edge -> cloud over wss: all {n} answers equal the engine's")
+
+
+if __name__ == "__main__":
+    main()
