@@ -448,6 +448,27 @@ gst_ddnn_buffer_set_frame (GstBuffer *buffer, const GstDdnnMeta *meta,
   return TRUE;
 }
 
+GstBuffer *
+gst_ddnn_buffer_new_from_frame (
+    GBytes *bytes, GstDdnnFrame *frame, GError **error)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  GstBuffer *buffer;
+
+  if (!gst_ddnn_frame_parse (data, size, frame, error)) {
+    g_bytes_unref (bytes);
+    return NULL;
+  }
+  buffer = gst_buffer_new_wrapped_bytes (bytes);
+  g_bytes_unref (bytes);
+  if (!gst_ddnn_frame_add_meta (frame, buffer, error)) {
+    gst_buffer_unref (buffer);
+    return NULL;
+  }
+  return buffer;
+}
+
 GstDdnnMeta *
 gst_ddnn_buffer_ensure_meta (GstBuffer *buffer, GError **error)
 {

@@ -98,6 +98,13 @@ GstDdnnMeta *gst_ddnn_frame_add_meta (
  * NULL, with the reason in @error, when the payload is no valid frame. */
 GstDdnnMeta *gst_ddnn_buffer_ensure_meta (GstBuffer *buffer, GError **error);
 
+/* What a receiver does with a frame that arrived whole (a WebSocket
+ * message): checks it completely, then gives a buffer whose payload is
+ * @bytes (taken) and whose meta is parsed from it, and fills @frame.  NULL,
+ * with the reason, for anything that is not a valid frame. */
+GstBuffer *gst_ddnn_buffer_new_from_frame (
+    GBytes *bytes, GstDdnnFrame *frame, GError **error);
+
 guint32 gst_ddnn_crc32 (guint32 crc, const guint8 *data, gsize size);
 
 G_END_DECLS

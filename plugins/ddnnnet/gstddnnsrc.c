@@ -285,8 +285,6 @@ drop_peer (GstDdnnSrc *self, Peer *peer, gushort code, const gchar *reason)
 static gboolean
 handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
 {
-  gsize size;
-  const guint8 *data = g_bytes_get_data (bytes, &size);
   GstDdnnFrame frame;
   GstBuffer *buffer;
   OutPad *out;
@@ -296,10 +294,9 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   gchar ack[32];
   GstClockTime now;
 
-  if (!gst_ddnn_frame_parse (data, size, &frame, error)) {
-    g_bytes_unref (bytes);
+  /* every byte is checked before anything is read */
+  if (!(buffer = gst_ddnn_buffer_new_from_frame (bytes, &frame, error)))
     return FALSE;
-  }
   index = frame.view < 0 ? FUSED : (guint) frame.view;
 
   /* a frame resent after a reconnect is acknowledged and dropped */
@@ -307,7 +304,7 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   last = g_hash_table_lookup (self->last_sample, key);
   if (last && frame.sample <= *last) {
     g_free (key);
-    g_bytes_unref (bytes);
+    gst_buffer_unref (buffer);
     GST_OBJECT_LOCK (self);
     self->duplicates++;
     GST_OBJECT_UNLOCK (self);
@@ -323,11 +320,6 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   }
   *last = frame.sample;
 
-  buffer = gst_buffer_new_wrapped_bytes (bytes);
-  if (!gst_ddnn_frame_add_meta (&frame, buffer, error)) {
-    gst_buffer_unref (buffer);
-    return FALSE;
-  }
   now = gst_element_get_current_running_time (GST_ELEMENT (self));
   GST_BUFFER_PTS (buffer) = now;
   peer->views |= frame.view < 0 ? frame.view_mask
