@@ -69,8 +69,7 @@ gst_ddnn_fusion_mode_get_type (void)
   static const GEnumValue values[] = {
     { GST_DDNN_FUSION_MODE_MODEL, "The model's, as it was trained", "model" },
     { GST_DDNN_FUSION_MODE_MAX, "Element-wise maximum", "max" },
-    { GST_DDNN_FUSION_MODE_AVG, "Average (missing views count as zero)",
-        "avg" },
+    { GST_DDNN_FUSION_MODE_AVG, "Average over the views present", "avg" },
     { GST_DDNN_FUSION_MODE_CONCAT, "Concatenation in view order", "concat" },
     { 0, NULL, NULL },
   };

@@ -241,7 +241,7 @@ check_by_hand (
   GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (out);
   const float *scores[3] = { NULL }, *features[3] = { NULL };
   double probs[4], z = 0, entropy = 0;
-  guint v, c, n_present = 0;
+  guint v, c;
   gsize i;
 
   fail_unless (meta != NULL);
@@ -250,7 +250,6 @@ check_by_hand (
 
     scores[v] = m ? m->scores : NULL;
     features[v] = m ? ddnn_tensor_f32 (m->features) : NULL;
-    n_present += m != NULL;
   }
   for (c = 0; c < 4; c++) {
     fail_unless_equals_float (meta->scores[c], by_hand (local, scores, c));
