@@ -15,7 +15,8 @@
 #define FLAG_INT8 0x04
 #define FLAG_PTS 0x08
 #define FLAG_CAPTURE 0x10
-#define FLAGS_KNOWN 0x1f
+#define FLAG_FEATURES_ONLY 0x20
+#define FLAGS_KNOWN 0x3f
 #define VIEW_FUSED 255
 
 /* crc_table[k][b]: the CRC of byte b followed by k zero bytes, so that
@@ -243,7 +244,15 @@ parse_header (const guint8 *data, gsize size, GstDdnnFrame *frame,
         NULL, &feature_bytes, NULL);
   }
   frame->int8_scores = (flags & FLAG_INT8) != 0;
-  frame->scores_size = scores_size (frame->n_classes, frame->int8_scores);
+  frame->features_only = (flags & FLAG_FEATURES_ONLY) != 0;
+  if (frame->features_only && (!dtype || frame->int8_scores)) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
+        "a features-only frame without features, or with int8 scores");
+    return FALSE;
+  }
+  frame->scores_size = frame->features_only
+      ? 0
+      : scores_size (frame->n_classes, frame->int8_scores);
   *expected = GST_DDNN_FRAME_HEADER_SIZE + frame->scores_size + feature_bytes;
   return TRUE;
 }
@@ -294,7 +303,9 @@ gst_ddnn_frame_parse (
     return FALSE;
   }
   frame->scores = data + GST_DDNN_FRAME_HEADER_SIZE;
-  if (frame->int8_scores) {
+  if (frame->features_only) {
+    /* no scores to check */
+  } else if (frame->int8_scores) {
     float scale = float_from_half (read_u16 (frame->scores + frame->n_classes));
 
     if (!(scale > 0.0f) || !isfinite (scale)) {
@@ -331,7 +342,9 @@ gst_ddnn_frame_get_scores (const GstDdnnFrame *frame, float *scores)
 {
   guint i;
 
-  if (frame->int8_scores) {
+  if (frame->features_only) {
+    memset (scores, 0, frame->n_classes * sizeof (float));
+  } else if (frame->int8_scores) {
     float scale = float_from_half (read_u16 (frame->scores + frame->n_classes));
 
     for (i = 0; i < frame->n_classes; i++)
@@ -342,8 +355,29 @@ gst_ddnn_frame_get_scores (const GstDdnnFrame *frame, float *scores)
   }
 }
 
+static GBytes *serialize (const GstDdnnMeta *meta, gboolean int8_scores,
+    gboolean with_scores, gboolean with_features, GError **error);
+
 GBytes *
 gst_ddnn_frame_from_meta (const GstDdnnMeta *meta, gboolean int8_scores,
+    gboolean with_features, GError **error)
+{
+  return serialize (meta, int8_scores, TRUE, with_features, error);
+}
+
+GBytes *
+gst_ddnn_frame_features_only (const GstDdnnMeta *meta, GError **error)
+{
+  if (!meta->features) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+        "sample %" G_GUINT64_FORMAT " has no features to send", meta->sample);
+    return NULL;
+  }
+  return serialize (meta, FALSE, FALSE, TRUE, error);
+}
+
+static GBytes *
+serialize (const GstDdnnMeta *meta, gboolean int8_scores, gboolean with_scores,
     gboolean with_features, GError **error)
 {
   const DdnnTensor *f = with_features ? meta->features : NULL;
@@ -370,13 +404,15 @@ gst_ddnn_frame_from_meta (const GstDdnnMeta *meta, gboolean int8_scores,
           f->shape[i]);
       return NULL;
     }
-  s_size = scores_size (meta->n_classes, int8_scores);
+  s_size = with_scores ? scores_size (meta->n_classes, int8_scores) : 0;
   size = GST_DDNN_FRAME_HEADER_SIZE + s_size + f_size;
   out = g_malloc0 (size);
   out[0] = MAGIC_0;
   out[1] = MAGIC_1;
   out[2] = GST_DDNN_FRAME_VERSION;
-  if (int8_scores)
+  if (!with_scores)
+    flags |= FLAG_FEATURES_ONLY;
+  else if (int8_scores)
     flags |= FLAG_INT8;
   if (GST_CLOCK_TIME_IS_VALID (meta->pts)) {
     flags |= FLAG_PTS;
@@ -403,7 +439,9 @@ gst_ddnn_frame_from_meta (const GstDdnnMeta *meta, gboolean int8_scores,
   for (i = 0; f && i < f->n_dims; i++)
     write_u16 (out + 54 + 2 * i, (guint16) f->shape[i]);
 
-  if (int8_scores) {
+  if (!with_scores) {
+    /* a features reply: the scores went before */
+  } else if (int8_scores) {
     float deq[DDNN_MAX_CLASSES], scale = 0.0f;
 
     /* the same rounding the engine's local fusion uses */

@@ -6,7 +6,9 @@
  *     0  2   magic "DN"
  *     2  1   version (1)
  *     3  1   flags: bits 0-1 exit (GstDdnnExitDecision), bit 2 int8 scores,
- *            bit 3 pts valid, bit 4 capture time valid; others 0
+ *            bit 3 pts valid, bit 4 capture time valid, bit 5 features
+ *            only (a reply to a request for features: no scores in the
+ *            payload, features required); others 0
  *     4  1   tier (0 device, 1 edge, 2 cloud)
  *     5  1   view (0-63, or 255 once fused)
  *     6  1   features dtype (0 none, 1 f32, 2 i8, 3 1-bit packed)
@@ -44,6 +46,7 @@ typedef struct
 {
   guint8 exit;
   gboolean int8_scores;
+  gboolean features_only;
   DdnnTier tier;
   gint view; /* -1 once fused */
   DdnnDtype features_dtype;
@@ -81,6 +84,11 @@ void gst_ddnn_frame_get_scores (const GstDdnnFrame *frame, float *scores);
  * and its features unless @with_features is FALSE. */
 GBytes *gst_ddnn_frame_from_meta (const GstDdnnMeta *meta, gboolean int8_scores,
     gboolean with_features, GError **error);
+
+/* The features of @meta alone (flag "features only"): what a device sends
+ * when the next tier asks for the features of a sample whose scores it had
+ * before. */
+GBytes *gst_ddnn_frame_features_only (const GstDdnnMeta *meta, GError **error);
 
 /* Makes @buffer's payload the frame of @meta (replacing what it held), so
  * that stock elements can record or carry the sample. */

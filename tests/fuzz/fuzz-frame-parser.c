@@ -22,8 +22,9 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 
     /* what parses must serialize again, to the same bytes */
     if (meta) {
-      GBytes *again = gst_ddnn_frame_from_meta (
-          meta, frame.int8_scores, TRUE, NULL);
+      GBytes *again = frame.features_only
+          ? gst_ddnn_frame_features_only (meta, NULL)
+          : gst_ddnn_frame_from_meta (meta, frame.int8_scores, TRUE, NULL);
 
       g_assert (again != NULL);
       if (!frame.int8_scores)

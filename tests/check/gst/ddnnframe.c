@@ -96,6 +96,37 @@ GST_START_TEST (test_round_trip)
   fail_unless (memcmp (m2->features->data, meta->features->data, 32) == 0);
 
   g_bytes_unref (bytes);
+  gst_buffer_unref (back);
+
+  /* a features reply: flag bit 5, no scores, the features */
+  back = gst_buffer_new ();
+  bytes = gst_ddnn_frame_features_only (meta, &error);
+  fail_unless (bytes != NULL);
+  data = g_bytes_get_data (bytes, &size);
+  fail_unless_equals_uint64 (size, 64 + 32);
+  fail_unless_equals_int (data[3] & 0x20, 0x20);
+  fail_unless (gst_ddnn_frame_parse (data, size, &frame, &error));
+  fail_unless (frame.features_only);
+  fail_unless_equals_uint64 (frame.sample, meta->sample);
+  m2 = gst_ddnn_frame_add_meta (&frame, back, &error);
+  fail_unless (m2 != NULL);
+  fail_unless (memcmp (m2->features->data, meta->features->data, 32) == 0);
+  /* a features-only frame without features is refused */
+  {
+    guint8 *bad = g_memdup2 (data, 64);
+    guint32 crc;
+
+    bad[6] = bad[7] = 0;
+    bad[54] = bad[55] = 0;
+    crc = gst_ddnn_crc32 (0, bad, 60);
+    bad[60] = crc & 0xff;
+    bad[61] = (crc >> 8) & 0xff;
+    bad[62] = (crc >> 16) & 0xff;
+    bad[63] = crc >> 24;
+    fail_if (gst_ddnn_frame_parse (bad, 64, &frame, NULL));
+    g_free (bad);
+  }
+  g_bytes_unref (bytes);
   gst_buffer_unref (buffer);
   gst_buffer_unref (back);
 }
