@@ -49,6 +49,15 @@ GstStructure *gst_ddnn_result_from_json (const gchar *json, GError **error);
  * event. */
 gboolean gst_ddnn_answer (GstElement *element, GstPad *sinkpad,
     GstStructure *result, GstDdnnResultWriter *writer);
+/* Features on demand: a tier that needs the features of a sample whose
+ * scores came alone sends GST_DDNN_FEATURES_REQUEST upstream (fields
+ * "sample", guint64, and "views", guint64 mask); the features come back
+ * down as out-of-band GST_DDNN_FEATURES_REPLY events, one a view (fields
+ * "sample", guint64, "view", gint, and "frame", a GstBuffer holding a
+ * features-only wire frame). */
+#define GST_DDNN_FEATURES_REQUEST "ddnn-features"
+#define GST_DDNN_FEATURES_REPLY "ddnn-features-reply"
+
 /* The result an answer event carries, or NULL if it is no answer event. */
 const GstStructure *gst_ddnn_answer_event_get_result (GstEvent *event);
 

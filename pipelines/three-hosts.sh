@@ -4,7 +4,10 @@
 # them and prints accuracy by tier, the bytes that crossed each link and
 # what raw offload (the frames themselves) would have needed.
 #
-# usage: pipelines/three-hosts.sh [-n SAMPLES] [-m MODEL] [-k TOKEN] [-o DIR]
+# usage: pipelines/three-hosts.sh [-n SAMPLES] [-m MODEL] [-k TOKEN] [-o DIR] [-f]
+#
+# -f: features on demand (the cameras send scores alone; features only for
+# the samples the edge cannot answer).
 #
 # DIR (default build/three-hosts) gets cloud.jsonl, edge.jsonl (every
 # answer, as the edge learned it), devices.jsonl (every answer, as the
@@ -13,10 +16,11 @@ set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$here/build}
 n=500 model=$here/models/fmv6-binary.safetensors token=ddnn-$$ out=$build/three-hosts
-while getopts n:m:k:o:h opt; do
+on_demand=
+while getopts n:m:k:o:fh opt; do
   case $opt in
     n) n=$OPTARG ;; m) model=$OPTARG ;; k) token=$OPTARG ;; o) out=$OPTARG ;;
-    *) sed -n '2,11p' "$0"; exit 2 ;;
+    f) on_demand=-f ;; *) sed -n '2,14p' "$0"; exit 2 ;;
   esac
 done
 mkdir -p "$out"
@@ -46,7 +50,7 @@ pids="$pids $edge_pid"
 edge_port=$(port_of "$out/edge.log")
 start=$(date +%s.%N)
 "$here/pipelines/devices.sh" -u "ws://127.0.0.1:$edge_port/ddnn" -d "$video" -k "$token" \
-  -m "$model" -o "$out/devices.jsonl" > "$out/devices.log" 2>&1
+  -m "$model" -o "$out/devices.jsonl" $on_demand > "$out/devices.log" 2>&1
 end=$(date +%s.%N)
 # the edge ends its stream (EOS), so its link to the cloud reports its bytes
 kill -INT "$edge_pid"
@@ -56,8 +60,9 @@ awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels
     total = 0
     while ((getline line < file) > 0)
       if (line ~ /ddnn-sink-stats/) {
-        b = line; sub(/.*bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); total += b
+        b = line; sub(/.* bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); total += b
       }
+    close(file)
     return total
   }
   BEGIN {
@@ -70,9 +75,14 @@ awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels
       k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s])
     }
     up = bytes(out "/devices.log"); next_ = bytes(out "/edge.log")
+    while ((getline line < (out "/devices.log")) > 0)
+      if (line ~ /ddnn-sink-stats/) {
+        b = line; sub(/.*payload-bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); payload += b
+      }
     printf "%d of %d samples answered at the cameras'"'"' host in %.2f s\n", total, n, t1 - t0
     for (t in k) printf "  %-18s %5d (%5.1f %%), %5.1f %% right\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
     printf "  overall            %5.1f %% right\n", 100 * right / total
     printf "bytes: cameras -> edge %d (%.1f B/sample), edge -> cloud %d (%.1f B/sample)\n", up, up / n, next_, next_ / n
+    printf "  of which scores and features (the rest is the 64-byte frame headers): cameras -> edge %.1f B/sample, %.1fx below raw\n", payload / n, 6144 * n / payload
     printf "raw offload (6 x 32 x 32 grey frames): %d B/sample, %.1fx more than sent\n", 6144, 6144 * n / (up + next_)
   }'

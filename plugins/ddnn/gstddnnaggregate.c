@@ -41,6 +41,7 @@
 #include "gstddnnaggregate.h"
 
 #include <gstddnnframe.h>
+#include <gstddnnresult.h>
 #include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_ddnn_aggregate_debug);
@@ -217,15 +218,24 @@ fuse (
   out->capture_time = first->capture_time;
   out->view = -1;
   out->tier = DDNN_TIER_DEVICE;
+  for (v = 0; v < n_views && !features[v]; v++)
+    ;
   if (!ddnn_model_fuse_scores_as (model, self->local_fusion, scores, n_views,
-          out->scores, probs, &out->entropy, error) ||
-      !(fused = ddnn_model_fuse_features_as (
-            model, self->feature_fusion, features, n_views, error))) {
+          out->scores, probs, &out->entropy, error)) {
     gst_buffer_unref (buffer);
     return NULL;
   }
-  gst_ddnn_meta_set_features (out, fused);
-  ddnn_tensor_unref (fused);
+  /* with features on demand the scores come alone: the features are
+   * fused later, for the samples that need them */
+  if (v < n_views) {
+    if (!(fused = ddnn_model_fuse_features_as (
+              model, self->feature_fusion, features, n_views, error))) {
+      gst_buffer_unref (buffer);
+      return NULL;
+    }
+    gst_ddnn_meta_set_features (out, fused);
+    ddnn_tensor_unref (fused);
+  }
 
   /* the payload is the frame, so stock elements can record or carry it */
   if (!gst_ddnn_buffer_set_frame (buffer, out,
@@ -463,6 +473,19 @@ done:
   return ret;
 }
 
+/* Features that come back for a sample (features on demand) go straight
+ * on to the element that holds the sample. */
+static gboolean
+gst_ddnn_aggregate_sink_event (
+    GstAggregator *agg, GstAggregatorPad *pad, GstEvent *event)
+{
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_OOB &&
+      gst_event_has_name (event, GST_DDNN_FEATURES_REPLY))
+    return gst_pad_push_event (agg->srcpad, event);
+  return GST_AGGREGATOR_CLASS (gst_ddnn_aggregate_parent_class)
+      ->sink_event (agg, pad, event);
+}
+
 static void
 gst_ddnn_aggregate_set_property (
     GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
@@ -666,6 +689,7 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
   agg_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_start);
   agg_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_stop);
   agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_aggregate);
+  agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_sink_event);
   agg_class->get_next_time = GST_DEBUG_FUNCPTR (
       gst_ddnn_aggregate_get_next_time);
   agg_class->update_src_caps = GST_DEBUG_FUNCPTR (

@@ -20,6 +20,14 @@
  * payload; a malformed one is dropped with a warning that gives the reason
  * and counted in #GstDdnnExit:rejected.
  *
+ * Features on demand: when a sample that goes on came with scores only (its
+ * cameras keep their features until asked), ddnnexit asks for them with a
+ * `ddnn-features` event upstream, which a `ddnnsrc` carries to the cameras'
+ * hosts, holds the sample, fuses the features as they come back (the
+ * model's feature fusion; #GstDdnnExit:model is needed) and sends it on.
+ * What has not come within #GstDdnnExit:features-timeout goes on without
+ * it, or, with nothing, is answered here marked degraded.
+ *
  * ## Example launch line
  * |[
  * ... ! ddnnaggregate name=fuse ! ddnnexit name=exit threshold=0.45
@@ -48,7 +56,19 @@ enum
   PROP_MODEL,
   PROP_RESULTS,
   PROP_REJECTED,
+  PROP_FEATURES_TIMEOUT,
 };
+
+#define DEFAULT_FEATURES_TIMEOUT GST_SECOND
+
+/* a sample that goes on once its cameras' features have come */
+typedef struct
+{
+  GstBuffer *buffer;
+  guint64 views, got;
+  DdnnTensor *features[DDNN_MAX_VIEWS];
+  gint64 deadline;
+} Awaiting;
 
 #define DEFAULT_THRESHOLD 0.5
 #define DEFAULT_MODEL NULL
@@ -69,7 +89,14 @@ struct _GstDdnnExit
 
   /* class names, loaded at READY to PAUSED when a model is given */
   DdnnModel *model;
-  guint64 exited, went_on, rejected;
+  guint64 exited, went_on, rejected, requested;
+  guint64 features_timeout;
+
+  /* features on demand: samples waiting for features, under lock; pushes
+   * from the streaming thread and from replies take push_lock */
+  GMutex lock, push_lock;
+  GCond cond;
+  GHashTable *awaiting;
   /* the sink caps are application/x-ddnn: payloads are frames */
   gboolean frames;
 };
@@ -85,15 +112,193 @@ G_DEFINE_TYPE (GstDdnnExit, gst_ddnn_exit, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE (
     ddnnexit, "ddnnexit", GST_RANK_NONE, GST_TYPE_DDNN_EXIT);
 
+static void
+awaiting_free (Awaiting *a)
+{
+  guint v;
+
+  gst_clear_buffer (&a->buffer);
+  for (v = 0; v < DDNN_MAX_VIEWS; v++)
+    g_clear_pointer (&a->features[v], ddnn_tensor_unref);
+  g_free (a);
+}
+
+/* Sends @buffer on @out with a GAP on the other pad; combines the flows. */
+static GstFlowReturn
+push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
+{
+  GstPad *idle = out == self->exitpad ? self->nextpad : self->exitpad;
+  GstFlowReturn ret;
+
+  g_mutex_lock (&self->push_lock);
+  /* the other pad learns that this time holds nothing for it */
+  if (GST_BUFFER_PTS_IS_VALID (buffer))
+    gst_pad_push_event (idle,
+        gst_event_new_gap (
+            GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer)));
+  ret = gst_pad_push (out, buffer);
+  ret = gst_flow_combiner_update_pad_flow (self->combiner, out, ret);
+  g_mutex_unlock (&self->push_lock);
+  return ret;
+}
+
+static const gchar *
+label_of (GstDdnnExit *self, GstDdnnMeta *meta)
+{
+  if (self->model && meta->n_classes == ddnn_model_get_n_classes (self->model))
+    return ddnn_model_get_class_name (
+        self->model, ddnn_argmax (meta->n_classes, meta->scores));
+  return NULL;
+}
+
+/* A sample whose features have come (all, or those that came in time)
+ * goes on; one without any is answered here, marked degraded. */
+static GstFlowReturn
+finish_awaiting (GstDdnnExit *self, Awaiting *a)
+{
+  GstBuffer *buffer = g_steal_pointer (&a->buffer);
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+  guint n_views = ddnn_model_get_n_views (self->model);
+  GError *error = NULL;
+  DdnnTensor *fused;
+
+  if (!a->got) {
+    GST_DEBUG_OBJECT (self,
+        "no features for sample %" G_GUINT64_FORMAT
+        " in time: answered here, degraded",
+        meta->sample);
+    meta->exit = GST_DDNN_EXIT_DEGRADED;
+    gst_ddnn_post_result (GST_ELEMENT (self), self->sinkpad, meta,
+        label_of (self, meta), self->results);
+    awaiting_free (a);
+    return push_to (self, self->exitpad, buffer);
+  }
+  fused = ddnn_model_fuse_features (self->model, a->features, n_views, &error);
+  awaiting_free (a);
+  if (!fused || !(gst_ddnn_meta_set_features (meta, fused), TRUE) ||
+      !gst_ddnn_buffer_set_frame (buffer, meta,
+          ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
+          &error)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("Cannot use the features of sample %" G_GUINT64_FORMAT, meta->sample),
+        ("%s", error->message));
+    g_clear_error (&error);
+    if (fused)
+      ddnn_tensor_unref (fused);
+    gst_buffer_unref (buffer);
+    return GST_FLOW_ERROR;
+  }
+  ddnn_tensor_unref (fused);
+  return push_to (self, self->nextpad, buffer);
+}
+
+/* Finishes the waiting samples whose time is up (all with @all). */
+static void
+expire_awaiting (GstDdnnExit *self, gboolean all)
+{
+  gint64 now = g_get_monotonic_time ();
+  GList *due = NULL, *l;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_mutex_lock (&self->lock);
+  if (self->awaiting) {
+    g_hash_table_iter_init (&iter, self->awaiting);
+    while (g_hash_table_iter_next (&iter, NULL, &value)) {
+      Awaiting *a = value;
+
+      if (all || a->deadline <= now) {
+        due = g_list_prepend (due, a);
+        g_hash_table_iter_steal (&iter);
+      }
+    }
+  }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  for (l = due; l; l = l->next)
+    finish_awaiting (self, l->data);
+  g_list_free (due);
+}
+
+/* A camera's features for a waiting sample (out of band, from the thread
+ * that received them). */
+static void
+handle_features_reply (GstDdnnExit *self, const GstStructure *s)
+{
+  guint64 sample = 0;
+  gint view = -1;
+  GstBuffer *frame_buffer = NULL;
+  GstDdnnFrame frame;
+  GstMapInfo map;
+  Awaiting *a = NULL;
+  DdnnTensor *features = NULL;
+  GError *error = NULL;
+
+  if (!gst_structure_get (s, "sample", G_TYPE_UINT64, &sample, "view",
+          G_TYPE_INT, &view, "frame", GST_TYPE_BUFFER, &frame_buffer, NULL) ||
+      view < 0 || view >= DDNN_MAX_VIEWS) {
+    GST_WARNING_OBJECT (self, "ignored a malformed features reply");
+    gst_clear_buffer (&frame_buffer);
+    return;
+  }
+  gst_buffer_map (frame_buffer, &map, GST_MAP_READ);
+  if (gst_ddnn_frame_parse (map.data, map.size, &frame, &error) &&
+      frame.has_features) {
+    GstBuffer *tmp = gst_buffer_new ();
+    GstDdnnMeta *m = gst_ddnn_frame_add_meta (&frame, tmp, &error);
+
+    if (m)
+      features = ddnn_tensor_ref (m->features);
+    gst_buffer_unref (tmp);
+  }
+  gst_buffer_unmap (frame_buffer, &map);
+  gst_buffer_unref (frame_buffer);
+  if (!features) {
+    GST_WARNING_OBJECT (self,
+        "ignored features of sample %" G_GUINT64_FORMAT ": %s", sample,
+        error ? error->message : "none in the frame");
+    g_clear_error (&error);
+    return;
+  }
+
+  g_mutex_lock (&self->lock);
+  if (self->awaiting)
+    a = g_hash_table_lookup (self->awaiting, &sample);
+  if (a && (a->views & (G_GUINT64_CONSTANT (1) << view)) &&
+      !a->features[view]) {
+    a->features[view] = features;
+    features = NULL;
+    a->got |= G_GUINT64_CONSTANT (1) << view;
+    if (a->got == a->views)
+      g_hash_table_steal (self->awaiting, &sample);
+    else
+      a = NULL;
+  } else {
+    a = NULL;
+  }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  if (features) {
+    GST_DEBUG_OBJECT (self,
+        "features of sample %" G_GUINT64_FORMAT
+        " view %d came when nothing waited for them",
+        sample, view);
+    ddnn_tensor_unref (features);
+  }
+  if (a)
+    finish_awaiting (self, a);
+}
+
 static GstFlowReturn
 gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstDdnnExit *self = GST_DDNN_EXIT (parent);
   GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
-  GstPad *out, *idle;
+  GstPad *out;
   GstFlowReturn ret;
   GError *error = NULL;
   gdouble threshold;
+  guint64 timeout;
   gboolean exits;
 
   buffer = gst_buffer_make_writable (buffer);
@@ -117,34 +322,54 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   }
   GST_OBJECT_LOCK (self);
   threshold = self->threshold;
+  timeout = self->features_timeout;
   GST_OBJECT_UNLOCK (self);
   exits = meta->entropy < threshold;
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   out = exits ? self->exitpad : self->nextpad;
-  idle = exits ? self->nextpad : self->exitpad;
 
   if (exits) {
-    const gchar *label = NULL;
-
-    if (self->model &&
-        meta->n_classes == ddnn_model_get_n_classes (self->model))
-      label = ddnn_model_get_class_name (
-          self->model, ddnn_argmax (meta->n_classes, meta->scores));
-    gst_ddnn_post_result (
-        GST_ELEMENT (self), self->sinkpad, meta, label, self->results);
+    gst_ddnn_post_result (GST_ELEMENT (self), self->sinkpad, meta,
+        label_of (self, meta), self->results);
     self->exited++;
   } else {
     self->went_on++;
   }
 
-  /* the other pad learns that this time holds nothing for it */
-  if (GST_BUFFER_PTS_IS_VALID (buffer))
-    gst_pad_push_event (idle,
-        gst_event_new_gap (
-            GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer)));
+  if (!exits && !meta->features && meta->view_mask) {
+    /* the scores came alone: ask the cameras for this sample's features,
+     * and send it on when they come */
+    Awaiting *a;
+    GstStructure *request;
 
-  ret = gst_pad_push (out, buffer);
-  return gst_flow_combiner_update_pad_flow (self->combiner, out, ret);
+    if (!self->model) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Sample %" G_GUINT64_FORMAT " came without features", meta->sample),
+          ("to ask the cameras for features (features on demand), ddnnexit "
+           "needs its model property"));
+      gst_buffer_unref (buffer);
+      return GST_FLOW_ERROR;
+    }
+    a = g_new0 (Awaiting, 1);
+    a->buffer = buffer;
+    a->views = meta->view_mask;
+    a->deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
+    request = gst_structure_new (GST_DDNN_FEATURES_REQUEST, "sample",
+        G_TYPE_UINT64, meta->sample, "views", G_TYPE_UINT64, meta->view_mask,
+        NULL);
+    g_mutex_lock (&self->lock);
+    g_hash_table_insert (
+        self->awaiting, g_memdup2 (&meta->sample, sizeof (guint64)), a);
+    self->requested++;
+    g_mutex_unlock (&self->lock);
+    gst_pad_push_event (self->sinkpad,
+        gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, request));
+    expire_awaiting (self, FALSE);
+    return GST_FLOW_OK;
+  }
+  ret = push_to (self, out, buffer);
+  expire_awaiting (self, FALSE);
+  return ret;
 }
 
 static gboolean
@@ -152,6 +377,29 @@ gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstDdnnExit *self = GST_DDNN_EXIT (parent);
 
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_OOB &&
+      gst_event_has_name (event, GST_DDNN_FEATURES_REPLY)) {
+    handle_features_reply (self, gst_event_get_structure (event));
+    gst_event_unref (event);
+    return TRUE;
+  }
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    guint64 timeout;
+    gint64 until;
+
+    /* the samples still waiting for features get them, or their time
+     * runs out, before the stream ends */
+    GST_OBJECT_LOCK (self);
+    timeout = self->features_timeout;
+    GST_OBJECT_UNLOCK (self);
+    until = g_get_monotonic_time () + (gint64) (timeout / 1000);
+    g_mutex_lock (&self->lock);
+    while (self->awaiting && g_hash_table_size (self->awaiting) > 0 &&
+        g_cond_wait_until (&self->cond, &self->lock, until))
+      ;
+    g_mutex_unlock (&self->lock);
+    expire_awaiting (self, TRUE);
+  }
   if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
     GstCaps *caps;
 
@@ -173,7 +421,11 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   path = g_strdup (self->model_path);
   results = g_strdup (self->results_path);
   GST_OBJECT_UNLOCK (self);
-  self->exited = self->went_on = self->rejected = 0;
+  self->exited = self->went_on = self->rejected = self->requested = 0;
+  g_mutex_lock (&self->lock);
+  self->awaiting = g_hash_table_new_full (
+      g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) awaiting_free);
+  g_mutex_unlock (&self->lock);
   gst_flow_combiner_reset (self->combiner);
   if (results &&
       !(self->results = gst_ddnn_element_open_results (
@@ -201,6 +453,9 @@ gst_ddnn_exit_change_state (GstElement *element, GstStateChange transition)
     GST_INFO_OBJECT (self,
         "%" G_GUINT64_FORMAT " samples exited, %" G_GUINT64_FORMAT " went on",
         self->exited, self->went_on);
+    g_mutex_lock (&self->lock);
+    g_clear_pointer (&self->awaiting, g_hash_table_unref);
+    g_mutex_unlock (&self->lock);
     g_clear_pointer (&self->model, ddnn_model_unref);
     g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
   }
@@ -217,6 +472,9 @@ gst_ddnn_exit_set_property (
   switch (prop_id) {
     case PROP_THRESHOLD:
       self->threshold = g_value_get_double (value);
+      break;
+    case PROP_FEATURES_TIMEOUT:
+      self->features_timeout = g_value_get_uint64 (value);
       break;
     case PROP_MODEL:
       g_free (self->model_path);
@@ -247,6 +505,9 @@ gst_ddnn_exit_get_property (
     case PROP_REJECTED:
       g_value_set_uint64 (value, self->rejected);
       break;
+    case PROP_FEATURES_TIMEOUT:
+      g_value_set_uint64 (value, self->features_timeout);
+      break;
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
@@ -268,6 +529,9 @@ gst_ddnn_exit_finalize (GObject *object)
   gst_flow_combiner_free (self->combiner);
   g_free (self->model_path);
   g_free (self->results_path);
+  g_mutex_clear (&self->lock);
+  g_mutex_clear (&self->push_lock);
+  g_cond_clear (&self->cond);
   G_OBJECT_CLASS (gst_ddnn_exit_parent_class)->finalize (object);
 }
 
@@ -328,6 +592,21 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
           "Malformed frames dropped (each with a warning giving the reason)", 0,
           G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * GstDdnnExit:features-timeout:
+   *
+   * Features on demand: how long (ns) a sample that goes on waits for its
+   * cameras' features; it then goes on with those that came, or, with
+   * none, is answered here marked degraded.
+   */
+  g_object_class_install_property (gobject_class, PROP_FEATURES_TIMEOUT,
+      g_param_spec_uint64 ("features-timeout", "Features timeout",
+          "Features on demand: how long (ns) a sample waits for its cameras' "
+          "features before it goes on with those that came",
+          0, G_MAXUINT64, DEFAULT_FEATURES_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_PLAYING));
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &exit_template);
   gst_element_class_add_static_pad_template (element_class, &next_template);
@@ -346,6 +625,10 @@ static void
 gst_ddnn_exit_init (GstDdnnExit *self)
 {
   self->threshold = DEFAULT_THRESHOLD;
+  self->features_timeout = DEFAULT_FEATURES_TIMEOUT;
+  g_mutex_init (&self->lock);
+  g_mutex_init (&self->push_lock);
+  g_cond_init (&self->cond);
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (
       self->sinkpad, GST_DEBUG_FUNCPTR (gst_ddnn_exit_chain));

@@ -18,6 +18,12 @@
  * again; the source drops what it has already.  #GstDdnnSink:stats gives
  * sent, acked, resent, dropped, bytes and the round trip.
  *
+ * Features on demand (#GstDdnnSink:features-on-demand): each frame carries
+ * the scores alone, and the features of the last #GstDdnnSink:ring-size
+ * samples are kept; when the next tier cannot answer a sample from the
+ * fused scores it asks ("features N") and only then are they sent, as a
+ * features-only frame.
+ *
  * Answers come home: the next tier's answers for the samples sent come
  * back on the link and are posted here as `ddnn-result` element messages
  * (and written to #GstDdnnSink:results), and go on upstream as
@@ -74,8 +80,12 @@ enum
   PROP_TIMEOUT,
   PROP_RESULTS,
   PROP_PEER_ID,
+  PROP_FEATURES_ON_DEMAND,
+  PROP_RING_SIZE,
   PROP_STATS,
 };
+
+#define DEFAULT_RING_SIZE 1024
 
 #define DEFAULT_MAX_QUEUE 4096
 #define DEFAULT_QUEUE_POLICY GST_DDNN_QUEUE_BLOCK
@@ -108,6 +118,8 @@ struct _GstDdnnSink
   GstDdnnQueuePolicy policy;
   guint backoff_max;
   guint64 timeout;
+  gboolean on_demand;
+  guint ring_size;
 
   /* from start () to stop () */
   DdnnModel *model;
@@ -129,7 +141,11 @@ struct _GstDdnnSink
   GQueue pending; /* Pending *, in deadline order */
   GHashTable *pending_by_sample;
   gboolean flushing, send_scheduled;
-  guint64 sent, acked, resent, dropped, bytes, answered, degraded, late;
+  /* features on demand: sample -> features-only frame, oldest first */
+  GHashTable *ring;
+  GQueue ring_order;
+  guint64 sent, acked, resent, dropped, bytes, payload, answered, degraded,
+      late, features_sent, features_missed;
   gdouble rtt_us;
 };
 
@@ -295,6 +311,7 @@ send_queued (gpointer data)
     item->ever_sent = TRUE;
     self->sent++;
     self->bytes += size;
+    self->payload += size - GST_DDNN_FRAME_HEADER_SIZE;
     soup_websocket_connection_send_binary (self->conn, bytes, size);
   }
   g_mutex_unlock (&self->lock);
@@ -339,6 +356,30 @@ on_message (
     g_mutex_unlock (&self->lock);
   } else if (g_str_has_prefix (line, "answer ")) {
     handle_answer (self, line + 7);
+  } else if (g_str_has_prefix (line, "features ")) {
+    guint64 sample = g_ascii_strtoull (line + 9, NULL, 10);
+    GBytes *frame;
+
+    g_mutex_lock (&self->lock);
+    frame = self->ring ? g_hash_table_lookup (self->ring, &sample) : NULL;
+    if (frame) {
+      Item *item = g_new0 (Item, 1);
+
+      item->frame = g_bytes_ref (frame);
+      item->sample = sample;
+      g_queue_push_tail (&self->items, item);
+      self->features_sent++;
+    } else {
+      self->features_missed++;
+    }
+    g_mutex_unlock (&self->lock);
+    if (frame)
+      send_queued (self);
+    else
+      GST_WARNING_OBJECT (self,
+          "asked for the features of sample %" G_GUINT64_FORMAT
+          ", which are no longer kept (ring-size)",
+          sample);
   } else {
     GST_WARNING_OBJECT (self, "ignored an unknown message: %.40s", line);
   }
@@ -579,6 +620,10 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   self->answered = self->degraded = self->late = 0;
   self->rtt_us = 0;
   self->pending_by_sample = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->ring = g_hash_table_new_full (
+      g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_bytes_unref);
+  g_queue_init (&self->ring_order);
+  self->payload = self->features_sent = self->features_missed = 0;
   g_mutex_unlock (&self->lock);
   self->backoff = 0;
   self->cancel = g_cancellable_new ();
@@ -607,6 +652,8 @@ gst_ddnn_sink_stop (GstBaseSink *sink)
   g_queue_clear_full (&self->items, (GDestroyNotify) item_free);
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   g_clear_pointer (&self->pending_by_sample, g_hash_table_unref);
+  g_queue_clear (&self->ring_order);
+  g_clear_pointer (&self->ring, g_hash_table_unref);
   g_mutex_unlock (&self->lock);
   if (left)
     GST_INFO_OBJECT (
@@ -651,6 +698,8 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   Pending *p;
   guint64 timeout;
   const gchar *label = NULL;
+  gboolean on_demand;
+  GBytes *features_frame = NULL;
 
   if (!meta) {
     /* a bare frame: parse it, which checks it too */
@@ -672,10 +721,16 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
     gst_clear_buffer (&parsed);
     return GST_FLOW_ERROR;
   }
+  GST_OBJECT_LOCK (self);
+  on_demand = self->on_demand && meta->features;
+  GST_OBJECT_UNLOCK (self);
   frame = gst_ddnn_frame_from_meta (meta,
       self->model &&
           ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
-      TRUE, &error);
+      !on_demand, &error);
+  if (frame && on_demand &&
+      !(features_frame = gst_ddnn_frame_features_only (meta, &error)))
+    g_clear_pointer (&frame, g_bytes_unref);
   if (!frame) {
     GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Cannot write the frame"),
         ("%s", error->message));
@@ -720,9 +775,20 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
     g_mutex_unlock (&self->lock);
     item_free (item);
     pending_free (p);
+    if (features_frame)
+      g_bytes_unref (features_frame);
     return GST_FLOW_FLUSHING;
   }
   g_queue_push_tail (&self->items, item);
+  if (features_frame) {
+    /* kept until asked for, or until ring-size newer samples came */
+    guint64 *key = g_memdup2 (&item->sample, sizeof (guint64));
+
+    g_hash_table_replace (self->ring, key, features_frame);
+    g_queue_push_tail (&self->ring_order, key);
+    while (g_queue_get_length (&self->ring_order) > self->ring_size)
+      g_hash_table_remove (self->ring, g_queue_pop_head (&self->ring_order));
+  }
   if (!g_hash_table_contains (self->pending_by_sample, &p->sample)) {
     g_hash_table_insert (self->pending_by_sample, &p->sample, p);
     g_queue_push_tail (&self->pending, p);
@@ -820,6 +886,12 @@ gst_ddnn_sink_set_property (
       g_free (self->peer_id);
       self->peer_id = g_value_dup_string (value);
       break;
+    case PROP_FEATURES_ON_DEMAND:
+      self->on_demand = g_value_get_boolean (value);
+      break;
+    case PROP_RING_SIZE:
+      self->ring_size = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -865,6 +937,12 @@ gst_ddnn_sink_get_property (
     case PROP_PEER_ID:
       g_value_set_string (value, self->peer_id);
       break;
+    case PROP_FEATURES_ON_DEMAND:
+      g_value_set_boolean (value, self->on_demand);
+      break;
+    case PROP_RING_SIZE:
+      g_value_set_uint (value, self->ring_size);
+      break;
     case PROP_STATS:
       GST_OBJECT_UNLOCK (self);
       g_mutex_lock (&self->lock);
@@ -872,10 +950,13 @@ gst_ddnn_sink_get_property (
           gst_structure_new ("ddnn-sink-stats", "sent", G_TYPE_UINT64,
               self->sent, "acked", G_TYPE_UINT64, self->acked, "resent",
               G_TYPE_UINT64, self->resent, "dropped", G_TYPE_UINT64,
-              self->dropped, "bytes", G_TYPE_UINT64, self->bytes, "rtt",
-              G_TYPE_DOUBLE, self->rtt_us, "answered", G_TYPE_UINT64,
-              self->answered, "degraded", G_TYPE_UINT64, self->degraded, "late",
-              G_TYPE_UINT64, self->late, NULL));
+              self->dropped, "bytes", G_TYPE_UINT64, self->bytes,
+              "payload-bytes", G_TYPE_UINT64, self->payload, "features-sent",
+              G_TYPE_UINT64, self->features_sent, "features-missed",
+              G_TYPE_UINT64, self->features_missed, "rtt", G_TYPE_DOUBLE,
+              self->rtt_us, "answered", G_TYPE_UINT64, self->answered,
+              "degraded", G_TYPE_UINT64, self->degraded, "late", G_TYPE_UINT64,
+              self->late, NULL));
       g_mutex_unlock (&self->lock);
       return;
     default:
@@ -977,10 +1058,24 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_FEATURES_ON_DEMAND,
+      g_param_spec_boolean ("features-on-demand", "Features on demand",
+          "Send the scores alone and keep the features until the next tier "
+          "asks for them (FALSE: features go with the scores)",
+          FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_RING_SIZE,
+      g_param_spec_uint ("ring-size", "Ring size",
+          "Features on demand: how many recent samples' features are kept", 1,
+          G_MAXUINT, DEFAULT_RING_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "sent, acked, resent, dropped, bytes, rtt (us, smoothed), "
-          "answered, degraded, late",
+          "sent, acked, resent, dropped, bytes (whole frames), payload-bytes "
+          "(scores and features), features-sent, features-missed, rtt (us, "
+          "smoothed), answered, degraded, late",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -1011,6 +1106,7 @@ gst_ddnn_sink_init (GstDdnnSink *self)
   self->policy = DEFAULT_QUEUE_POLICY;
   self->backoff_max = DEFAULT_BACKOFF_MAX;
   self->timeout = DEFAULT_TIMEOUT;
+  self->ring_size = DEFAULT_RING_SIZE;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->items);

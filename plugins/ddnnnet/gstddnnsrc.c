@@ -24,6 +24,11 @@
  * to the peers whose sample it was, so the host that asked learns every
  * answer.
  *
+ * Features on demand: a `ddnn-features` event coming up the pipeline (from
+ * `ddnnexit`, for a sample whose scores came alone) is sent to the peers
+ * of that sample as "features N"; their features-only replies go back
+ * down, out of band, as `ddnn-features-reply` events on the view's pad.
+ *
  * With #GstDdnnSrc:token set, a peer must send `Authorization: Bearer
  * TOKEN`; any other gets HTTP 401 and nothing of it is read.  A peer that
  * sends a malformed or oversized frame is disconnected, with a warning
@@ -102,6 +107,7 @@ struct _GstDdnnSrc
   gint bound_port;
   guint max_queue;
   guint64 received, duplicates, rejected, overflows, answers, peers_seen;
+  guint64 feature_requests, feature_replies;
 
   /* the network thread and what only it touches */
   GMainContext *context;
@@ -110,6 +116,7 @@ struct _GstDdnnSrc
   SoupServer *server;
   GList *peers;
   GHashTable *last_sample; /* "peer-id/view" -> guint64 * */
+  GHashTable *requested; /* "peer-id/view/sample": features asked for */
 
   /* the source pads, under lock */
   GMutex lock;
@@ -298,6 +305,40 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   if (!(buffer = gst_ddnn_buffer_new_from_frame (bytes, &frame, error)))
     return FALSE;
   index = frame.view < 0 ? FUSED : (guint) frame.view;
+
+  if (frame.features_only) {
+    /* a reply to a request for features: it goes, out of band, to the
+     * element that holds the sample (ddnnexit) */
+    key = g_strdup_printf (
+        "%s/%u/%" G_GUINT64_FORMAT, peer->peer_id, index, frame.sample);
+    GST_LOG_OBJECT (self,
+        "features of sample %" G_GUINT64_FORMAT " view %u from %s",
+        frame.sample, index, peer->name);
+    if (g_hash_table_remove (self->requested, key)) {
+      out = get_out_pad (self, index);
+      GST_OBJECT_LOCK (self);
+      self->feature_replies++;
+      GST_OBJECT_UNLOCK (self);
+      gst_pad_push_event (out->pad,
+          gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_OOB,
+              gst_structure_new (GST_DDNN_FEATURES_REPLY, "sample",
+                  G_TYPE_UINT64, frame.sample, "view", G_TYPE_INT, frame.view,
+                  "frame", GST_TYPE_BUFFER, buffer, NULL)));
+    } else {
+      GST_DEBUG_OBJECT (self,
+          "features %s were not asked for (or came "
+          "before): dropped",
+          key);
+      GST_OBJECT_LOCK (self);
+      self->duplicates++;
+      GST_OBJECT_UNLOCK (self);
+    }
+    g_free (key);
+    gst_buffer_unref (buffer);
+    g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, frame.sample);
+    soup_websocket_connection_send_text (peer->conn, ack);
+    return TRUE;
+  }
 
   /* a frame resent after a reconnect is acknowledged and dropped */
   key = g_strdup_printf ("%s/%u", peer->peer_id, index);
@@ -495,6 +536,41 @@ typedef struct
   GstStructure *result;
 } Answer;
 
+/* Network thread: asks the peers that sent a sample for its features. */
+static gboolean
+send_request (gpointer data)
+{
+  Answer *a = data;
+  GstDdnnSrc *self = a->self;
+  guint64 sample = 0, views = 0;
+  gchar text[48];
+  GList *l;
+
+  gst_structure_get_uint64 (a->result, "sample", &sample);
+  gst_structure_get_uint64 (a->result, "views", &views);
+  g_snprintf (text, sizeof (text), "features %" G_GUINT64_FORMAT, sample);
+  for (l = self->peers; l; l = l->next) {
+    Peer *peer = l->data;
+    guint64 asked = peer->views & views;
+    guint v;
+
+    if (!asked ||
+        soup_websocket_connection_get_state (peer->conn) !=
+            SOUP_WEBSOCKET_STATE_OPEN)
+      continue;
+    GST_LOG_OBJECT (self,
+        "asking %s for the features of sample %" G_GUINT64_FORMAT, peer->name,
+        sample);
+    for (v = 0; v < 64; v++)
+      if (asked & (G_GUINT64_CONSTANT (1) << v))
+        g_hash_table_add (self->requested,
+            g_strdup_printf (
+                "%s/%u/%" G_GUINT64_FORMAT, peer->peer_id, v, sample));
+    soup_websocket_connection_send_text (peer->conn, text);
+  }
+  return G_SOURCE_REMOVE;
+}
+
 /* Network thread: sends an answer to the peers whose sample it was. */
 static gboolean
 send_answer (gpointer data)
@@ -538,7 +614,11 @@ gst_ddnn_src_src_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstDdnnSrc *self = GST_DDNN_SRC (parent);
   const GstStructure *result = gst_ddnn_answer_event_get_result (event);
+  gboolean request = GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM &&
+      gst_event_has_name (event, GST_DDNN_FEATURES_REQUEST);
 
+  if (request)
+    result = gst_event_get_structure (event);
   if (result) {
     OutPad *out = gst_pad_get_element_private (pad);
     guint64 views = 0;
@@ -556,11 +636,14 @@ gst_ddnn_src_src_event (GstPad *pad, GstObject *parent, GstEvent *event)
     a->self = gst_object_ref (self);
     a->result = gst_structure_copy (result);
     GST_OBJECT_LOCK (self);
-    self->answers++;
+    if (request)
+      self->feature_requests++;
+    else
+      self->answers++;
     GST_OBJECT_UNLOCK (self);
     if (self->context)
-      g_main_context_invoke_full (
-          self->context, G_PRIORITY_DEFAULT, send_answer, a, answer_free);
+      g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
+          request ? send_request : send_answer, a, answer_free);
     else
       answer_free (a);
     gst_event_unref (event);
@@ -683,6 +766,8 @@ gst_ddnn_src_start (GstDdnnSrc *self)
   self->eos = FALSE;
   self->last_sample = g_hash_table_new_full (
       g_str_hash, g_str_equal, g_free, g_free);
+  self->requested =
+      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
   self->thread = g_thread_new ("ddnnsrc", network_thread, self);
@@ -736,6 +821,7 @@ gst_ddnn_src_stop (GstDdnnSrc *self)
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->last_sample, g_hash_table_unref);
+  g_clear_pointer (&self->requested, g_hash_table_unref);
   stop_out_pads (self);
   GST_OBJECT_LOCK (self);
   self->bound_port = 0;
@@ -771,6 +857,7 @@ gst_ddnn_src_change_state (GstElement *element, GstStateChange transition)
     GST_OBJECT_LOCK (self);
     self->received = self->duplicates = self->rejected = 0;
     self->overflows = self->answers = self->peers_seen = 0;
+    self->feature_requests = self->feature_replies = 0;
     GST_OBJECT_UNLOCK (self);
     if (!gst_ddnn_src_start (self)) {
       gst_ddnn_src_stop (self);
@@ -872,7 +959,9 @@ gst_ddnn_src_get_property (
               self->received, "duplicates", G_TYPE_UINT64, self->duplicates,
               "rejected", G_TYPE_UINT64, self->rejected, "overflows",
               G_TYPE_UINT64, self->overflows, "answers", G_TYPE_UINT64,
-              self->answers, "peers", G_TYPE_UINT64, self->peers_seen, NULL));
+              self->answers, "peers", G_TYPE_UINT64, self->peers_seen,
+              "feature-requests", G_TYPE_UINT64, self->feature_requests,
+              "feature-replies", G_TYPE_UINT64, self->feature_replies, NULL));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

@@ -13,6 +13,9 @@ pipelines/), ports chosen by the system, every process stopped by the test:
 4. A wrong and a missing token both get HTTP 401, and a camera with a wrong
    token gets no frame accepted (its answers are its own, degraded).
 6. The edge -> cloud link runs over TLS (wss) with a certificate made here.
+7. Features on demand: the cameras send scores alone and features only when
+   the edge asks; answers still equal the engine's, the scores and features
+   sent per sample match the cost model within 5 %, at least 20x below raw.
 
 usage: test_three_hosts.py DDNN_TOOL SOURCE_DIR BUILD_DIR"""
 import json
@@ -241,6 +244,27 @@ def main():
         if "wss://" not in open(f"{d}/cloud.log").read():
             fail("tls: the cloud did not listen on wss://")
         print(f"6. edge -> cloud over wss: all {n} answers equal the engine's")
+
+        # 7. features on demand, against the cost model
+        d = three_hosts(tmp, video, "on-demand", devices_args=("-f",))
+        got = answers(f"{d}/edge.jsonl")
+        once_each(got, n, "on-demand, edge")
+        wrong = [s for s in ref if (got[s][0]["class"], got[s][0]["tier"]) != ref[s]]
+        if wrong:
+            fail(f"on-demand: {len(wrong)} answers differ from the engine's")
+        payload = sum(int(m) for m in re.findall(r"payload-bytes=\(guint64\)(\d+)",
+                                                  open(f"{d}/devices.log").read()))
+        went_on = sum(1 for s in got if got[s][0]["tier"] != "device")
+        # per camera and sample: int8 scores (C + 2 bytes), and 64 bytes of
+        # 1-bit features for the samples that do not exit locally
+        model = 6 * (n * (10 + 2) + went_on * 64)
+        if abs(payload - model) > 0.05 * model:
+            fail(f"on-demand: {payload} bytes of scores and features sent, the cost "
+                 f"model says {model}")
+        if 6144 * n / payload < 20:
+            fail(f"on-demand: only {6144 * n / payload:.1f}x below raw offload")
+        print(f"7. features on demand: {payload / n:.1f} B/sample of scores and features "
+              f"(cost model {model / n:.1f}), {6144 * n / payload:.1f}x below raw")
 
 
 if __name__ == "__main__":

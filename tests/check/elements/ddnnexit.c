@@ -14,10 +14,15 @@ sample (guint64 number, float entropy)
   GstBuffer *buffer = gst_buffer_new ();
   GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (buffer, "abc", 3);
 
+  gsize shape[1] = { 4 };
+  DdnnTensor *features = ddnn_tensor_new (DDNN_DTYPE_F32, 1, shape, NULL);
+
   meta->sample = number;
   meta->entropy = entropy;
   meta->scores[1] = 2.0f;
   meta->view_mask = 0x3f;
+  gst_ddnn_meta_set_features (meta, features);
+  ddnn_tensor_unref (features);
   GST_BUFFER_PTS (buffer) = number * GST_SECOND;
   GST_BUFFER_DURATION (buffer) = GST_SECOND;
   return buffer;
