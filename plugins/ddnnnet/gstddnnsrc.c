@@ -766,8 +766,8 @@ gst_ddnn_src_start (GstDdnnSrc *self)
   self->eos = FALSE;
   self->last_sample = g_hash_table_new_full (
       g_str_hash, g_str_equal, g_free, g_free);
-  self->requested =
-      g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->requested = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, NULL);
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
   self->thread = g_thread_new ("ddnnsrc", network_thread, self);
