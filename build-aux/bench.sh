@@ -54,6 +54,11 @@ echo
 GST_PLUGIN_PATH=$build/plugins/ddnn${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
   "$build/tests/benchmarks/bench-elements" models/fmv6-binary.safetensors
 
+# The DDNN link over loopback (tests/benchmarks/bench-link.c).
+echo
+GST_PLUGIN_PATH=$build/plugins/ddnn:$build/plugins/ddnnnet${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
+  "$build/tests/benchmarks/bench-link"
+
 # The one-host pipeline on recorded video against the engine alone, on the
 # same samples (wall time of the whole run, gst-launch start-up included).
 n=${BENCH_PIPELINE_SAMPLES:-2000}

@@ -864,6 +864,14 @@ gst_ddnn_src_change_state (GstElement *element, GstStateChange transition)
       return GST_STATE_CHANGE_FAILURE;
     }
   }
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    /* wake the pads' tasks, which wait for frames holding their stream
+     * locks, before the pads are deactivated */
+    g_mutex_lock (&self->lock);
+    self->flushing = TRUE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+  }
   ret = GST_ELEMENT_CLASS (gst_ddnn_src_parent_class)
             ->change_state (element, transition);
   if (ret == GST_STATE_CHANGE_FAILURE)
