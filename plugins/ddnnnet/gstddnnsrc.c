@@ -511,11 +511,16 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
   id = soup_message_headers_get_one (
       soup_server_message_get_request_headers (msg), GST_DDNN_NET_PEER_HEADER);
   remote = G_INET_SOCKET_ADDRESS (soup_server_message_get_remote_address (msg));
-  peer->name = g_strdup_printf ("%s:%u (%s)",
-      remote ? g_inet_address_to_string (
-                   g_inet_socket_address_get_address (remote))
-             : "?",
-      remote ? g_inet_socket_address_get_port (remote) : 0, id ? id : "no id");
+  {
+    gchar *host = remote
+        ? g_inet_address_to_string (g_inet_socket_address_get_address (remote))
+        : g_strdup ("?");
+
+    peer->name = g_strdup_printf ("%s:%u (%s)", host,
+        remote ? g_inet_socket_address_get_port (remote) : 0,
+        id ? id : "no id");
+    g_free (host);
+  }
   peer->peer_id = g_strdup (id ? id : peer->name);
   soup_websocket_connection_set_max_incoming_payload_size (
       conn, GST_DDNN_NET_MAX_MESSAGE);
