@@ -20,7 +20,7 @@ while getopts p:a:k:m:o:c:K:h opt; do
   esac
 done
 export GST_PLUGIN_PATH=$build/plugins/ddnn:$build/plugins/ddnnnet${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}
-exec gst-launch-1.0 -e -m ddnnsrc name=in "port=$port" "address=$address" \
+exec gst-launch-1.0 -e -m ddnnsrc name=in "port=$port" "address=$address" fused-pad=true \
   ${token:+"token=$token"} ${cert:+"tls-certificate=$cert"} ${key:+"tls-key=$key"} \
   in.src_fused ! queue ! ddnncloud "model=$model" "results=$results" ! \
   fakesink sync=false async=false

@@ -26,7 +26,7 @@ if [ -z "$threshold" ]; then
     sed -n 's/.*"local_threshold" : \([0-9.]*\).*/\1/p' | head -n 1)
 fi
 views=$("$build/tools/ddnn" inspect --json "$model" | sed -n 's/.*"views" : \([0-9]*\).*/\1/p' | head -n 1)
-set -- ddnnsrc name=in "port=$port" "address=$address" ${token:+"token=$token"} \
+set -- ddnnsrc name=in "port=$port" "address=$address" ${token:+"token=$token"} "views=$views" \
   ddnnaggregate name=fuse "model=$model" "timeout=${wait_ms}000000" ! \
   ddnnexit name=x "threshold=$threshold" "model=$model" "results=$results" \
   x.exit ! queue ! fakesink sync=false async=false \

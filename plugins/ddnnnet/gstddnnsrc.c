@@ -71,6 +71,8 @@ enum
   PROP_TLS_KEY,
   PROP_BOUND_PORT,
   PROP_MAX_QUEUE,
+  PROP_VIEWS,
+  PROP_FUSED_PAD,
   PROP_STATS,
 };
 
@@ -106,6 +108,8 @@ struct _GstDdnnSrc
   gchar *cert_file, *key_file;
   gint bound_port;
   guint max_queue;
+  guint views;
+  gboolean fused_pad;
   guint64 received, duplicates, rejected, overflows, answers, peers_seen;
   guint64 feature_requests, feature_replies;
 
@@ -868,6 +872,21 @@ gst_ddnn_src_change_state (GstElement *element, GstStateChange transition)
       gst_ddnn_src_stop (self);
       return GST_STATE_CHANGE_FAILURE;
     }
+    /* pads asked for up front exist from the start, so that an end of
+     * stream reaches every branch even if a camera never came */
+    {
+      guint v, views;
+      gboolean fused;
+
+      GST_OBJECT_LOCK (self);
+      views = self->views;
+      fused = self->fused_pad;
+      GST_OBJECT_UNLOCK (self);
+      for (v = 0; v < views; v++)
+        get_out_pad (self, v);
+      if (fused)
+        get_out_pad (self, FUSED);
+    }
   }
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     /* wake the pads' tasks, which wait for frames holding their stream
@@ -930,6 +949,12 @@ gst_ddnn_src_set_property (
     case PROP_MAX_QUEUE:
       self->max_queue = g_value_get_uint (value);
       break;
+    case PROP_VIEWS:
+      self->views = g_value_get_uint (value);
+      break;
+    case PROP_FUSED_PAD:
+      self->fused_pad = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -965,6 +990,12 @@ gst_ddnn_src_get_property (
       break;
     case PROP_MAX_QUEUE:
       g_value_set_uint (value, self->max_queue);
+      break;
+    case PROP_VIEWS:
+      g_value_set_uint (value, self->views);
+      break;
+    case PROP_FUSED_PAD:
+      g_value_set_boolean (value, self->fused_pad);
       break;
     case PROP_STATS:
       g_value_take_boxed (value,
@@ -1047,6 +1078,21 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           "Frames held a pad while downstream is busy; beyond, the oldest is "
           "dropped and counted",
           1, G_MAXUINT, DEFAULT_MAX_QUEUE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_VIEWS,
+      g_param_spec_uint ("views", "Views",
+          "Make the pads src_0 .. src_(N-1) at the start rather than on each "
+          "camera's first frame, so that every branch sees the end of the "
+          "stream even if a camera never comes",
+          0, 64, 0,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_FUSED_PAD,
+      g_param_spec_boolean ("fused-pad", "Fused pad",
+          "Make the pad src_fused at the start rather than on the first fused "
+          "frame",
+          FALSE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STATS,
