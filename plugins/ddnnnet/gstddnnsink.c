@@ -82,8 +82,11 @@ enum
   PROP_PEER_ID,
   PROP_FEATURES_ON_DEMAND,
   PROP_RING_SIZE,
+  PROP_HEARTBEAT,
   PROP_STATS,
 };
+
+#define DEFAULT_HEARTBEAT 1000
 
 #define DEFAULT_RING_SIZE 1024
 
@@ -120,6 +123,7 @@ struct _GstDdnnSink
   guint64 timeout;
   gboolean on_demand;
   guint ring_size;
+  guint heartbeat;
 
   /* from start () to stop () */
   DdnnModel *model;
@@ -133,6 +137,8 @@ struct _GstDdnnSink
   guint backoff;
   GSource *retry, *timer;
   gboolean connecting;
+  /* heartbeats, network thread: monotonic µs of the last message each way */
+  gint64 last_in, last_out;
 
   /* shared with the streaming thread, under lock */
   GMutex lock;
@@ -213,6 +219,8 @@ take_pending (GstDdnnSink *self, guint64 sample)
   return p;
 }
 
+static void lose_connection (GstDdnnSink *self, const gchar *why);
+
 /* Network thread: degraded answers for what is overdue. */
 static gboolean
 on_timer (gpointer data)
@@ -220,6 +228,21 @@ on_timer (gpointer data)
   GstDdnnSink *self = data;
   gint64 now = g_get_monotonic_time ();
   GList *due = NULL, *l;
+  guint heartbeat;
+
+  /* heartbeats: a beat when idle, and a link silent for three beats is
+   * taken for dead (a partition does not close TCP for minutes) */
+  GST_OBJECT_LOCK (self);
+  heartbeat = self->heartbeat;
+  GST_OBJECT_UNLOCK (self);
+  if (heartbeat && self->conn) {
+    if (now - self->last_in > 3 * (gint64) heartbeat * 1000) {
+      lose_connection (self, "no heartbeat from the server");
+    } else if (now - self->last_out > (gint64) heartbeat * 1000) {
+      soup_websocket_connection_send_text (self->conn, "beat");
+      self->last_out = now;
+    }
+  }
 
   g_mutex_lock (&self->lock);
   while (!g_queue_is_empty (&self->pending)) {
@@ -313,6 +336,7 @@ send_queued (gpointer data)
     self->bytes += size;
     self->payload += size - GST_DDNN_FRAME_HEADER_SIZE;
     soup_websocket_connection_send_binary (self->conn, bytes, size);
+    self->last_out = item->sent_at;
   }
   g_mutex_unlock (&self->lock);
   return G_SOURCE_REMOVE;
@@ -327,10 +351,13 @@ on_message (
   const gchar *text = g_bytes_get_data (message, &size);
   gchar *line;
 
+  self->last_in = g_get_monotonic_time ();
   if (type != SOUP_WEBSOCKET_DATA_TEXT) {
     GST_WARNING_OBJECT (self, "ignored a binary message from the server");
     return;
   }
+  if (size == 4 && memcmp (text, "beat", 4) == 0)
+    return;
   line = g_strndup (text, size);
   if (g_str_has_prefix (line, "ack ")) {
     gchar *end;
@@ -415,27 +442,46 @@ schedule_reconnect (GstDdnnSink *self)
   g_source_attach (self->retry, self->context);
 }
 
+/* Network thread: the link is gone; what was not acknowledged goes again
+ * on the next one. */
+static void
+lose_connection (GstDdnnSink *self, const gchar *why)
+{
+  SoupWebsocketConnection *conn;
+  GList *l;
+
+  GST_WARNING_OBJECT (self,
+      "link lost (%s); unacknowledged frames will be "
+      "sent again",
+      why);
+  g_mutex_lock (&self->lock);
+  conn = g_steal_pointer (&self->conn);
+  for (l = self->items.head; l; l = l->next)
+    ((Item *) l->data)->sent_at = 0;
+  g_mutex_unlock (&self->lock);
+  if (conn) {
+    g_signal_handlers_disconnect_by_data (conn, self);
+    if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (
+          conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "no heartbeat");
+    g_object_unref (conn);
+  }
+  schedule_reconnect (self);
+}
+
 static void
 on_closed (SoupWebsocketConnection *conn, gpointer data)
 {
   GstDdnnSink *self = data;
-  GList *l;
-
-  GST_WARNING_OBJECT (self,
-      "link closed (code %u%s%s); unacknowledged frames "
-      "will be sent again",
+  gchar *why = g_strdup_printf ("closed, code %u%s%s",
       soup_websocket_connection_get_close_code (conn),
       soup_websocket_connection_get_close_data (conn) ? ": " : "",
       soup_websocket_connection_get_close_data (conn)
           ? soup_websocket_connection_get_close_data (conn)
           : "");
-  g_mutex_lock (&self->lock);
-  g_signal_handlers_disconnect_by_data (conn, self);
-  g_clear_object (&self->conn);
-  for (l = self->items.head; l; l = l->next)
-    ((Item *) l->data)->sent_at = 0;
-  g_mutex_unlock (&self->lock);
-  schedule_reconnect (self);
+
+  lose_connection (self, why);
+  g_free (why);
 }
 
 static void
@@ -463,6 +509,7 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   }
   GST_INFO_OBJECT (self, "connected to %s", self->location);
   self->backoff = 0;
+  self->last_in = self->last_out = g_get_monotonic_time ();
   soup_websocket_connection_set_max_incoming_payload_size (conn, 1 << 20);
   soup_websocket_connection_set_keepalive_interval (conn, 1);
   g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
@@ -892,6 +939,9 @@ gst_ddnn_sink_set_property (
     case PROP_RING_SIZE:
       self->ring_size = g_value_get_uint (value);
       break;
+    case PROP_HEARTBEAT:
+      self->heartbeat = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -942,6 +992,9 @@ gst_ddnn_sink_get_property (
       break;
     case PROP_RING_SIZE:
       g_value_set_uint (value, self->ring_size);
+      break;
+    case PROP_HEARTBEAT:
+      g_value_set_uint (value, self->heartbeat);
       break;
     case PROP_STATS:
       GST_OBJECT_UNLOCK (self);
@@ -1071,6 +1124,13 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           G_MAXUINT, DEFAULT_RING_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_HEARTBEAT,
+      g_param_spec_uint ("heartbeat", "Heartbeat",
+          "Beat interval (ms) on an idle link; a link silent for three beats "
+          "is dropped and reconnected (0 = no heartbeats)",
+          0, 600000, DEFAULT_HEARTBEAT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "sent, acked, resent, dropped, bytes (whole frames), payload-bytes "
@@ -1107,6 +1167,7 @@ gst_ddnn_sink_init (GstDdnnSink *self)
   self->backoff_max = DEFAULT_BACKOFF_MAX;
   self->timeout = DEFAULT_TIMEOUT;
   self->ring_size = DEFAULT_RING_SIZE;
+  self->heartbeat = DEFAULT_HEARTBEAT;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->items);

@@ -89,6 +89,8 @@ typedef struct
   gchar *name;
   /* the views of the samples it sent (for fused frames, their masks) */
   guint64 views;
+  /* heartbeats: monotonic µs of the last message each way */
+  gint64 last_in, last_out;
 } Peer;
 
 typedef struct
@@ -401,6 +403,10 @@ on_peer_message (
   GstDdnnSrc *self = peer->src;
   GError *error = NULL;
 
+  peer->last_in = g_get_monotonic_time ();
+  if (type == SOUP_WEBSOCKET_DATA_TEXT && g_bytes_get_size (message) == 4 &&
+      memcmp (g_bytes_get_data (message, NULL), "beat", 4) == 0)
+    return;
   if (type != SOUP_WEBSOCKET_DATA_BINARY) {
     g_set_error (&error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
         "a text message where frames are expected");
@@ -532,6 +538,7 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
   g_signal_connect (conn, "message", G_CALLBACK (on_peer_message), peer);
   g_signal_connect (conn, "closed", G_CALLBACK (on_peer_closed), peer);
   g_signal_connect (conn, "error", G_CALLBACK (on_peer_error), peer);
+  peer->last_in = peer->last_out = g_get_monotonic_time ();
   self->peers = g_list_prepend (self->peers, peer);
   GST_OBJECT_LOCK (self);
   self->peers_seen++;
@@ -672,13 +679,44 @@ gst_ddnn_src_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   return gst_pad_query_default (pad, parent, query);
 }
 
+/* Network thread, each second: a beat to idle peers; a peer silent for
+ * three seconds is taken for gone (a partition does not close TCP for
+ * minutes), which a live aggregator then goes on without. */
+static gboolean
+on_heartbeat (gpointer data)
+{
+  GstDdnnSrc *self = data;
+  gint64 now = g_get_monotonic_time ();
+  GList *l, *next;
+
+  for (l = self->peers; l; l = next) {
+    Peer *peer = l->data;
+
+    next = l->next;
+    if (now - peer->last_in > 3 * G_USEC_PER_SEC) {
+      drop_peer (self, peer, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "no heartbeat");
+    } else if (now - peer->last_out > G_USEC_PER_SEC / 2 &&
+        soup_websocket_connection_get_state (peer->conn) ==
+            SOUP_WEBSOCKET_STATE_OPEN) {
+      soup_websocket_connection_send_text (peer->conn, "beat");
+      peer->last_out = now;
+    }
+  }
+  return G_SOURCE_CONTINUE;
+}
+
 static gpointer
 network_thread (gpointer data)
 {
   GstDdnnSrc *self = data;
+  GSource *beat = g_timeout_source_new (500);
 
   g_main_context_push_thread_default (self->context);
+  g_source_set_callback (beat, on_heartbeat, self, NULL);
+  g_source_attach (beat, self->context);
   g_main_loop_run (self->loop);
+  g_source_destroy (beat);
+  g_source_unref (beat);
   g_main_context_pop_thread_default (self->context);
   return NULL;
 }
