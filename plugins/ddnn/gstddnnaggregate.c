@@ -16,7 +16,9 @@
  * Views belong to one sample by #GstDdnnAggregate:align:
  * - `sample-number` (the default, for recorded multi-view video): equal
  *   sample numbers.  A camera whose stream has moved past a sample (it
- *   skipped a frame) or has ended is left out of it.
+ *   skipped a frame) or has ended is left out of it; a camera's buffer for
+ *   a sample already given (late beyond the timeout, or resent after a
+ *   reconnect) is dropped and counted.
  * - `running-time` (live cameras): the earliest waiting buffer opens a sample
  *   and every camera's buffer that starts within its duration joins it.  A
  *   buffer that arrives after its sample left is dropped and counted.
@@ -115,6 +117,9 @@ struct _GstDdnnAggregate
   guint64 samples;
   /* running-time alignment: where the last sample ended */
   GstClockTime done_until;
+  /* sample-number alignment: the last sample given, if any */
+  guint64 done_sample;
+  gboolean any_done;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -165,6 +170,7 @@ gst_ddnn_aggregate_start (GstAggregator *agg)
   self->samples = 0;
   GST_OBJECT_UNLOCK (self);
   self->done_until = GST_CLOCK_TIME_NONE;
+  self->any_done = FALSE;
   return TRUE;
 }
 
@@ -357,18 +363,22 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     goto done;
   }
 
-  /* a view that arrives after its sample left is dropped, and the pads are
+  /* a view that arrives after its sample left (a live camera late beyond
+   * the timeout, or resent after a reconnect) is dropped, and the pads are
    * looked at again, since a dropped one may have its next buffer */
-  if (by_time && GST_CLOCK_TIME_IS_VALID (self->done_until)) {
+  if ((by_time && GST_CLOCK_TIME_IS_VALID (self->done_until)) ||
+      (!by_time && self->any_done)) {
     gboolean dropped = FALSE;
 
     for (i = 0; i < n_heads; i++) {
       Head *h = &heads[i];
 
-      if (GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < self->done_until) {
+      if (by_time ? GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < self->done_until
+                  : h->meta->sample <= self->done_sample) {
         GST_DEBUG_OBJECT (h->pad,
-            "view %d at %" GST_TIME_FORMAT " came after its sample left",
-            h->meta->view, GST_TIME_ARGS (h->rt));
+            "view %d of sample %" G_GUINT64_FORMAT " came after its sample "
+            "left",
+            h->meta->view, h->meta->sample);
         GST_OBJECT_LOCK (self);
         self->late[h->meta->view]++;
         GST_OBJECT_UNLOCK (self);
@@ -450,6 +460,10 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
   GST_OBJECT_UNLOCK (self);
   if (GST_CLOCK_TIME_IS_VALID (until))
     self->done_until = until;
+  if (!by_time) {
+    self->done_sample = first->meta->sample;
+    self->any_done = TRUE;
+  }
 
   out = fuse (self, views, pts, &error);
   for (v = 0; v < n_views; v++)

@@ -2,7 +2,10 @@
 """Cameras, edge and cloud in three network namespaces joined by veth pairs
 (10.77.1.0/24 cameras-edge, 10.77.2.0/24 edge-cloud), with tc netem adding
 5 % loss and 50 ms delay on both links: every one of 300 recorded samples is
-answered, once, at the edge and at the cameras' host.
+answered, once, at the edge and at the cameras' host.  Then the same with
+the cameras' link cut (its veth down) for 5 s mid-stream: heartbeats find
+the dead link, the cameras reconnect when it is back and resend, and every
+sample is still answered once.
 
 Needs root (CAP_NET_ADMIN); without it the test is skipped with a message.
 Where the kernel has no netem qdisc the namespaces run without loss and
@@ -43,6 +46,8 @@ def setup():
         sh("ip", "-n", ns, "link", "set", "lo", "up")
     tag = str(os.getpid() % 100000)
     links = [(cam, "10.77.1.1", edge, "10.77.1.2"), (edge, "10.77.2.1", cloud, "10.77.2.2")]
+    global CAM_DEV
+    CAM_DEV = f"da{tag}0"
     netem = True
     for i, (a, aa, b, ba) in enumerate(links):
         va, vb = f"da{tag}{i}", f"db{tag}{i}"
@@ -121,38 +126,53 @@ def main():
 def run(tool, netem):
     model = os.path.join(SRC, "models", "fmv6-binary.safetensors")
     n = 300
-    with tempfile.TemporaryDirectory() as tmp:
-        data, video = os.path.join(tmp, "fmv6"), os.path.join(tmp, "video")
-        subprocess.run([tool, "dataset", "fmv", "--out", data, "--seed", "1", "--limit", str(n),
-                        "--video", video], check=True, stdout=subprocess.DEVNULL)
-        cam, edge_ns, cloud_ns = NS
-        cloud = start(cloud_ns, "cloud.sh", f"{tmp}/cloud.log", "-a", "10.77.2.2", "-k", "t",
-                      "-m", model)
-        cport = port_of(f"{tmp}/cloud.log", cloud)
-        edge = start(edge_ns, "edge.sh", f"{tmp}/edge.log", "-a", "10.77.1.2", "-k", "t",
-                     "-u", f"ws://10.77.2.2:{cport}/ddnn", "-m", model, "-w", "2000",
-                     "-T", "5000", "-o", f"{tmp}/edge.jsonl")
-        eport = port_of(f"{tmp}/edge.log", edge)
-        devs = start(cam, "devices.sh", f"{tmp}/devices.log", "-u",
-                     f"ws://10.77.1.2:{eport}/ddnn", "-d", video, "-k", "t", "-m", model,
-                     "-T", "15000", "-r", "100", "-o", f"{tmp}/devices.jsonl")
-        try:
-            devs.wait(timeout=240)
-        except subprocess.TimeoutExpired:
-            stop(devs, signal.SIGKILL)
-            fail("the cameras' host did not finish")
-        stop(edge)
-        stop(cloud)
-        for where in ("edge", "devices"):
-            got = answers(f"{tmp}/{where}.jsonl")
-            missing = [s for s in range(n) if s not in got]
-            twice = [s for s in got if len(got[s]) > 1]
-            if missing or twice:
-                fail(f"{where}: {len(missing)} samples unanswered, {len(twice)} answered twice")
-        got = answers(f"{tmp}/edge.jsonl")
-        degraded = sum(1 for s in got if got[s][0]["degraded"])
-        print(f"{n} samples across three namespaces{' with 5 % loss and 50 ms delay' if netem else ''}:"
-              f" every one answered once ({degraded} degraded)")
+    for cut in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            one_run(tool, netem, model, n, tmp, cut)
+
+
+def one_run(tool, netem, model, n, tmp, cut):
+    data, video = os.path.join(tmp, "fmv6"), os.path.join(tmp, "video")
+    subprocess.run([tool, "dataset", "fmv", "--out", data, "--seed", "1", "--limit", str(n),
+                    "--video", video], check=True, stdout=subprocess.DEVNULL)
+    cam, edge_ns, cloud_ns = NS
+    cloud = start(cloud_ns, "cloud.sh", f"{tmp}/cloud.log", "-a", "10.77.2.2", "-k", "t",
+                  "-m", model)
+    cport = port_of(f"{tmp}/cloud.log", cloud)
+    edge = start(edge_ns, "edge.sh", f"{tmp}/edge.log", "-a", "10.77.1.2", "-k", "t",
+                 "-u", f"ws://10.77.2.2:{cport}/ddnn", "-m", model, "-w", "2000",
+                 "-T", "5000", "-o", f"{tmp}/edge.jsonl")
+    eport = port_of(f"{tmp}/edge.log", edge)
+    devs = start(cam, "devices.sh", f"{tmp}/devices.log", "-u",
+                 f"ws://10.77.1.2:{eport}/ddnn", "-d", video, "-k", "t", "-m", model,
+                 "-T", "15000", "-r", "100", "-o", f"{tmp}/devices.jsonl")
+    if cut:
+        time.sleep(1.0)
+        sh("ip", "-n", cam, "link", "set", CAM_DEV, "down")
+        time.sleep(5.0)
+        sh("ip", "-n", cam, "link", "set", CAM_DEV, "up")
+    try:
+        devs.wait(timeout=240)
+    except subprocess.TimeoutExpired:
+        stop(devs, signal.SIGKILL)
+        fail("the cameras' host did not finish")
+    stop(edge)
+    stop(cloud)
+    for where in ("edge", "devices"):
+        got = answers(f"{tmp}/{where}.jsonl")
+        missing = [s for s in range(n) if s not in got]
+        twice = [s for s in got if len(got[s]) > 1]
+        if missing or twice:
+            fail(f"{where}: {len(missing)} samples unanswered, {len(twice)} answered twice")
+    got = answers(f"{tmp}/edge.jsonl")
+    degraded = sum(1 for s in got if got[s][0]["degraded"])
+    resent = sum(int(m) for m in re.findall(r"resent=\(guint64\)(\d+)",
+                                              open(f"{tmp}/devices.log").read()))
+    if cut and not resent:
+        fail("the cameras' link was cut, yet no frame was sent again")
+    print(f"{n} samples across three namespaces{' with 5 % loss and 50 ms delay' if netem else ''}"
+          f"{', the cameras cut off for 5 s' if cut else ''}: every one answered once "
+          f"({degraded} degraded, {resent} frames resent)")
 
 
 if __name__ == "__main__":
