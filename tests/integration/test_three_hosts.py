@@ -11,7 +11,10 @@ pipelines/), ports chosen by the system, every process stopped by the test:
 3. One camera's process is killed: aggregation goes on after the timeout,
    every sample is still answered, and the view mask shows the missing view.
 4. A wrong and a missing token both get HTTP 401, and a camera with a wrong
-   token gets no frame accepted (its answers are its own, degraded).
+   token gets no frame accepted (its answers are its own, degraded).  A peer
+   with the token that sends a malformed frame, and one that sends an
+   oversized message, are disconnected, while a camera streaming at the same
+   time is not affected: all its samples are answered by the edge.
 6. The edge -> cloud link runs over TLS (wss) with a certificate made here.
 7. Features on demand: the cameras send scores alone and features only when
    the edge asks; answers still equal the engine's, the scores and features
@@ -129,6 +132,55 @@ def three_hosts(tmp, video, name, token="tok", devices_args=(), edge_args=(),
     return d
 
 
+def ws_connect(port, token):
+    """A bare WebSocket client: the handshake, with the token."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("GET /ddnn HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n"
+               "X-Ddnn-Peer: hostile\r\n\r\n").encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    if b" 101 " not in reply.split(b"\r\n")[0]:
+        fail(f"bad peer: handshake refused: {reply[:80]!r}")
+    return s
+
+
+def ws_send(s, payload, claimed=None):
+    """One masked binary frame; @claimed overrides the length announced."""
+    n = len(payload) if claimed is None else claimed
+    head = bytes([0x82])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    mask = b"\x01\x02\x03\x04"
+    s.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def closed_by_server(s):
+    """True when the server closes: a close frame, or the end of the stream."""
+    s.settimeout(10)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return True
+            data += chunk
+            # text frames (acks, beats) may come first; a close frame is 0x88
+            if b"\x88" in data:
+                return True
+    except socket.timeout:
+        return False
+
+
 def main():
     global MODEL, SRC, BUILD, TOOL
     TOOL, SRC, BUILD = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -224,6 +276,37 @@ def main():
            "401" not in open(f"{d}/devices.log").read():
             print("note: the refused camera's log does not mention the refusal")
         print("4. wrong and missing tokens get 401; nothing of the refused camera is accepted")
+
+        # 4b. peers with the token that send malformed or oversized messages
+        d = os.path.join(tmp, "hostile")
+        os.makedirs(d)
+        edge = start("edge.sh", f"{d}/edge.log", "-u", "ws://127.0.0.1:9/ddnn", "-k", "right",
+                     "-m", MODEL, "-o", f"{d}/edge.jsonl", "-w", "200")
+        eport = port_of(f"{d}/edge.log", edge)
+        good = start("devices.sh", f"{d}/devices.log", "-u", f"ws://127.0.0.1:{eport}/ddnn",
+                     "-d", video, "-k", "right", "-m", MODEL, "-c", "0", "-r", "500",
+                     "-T", "10000", "-o", f"{d}/devices.jsonl")
+        time.sleep(0.5)
+        bad = ws_connect(eport, "right")
+        ws_send(bad, b"DN\x01" + bytes(90))
+        if not closed_by_server(bad):
+            fail("hostile: a peer that sent a malformed frame was not disconnected")
+        bad.close()
+        big = ws_connect(eport, "right")
+        ws_send(big, bytes(1000), claimed=1 << 30)
+        if not closed_by_server(big):
+            fail("hostile: a peer that announced a 1 GiB message was not disconnected")
+        big.close()
+        good.wait(timeout=120)
+        stop(edge)
+        got = answers(f"{d}/devices.jsonl")
+        once_each(got, n, "hostile, the good camera's host")
+        log = open(f"{d}/devices.log").read()
+        if "resent=(guint64)0" not in log or "answered=(guint64)%d" % n not in log:
+            fail("hostile: the good camera was affected: " +
+                 re.search(r"ddnn-sink-stats.*", log).group(0))
+        print("4b. peers sending a malformed frame or an oversized message are disconnected; "
+              f"a camera streaming meanwhile got all {n} answers from the edge")
 
         # 6. wss between edge and cloud, with a certificate made here
         openssl = shutil.which("openssl")
