@@ -1,28 +1,149 @@
 #!/bin/sh
-# `make demo`: what the engine does today, on the shipped binary model.
-# (The GStreamer pipelines take this over once the elements exist.)
+# `make demo`: the DDNN as it is meant to run, on this one machine: six
+# recorded FMV-6 cameras on one "host", the edge on another, the cloud on a
+# third (three processes linked over loopback WebSockets), with the shipped
+# binary model and features on demand.  A live line shows progress; a
+# summary table, the answers (JSON lines), a mosaic video of the cameras
+# with each answer overlaid, and the threshold sweep are left in build/demo.
+#
+# DEMO_SAMPLES (default 300) recorded test samples; DEMO_RATE (default 100)
+# samples a second from the cameras (0: as fast as they decode).
 set -eu
 build=${1:-build}
-model=models/fmv6-binary.safetensors
-ddnn="$build/tools/ddnn"
-data="$build/demo-fmv6"
-samples=${DEMO_SAMPLES:-2000}
+here=$(cd "$(dirname "$0")/.." && pwd)
+export BUILD=$here/$build
+case $build in /*) export BUILD=$build ;; esac
+n=${DEMO_SAMPLES:-300}
+rate=${DEMO_RATE:-100}
+model=$here/models/fmv6-binary.safetensors
+out=$BUILD/demo
+data=$out/fmv6
+video=$data/video
+ddnn=$BUILD/tools/ddnn
+mkdir -p "$out"
+rm -f "$out"/*.jsonl "$out"/*.log
 
-echo "== ddnn inspect $model"
-"$ddnn" inspect "$model"
-echo
-if [ ! -f "$data/test.safetensors" ]; then
-  echo "== ddnn dataset fmv --out $data --limit $samples   (FMV-6, six cameras a sample)"
-  "$ddnn" dataset fmv --out "$data" --limit "$samples" | tail -n 1
-  echo
+echo "ddnn-gst demo: $("$ddnn" inspect "$model" | head -n 1)"
+if [ ! -f "$video/labels.csv" ] || [ "$(($(wc -l < "$video/labels.csv") - 1))" != "$n" ]; then
+  echo "making $n recorded FMV-6 test samples (six camera videos) in $video"
+  "$ddnn" dataset fmv --out "$data" --seed 1 --limit "$n" --video "$video" >/dev/null
 fi
-echo "== ddnn run $model --data $data -n 8   (one sample at a time through all seven sections)"
-"$ddnn" run "$model" --data "$data" -n 8
+
+port_of() {
+  i=0
+  while ! grep -q 'ddnn-listening' "$1" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 200 ] || { echo "a server did not start: see $1" >&2; exit 1; }
+    sleep 0.05
+  done
+  sed -n 's/.*ddnn-listening, port=(int)\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
+pids=
+trap 'kill $pids 2>/dev/null || true' EXIT INT TERM
+token=demo-$$
+"$here/pipelines/cloud.sh" -k "$token" -m "$model" > "$out/cloud.log" 2>&1 &
+cloud=$!; pids="$pids $cloud"
+cport=$(port_of "$out/cloud.log")
+"$here/pipelines/edge.sh" -u "ws://127.0.0.1:$cport/ddnn" -k "$token" -m "$model" \
+  -o "$out/edge.jsonl" > "$out/edge.log" 2>&1 &
+edge=$!; pids="$pids $edge"
+eport=$(port_of "$out/edge.log")
+echo "cloud on port $cport, edge on port $eport; six cameras send scores, and features only when asked"
+start=$(date +%s.%N)
+"$here/pipelines/devices.sh" -u "ws://127.0.0.1:$eport/ddnn" -d "$video" -k "$token" \
+  -m "$model" -r "$rate" -f -o "$out/results.jsonl" > "$out/devices.log" 2>&1 &
+devices=$!; pids="$pids $devices"
+
+# what the cameras send for a sample: 6 scores frames (64-byte header, 12 B
+# of int8 scores), and for a sample the edge cannot answer, 6 features
+# frames (64-byte header, 64 B of 1-bit features)
+progress() {
+  awk -F, -v n="$n" -v results="$out/results.jsonl" '
+    NR > 1 { label[$1] = $2 }
+    END {
+      while ((getline line < results) > 0) {
+        match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
+        match(line, /"class":[0-9]+/); c = substr(line, RSTART + 8, RLENGTH - 8)
+        done++; right += (c == label[s])
+        if (line ~ /"tier":"device"/ && line !~ /"degraded":true/) local++
+      }
+      bytes = done * 6 * 76 + (done - local) * 6 * 128
+      printf "\r  %d/%d samples, %.0f %% answered locally, %.1f %% right, %.0f B/sample sent (raw: 6144, %.1fx less)   ",
+        done, n, done ? 100 * local / done : 0, done ? 100 * right / done : 0,
+        done ? bytes / done : 0, bytes ? 6144 * done / bytes : 0
+    }' "$video/labels.csv"
+}
+while kill -0 "$devices" 2>/dev/null; do
+  progress
+  sleep 0.25
+done
+wait "$devices" || { echo; echo "the cameras' host failed: see $out/devices.log" >&2; exit 1; }
+end=$(date +%s.%N)
+progress
 echo
-echo "== ddnn eval --model $model --data $data --limit $samples"
-"$ddnn" eval --model "$model" --data "$data" --limit "$samples"
+kill -INT "$edge"; wait "$edge" 2>/dev/null || true
+kill -INT "$cloud"; wait "$cloud" 2>/dev/null || true
+pids=
+
+# the summary, from the answers as the cameras' host got them and the bytes
+# the cameras' links counted
 echo
-echo "Done: loaded a binary DDNN (checking its digests and id), showed its costs,"
-echo "ran Fashion-MNIST items through the six camera sections, the local exit and"
-echo "the cloud, and evaluated $samples FMV-6 test samples: accuracy by tier, the"
-echo "share answered on the cameras, and the bytes they send against raw offload."
+awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" -v logf="$out/devices.log" '
+  NR > 1 { label[$1] = $2 }
+  END {
+    while ((getline line < results) > 0) {
+      match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
+      match(line, /"class":[0-9]+/); c = substr(line, RSTART + 8, RLENGTH - 8)
+      match(line, /"tier":"[a-z]+"/); t = substr(line, RSTART + 8, RLENGTH - 9)
+      if (line ~ /"degraded":true/) t = t ", degraded"
+      k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s])
+    }
+    while ((getline line < logf) > 0)
+      if (line ~ /ddnn-sink-stats/) {
+        b = line; sub(/.* bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); bytes += b
+        p = line; sub(/.*payload-bytes=[(]guint64[)]/, "", p); sub(/[,;].*/, "", p); payload += p
+      }
+    printf "%-22s %8s %10s %10s\n", "answered at", "samples", "share", "accuracy"
+    for (t in k) printf "%-22s %8d %9.1f%% %9.1f%%\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
+    printf "%-22s %8d %9.1f%% %9.1f%%\n", "overall", total, 100 * total / n, 100 * right / total
+    printf "\nbytes from the cameras: %.1f B/sample (%.1fx less than raw offload of 6144 B);\n", bytes / n, 6144 * n / bytes
+    printf "  of which scores and features %.1f B/sample (%.1fx less), the rest frame headers\n", payload / n, 6144 * n / payload
+    printf "%d samples in %.1f s: %.0f samples/s (cameras paced at the rate asked)\n", total, t1 - t0, total / (t1 - t0)
+  }' "$video/labels.csv"
+
+# the threshold sweep on the same samples
+"$ddnn" eval --model "$model" --data "$data" --limit "$n" --sweep --output "$out" >/dev/null
+
+# a mosaic of the six cameras at 2 samples a second, each answer overlaid
+awk -v results="$out/results.jsonl" -v n="$n" -F, '
+  function ts(t) { return sprintf("%02d:%02d:%02d,%03d", t / 3600, (t % 3600) / 60, t % 60, (t * 1000) % 1000) }
+  NR > 1 { label[$1] = $2 }
+  END {
+    while ((getline line < results) > 0) {
+      match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
+      match(line, /"label":"[^"]*"/); l = substr(line, RSTART + 9, RLENGTH - 10)
+      match(line, /"tier":"[a-z]+"/); t = substr(line, RSTART + 8, RLENGTH - 9)
+      if (line ~ /"degraded":true/) t = t ", degraded"
+      text[s] = sprintf("sample %d: %s (%s)", s, l, t)
+    }
+    for (s = 0; s < n; s++)
+      if (s in text) printf "%d\n%s --> %s\n%s\n\n", s + 1, ts(s / 2), ts((s + 1) / 2), text[s]
+  }' "$video/labels.csv" > "$out/answers.srt"
+set --
+for v in 0 1 2 3 4 5; do
+  set -- "$@" filesrc "location=$video/cam$v.mkv" ! matroskademux ! \
+    rawvideoparse use-sink-caps=false width=32 height=32 format=gray8 framerate=2/1 ! \
+    videoscale method=nearest-neighbour ! video/x-raw,width=160,height=160 ! videoconvert ! "c.sink_$v"
+done
+gst-launch-1.0 -q compositor name=c \
+  sink_0::xpos=0 sink_1::xpos=160 sink_2::xpos=320 sink_3::xpos=0 sink_4::xpos=160 sink_5::xpos=320 \
+  sink_3::ypos=160 sink_4::ypos=160 sink_5::ypos=160 ! video/x-raw,width=480,height=320 ! \
+  t.video_sink textoverlay name=t valignment=bottom font-desc="Sans 15" ! videoconvert ! \
+  vp8enc deadline=1 ! webmmux ! filesink location="$out/mosaic.webm" \
+  filesrc location="$out/answers.srt" ! subparse ! t.text_sink "$@"
+
+echo
+echo "files:"
+echo "  $out/results.jsonl   every answer, as the cameras' host learned it"
+echo "  $out/mosaic.webm     the six cameras with each answer (watch: gst-play-1.0 $out/mosaic.webm)"
+echo "  $out/sweep.svg       accuracy and bytes against the exit threshold (sweep.csv beside it)"
+echo "  $out/*.log           the three processes' logs"
