@@ -7,7 +7,8 @@
 # with each answer overlaid, and the threshold sweep are left in build/demo.
 #
 # DEMO_SAMPLES (default 300) recorded test samples; DEMO_RATE (default 100)
-# samples a second from the cameras (0: as fast as they decode).
+# samples a second from the cameras (0: as fast as they decode); DEMO_OUT
+# (default build/demo) where the files go.
 set -eu
 build=${1:-build}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +17,7 @@ case $build in /*) export BUILD=$build ;; esac
 n=${DEMO_SAMPLES:-300}
 rate=${DEMO_RATE:-100}
 model=$here/models/fmv6-binary.safetensors
-out=$BUILD/demo
+out=${DEMO_OUT:-$BUILD/demo}
 data=$out/fmv6
 video=$data/video
 ddnn=$BUILD/tools/ddnn
@@ -128,10 +129,13 @@ awk -v results="$out/results.jsonl" -v n="$n" -F, '
     for (s = 0; s < n; s++)
       if (s in text) printf "%d\n%s --> %s\n%s\n\n", s + 1, ts(s / 2), ts((s + 1) / 2), text[s]
   }' "$video/labels.csv" > "$out/answers.srt"
+# the cameras' frames as raw bytes, timed anew at 2 frames a second
 set --
 for v in 0 1 2 3 4 5; do
-  set -- "$@" filesrc "location=$video/cam$v.mkv" ! matroskademux ! \
-    rawvideoparse use-sink-caps=false width=32 height=32 format=gray8 framerate=2/1 ! \
+  gst-launch-1.0 -q filesrc "location=$video/cam$v.mkv" ! matroskademux ! \
+    filesink "location=$out/cam$v.gray"
+  set -- "$@" filesrc "location=$out/cam$v.gray" ! \
+    rawvideoparse width=32 height=32 format=gray8 framerate=2/1 ! \
     videoscale method=nearest-neighbour ! video/x-raw,width=160,height=160 ! videoconvert ! "c.sink_$v"
 done
 gst-launch-1.0 -q compositor name=c \
@@ -140,6 +144,7 @@ gst-launch-1.0 -q compositor name=c \
   t.video_sink textoverlay name=t valignment=bottom font-desc="Sans 15" ! videoconvert ! \
   vp8enc deadline=1 ! webmmux ! filesink location="$out/mosaic.webm" \
   filesrc location="$out/answers.srt" ! subparse ! t.text_sink "$@"
+rm -f "$out"/cam?.gray
 
 echo
 echo "files:"
