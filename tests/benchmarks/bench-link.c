@@ -2,7 +2,8 @@
  * answer round trip with one frame in flight, and the framing per frame.
  *
  * Method: one process.  The receiving pipeline is
- *   ddnnsrc port=0 ! queue ! ddnnexit threshold=1 ! fakesink   (per view)
+ *   ddnnsrc port=0 ! ddnnexit threshold=1 ! fakesink   (per view; ddnnsrc's
+ *   pads have their own threads)
  * so every frame is answered at once (an answer travels back up to ddnnsrc
  * and down the socket).  Senders are ddnnsink elements fed from bare pads
  * with buffers made before the clock starts.
@@ -143,12 +144,12 @@ main (int argc, char **argv)
 
   launch = g_strdup_printf (
       "ddnnsrc name=in address=127.0.0.1 "
-      "in.src_0 ! queue ! ddnnexit threshold=1 ! fakesink async=false "
-      "in.src_1 ! queue ! ddnnexit threshold=1 ! fakesink async=false "
-      "in.src_2 ! queue ! ddnnexit threshold=1 ! fakesink async=false "
-      "in.src_3 ! queue ! ddnnexit threshold=1 ! fakesink async=false "
-      "in.src_4 ! queue ! ddnnexit threshold=1 ! fakesink async=false "
-      "in.src_5 ! queue ! ddnnexit threshold=1 ! fakesink async=false");
+      "in.src_0 ! ddnnexit threshold=1 ! fakesink async=false "
+      "in.src_1 ! ddnnexit threshold=1 ! fakesink async=false "
+      "in.src_2 ! ddnnexit threshold=1 ! fakesink async=false "
+      "in.src_3 ! ddnnexit threshold=1 ! fakesink async=false "
+      "in.src_4 ! ddnnexit threshold=1 ! fakesink async=false "
+      "in.src_5 ! ddnnexit threshold=1 ! fakesink async=false");
   pipeline = gst_parse_launch (launch, &error);
   if (!pipeline)
     g_error ("%s", error->message);
