@@ -470,9 +470,10 @@ serialize (const GstDdnnMeta *meta, gboolean int8_scores, gboolean with_scores,
 
 gboolean
 gst_ddnn_buffer_set_frame (GstBuffer *buffer, const GstDdnnMeta *meta,
-    gboolean int8_scores, GError **error)
+    gboolean int8_scores, gboolean with_features, GError **error)
 {
-  GBytes *frame = gst_ddnn_frame_from_meta (meta, int8_scores, TRUE, error);
+  GBytes *frame = gst_ddnn_frame_from_meta (
+      meta, int8_scores, with_features, error);
   gconstpointer data;
   gsize size;
 

@@ -91,9 +91,10 @@ GBytes *gst_ddnn_frame_from_meta (const GstDdnnMeta *meta, gboolean int8_scores,
 GBytes *gst_ddnn_frame_features_only (const GstDdnnMeta *meta, GError **error);
 
 /* Makes @buffer's payload the frame of @meta (replacing what it held), so
- * that stock elements can record or carry the sample. */
+ * that stock elements can record or carry the sample; an answer's frame
+ * can leave the features out (@with_features FALSE: the meta keeps them). */
 gboolean gst_ddnn_buffer_set_frame (GstBuffer *buffer, const GstDdnnMeta *meta,
-    gboolean int8_scores, GError **error);
+    gboolean int8_scores, gboolean with_features, GError **error);
 
 /* Adds a GstDdnnMeta made from a parsed frame to @buffer.  Its model_id
  * holds the 16 hex digits the wire carries. */

@@ -245,7 +245,8 @@ fuse (
 
   /* the payload is the frame, so stock elements can record or carry it */
   if (!gst_ddnn_buffer_set_frame (buffer, out,
-          ddnn_model_get_score_format (model) == DDNN_SCORES_INT8, error)) {
+          ddnn_model_get_score_format (model) == DDNN_SCORES_INT8, TRUE,
+          error)) {
     gst_buffer_unref (buffer);
     return NULL;
   }

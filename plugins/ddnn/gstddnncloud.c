@@ -212,6 +212,7 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   /* the payload follows the meta */
   if (!gst_ddnn_buffer_set_frame (buffer, meta,
           ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
+          /* an answer needs no features; a sample going on does */ !exits,
           &error)) {
     GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Cannot write the frame"),
         ("%s", error->message));

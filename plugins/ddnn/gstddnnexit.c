@@ -177,7 +177,7 @@ finish_awaiting (GstDdnnExit *self, Awaiting *a)
   awaiting_free (a);
   if (!fused || !(gst_ddnn_meta_set_features (meta, fused), TRUE) ||
       !gst_ddnn_buffer_set_frame (buffer, meta,
-          ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
+          ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8, TRUE,
           &error)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("Cannot use the features of sample %" G_GUINT64_FORMAT, meta->sample),
