@@ -30,14 +30,7 @@ if [ ! -f "$video/labels.csv" ] || [ "$(($(wc -l < "$video/labels.csv") - 1))" !
   "$ddnn" dataset fmv --out "$data" --seed 1 --limit "$n" --video "$video" >/dev/null
 fi
 
-port_of() {
-  i=0
-  while ! grep -q 'ddnn-listening' "$1" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 200 ] || { echo "a server did not start: see $1" >&2; exit 1; }
-    sleep 0.05
-  done
-  sed -n 's/.*ddnn-listening, port=(int)\([0-9]*\).*/\1/p' "$1" | head -n 1
-}
+. "$here/pipelines/common.sh"
 pids=
 trap 'kill $pids 2>/dev/null || true' EXIT INT TERM
 token=demo-$$

@@ -30,14 +30,7 @@ video=$data/video
 [ -f "$video/labels.csv" ] ||
   "$build/tools/ddnn" dataset fmv --out "$data" --seed 1 --limit "$n" --video "$video" >/dev/null
 
-port_of() { # LOG: waits for the ddnn-listening line, prints the port
-  i=0
-  while ! grep -q 'ddnn-listening' "$1" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 100 ] || { echo "no server in $1" >&2; exit 1; }
-    sleep 0.1
-  done
-  sed -n 's/.*ddnn-listening, port=(int)\([0-9]*\).*/\1/p' "$1" | head -n 1
-}
+. "$here/pipelines/common.sh"
 pids=
 trap 'kill $pids 2>/dev/null || true' EXIT INT TERM
 "$here/pipelines/cloud.sh" -k "$token" -m "$model" -o "$out/cloud.jsonl" > "$out/cloud.log" 2>&1 &

@@ -18,14 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 data=$tmp/fmv6 video=$tmp/video
 "$build/tools/ddnn" dataset fmv --out "$data" --seed 1 --limit 300 --video "$video" >/dev/null || exit 1
 
-port_of() {
-  i=0
-  while ! grep -q 'ddnn-listening' "$1" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 200 ] || return 1
-    sleep 0.05
-  done
-  sed -n 's/.*ddnn-listening, port=(int)\([0-9]*\).*/\1/p' "$1" | head -n 1
-}
+. "$here/pipelines/common.sh"
 
 # waits for PID (a child) up to 10 s; sets status to its exit status or
 # "hung" (a child that has ended is a zombie until waited for, so its

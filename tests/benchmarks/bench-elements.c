@@ -15,6 +15,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/gst.h>
 #include <gstddnnframe.h>
+#include "bench-util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,30 +23,6 @@
 #define ROUNDS 7
 
 static guint n_buffers = 18000; /* a multiple of 6 */
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median_of (double *values, guint n)
-{
-  qsort (values, n, sizeof (double), compare_doubles);
-  return values[n / 2];
-}
-
-static double
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static GstFlowReturn
 drop_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
@@ -105,14 +82,14 @@ time_pushes (GstPad *src, MakeFunc make, gpointer data)
 
     for (i = 0; i < n_buffers; i++)
       buffers[i] = make (i, data);
-    t0 = now_ns ();
+    t0 = bench_now_ns ();
     for (i = 0; i < n_buffers; i++)
       if (gst_pad_push (src, buffers[i]) != GST_FLOW_OK)
         g_error ("push failed");
-    t[r] = (now_ns () - t0) / n_buffers;
+    t[r] = (bench_now_ns () - t0) / n_buffers;
   }
   g_free (buffers);
-  return median_of (t, ROUNDS);
+  return bench_median (t, ROUNDS);
 }
 
 typedef void (*ComputeFunc) (guint i, gpointer data);
@@ -124,13 +101,13 @@ time_compute (ComputeFunc compute, gpointer data)
   guint r, i;
 
   for (r = 0; r < ROUNDS; r++) {
-    double t0 = now_ns ();
+    double t0 = bench_now_ns ();
 
     for (i = 0; i < n_buffers; i++)
       compute (i, data);
-    t[r] = (now_ns () - t0) / n_buffers;
+    t[r] = (bench_now_ns () - t0) / n_buffers;
   }
-  return median_of (t, ROUNDS);
+  return bench_median (t, ROUNDS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,12 +284,12 @@ bench_aggregate (const gchar *path, Inputs *in, double bare, guint64 queue_ns)
 
     for (i = 0; i < n_buffers; i++)
       buffers[i] = make_view (i + r * n_buffers, in);
-    t0 = now_ns ();
+    t0 = bench_now_ns ();
     for (i = 0; i < n_buffers; i++)
       gst_pad_push (srcs[i % 6], buffers[i]);
-    t[r] = (now_ns () - t0) / n_buffers;
+    t[r] = (bench_now_ns () - t0) / n_buffers;
   }
-  t_elem = median_of (t, ROUNDS);
+  t_elem = bench_median (t, ROUNDS);
   t_comp = time_compute (compute_fusion, in);
   name = g_strdup_printf ("ddnnaggregate%s", queue_ns ? "+q" : "");
   report (name, t_elem, bare, t_comp,

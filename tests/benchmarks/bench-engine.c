@@ -8,6 +8,7 @@
  * 512x512 matrices, and of the device convolution's own product shape.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ddnn.h>
+#include "bench-util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,30 +16,6 @@
 #define WARMUP 200
 
 static guint runs = 5000;
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-median_of (double *values, guint n)
-{
-  qsort (values, n, sizeof (double), compare_doubles);
-  return values[n / 2];
-}
-
-static double
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 /* GFLOP/s of one-thread sgemm, m x k times k x n, median of @reps. */
 static double
@@ -58,12 +35,12 @@ sgemm_rate (gint m, gint n, gint k, guint reps)
   for (i = 0; i < 10; i++)
     ddnn_sgemm (FALSE, FALSE, m, n, k, 1, a, k, b, n, 0, c, n);
   for (i = 0; i < reps; i++) {
-    double t0 = now_ns ();
+    double t0 = bench_now_ns ();
 
     ddnn_sgemm (FALSE, FALSE, m, n, k, 1, a, k, b, n, 0, c, n);
-    t[i] = now_ns () - t0;
+    t[i] = bench_now_ns () - t0;
   }
-  med = median_of (t, reps);
+  med = bench_median (t, reps);
   ddnn_aligned_free (a);
   ddnn_aligned_free (b);
   ddnn_aligned_free (c);
@@ -120,15 +97,15 @@ time_device (const gchar *name, gboolean binary)
   for (i = 0; i < WARMUP; i++)
     ddnn_section_run_image (s, pixels, 32, 32, 1, 32, &r, NULL);
   for (i = 0; i < runs; i++) {
-    double t0 = now_ns ();
+    double t0 = bench_now_ns ();
 
     ddnn_section_run_image (s, pixels, 32, 32, 1, 32, &r, NULL);
-    t[i] = now_ns () - t0;
+    t[i] = bench_now_ns () - t0;
   }
   ddnn_section_get_cost (s, &cost);
   timing.key = binary ? "device-binary" : "device-float";
   timing.name = name;
-  timing.median_us = median_of (t, runs) / 1000.0;
+  timing.median_us = bench_median (t, runs) / 1000.0;
   timing.flops = cost.flops;
   ddnn_section_result_clear (&r);
   g_free (t);
@@ -167,15 +144,15 @@ time_cloud (const gchar *arch_path)
   for (i = 0; i < WARMUP; i++)
     ddnn_section_run_fused (cloud, features, n_views, &r, NULL);
   for (i = 0; i < runs; i++) {
-    double t0 = now_ns ();
+    double t0 = bench_now_ns ();
 
     ddnn_section_run_fused (cloud, features, n_views, &r, NULL);
-    t[i] = now_ns () - t0;
+    t[i] = bench_now_ns () - t0;
   }
   ddnn_section_get_cost (cloud, &cost);
   timing.key = "cloud";
   timing.name = "cloud, 6 fused views (fmv6-paper)";
-  timing.median_us = median_of (t, runs) / 1000.0;
+  timing.median_us = bench_median (t, runs) / 1000.0;
   timing.flops = cost.flops;
   for (v = 0; v < n_views; v++)
     ddnn_section_result_clear (&dev[v]);

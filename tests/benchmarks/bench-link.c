@@ -20,6 +20,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/gst.h>
 #include <gstddnnframe.h>
+#include "bench-util.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +29,6 @@
 
 static DdnnModel *model;
 static const gchar *model_path;
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
 
 static double
 now_s (void)
@@ -200,7 +193,7 @@ main (int argc, char **argv)
       }
       rates[r] = n / (now_s () - t0);
     }
-    qsort (rates, ROUNDS, sizeof (double), compare_doubles);
+    bench_median (rates, ROUNDS);
     printf ("frames/s, %u sender%s: %.0f (median of %d rounds of %u frames)\n",
         senders, senders > 1 ? "s" : "", rates[ROUNDS / 2], ROUNDS, n);
     g_free (buffers);
@@ -226,7 +219,7 @@ main (int argc, char **argv)
       g_mutex_unlock (&answers.lock);
       rtt[i] = (now_s () - t0) * 1e6;
     }
-    qsort (rtt, reps, sizeof (double), compare_doubles);
+    bench_median (rtt, reps);
     printf ("answer round trip, one frame in flight: p50 %.0f us, p99 %.0f us "
             "(%u frames)\n",
         rtt[reps / 2], rtt[reps * 99 / 100], reps);

@@ -12,7 +12,6 @@ Where the kernel has no netem qdisc the namespaces run without loss and
 delay, and the test says so.
 
 usage: test_netns.py DDNN_TOOL SOURCE_DIR BUILD_DIR"""
-import json
 import os
 import re
 import signal
@@ -20,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from hosts import answers, fail, once_each, port_of, stop
 
 SKIP = 77
 NS = [f"ddnn-{os.getpid()}-{name}" for name in ("cam", "edge", "cloud")]
@@ -29,9 +30,6 @@ def sh(*args, check=True):
     return subprocess.run(args, check=check, capture_output=True, text=True)
 
 
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
 
 
 def cleanup():
@@ -73,34 +71,10 @@ def start(ns, script, log, *args):
                             env=env, start_new_session=True)
 
 
-def port_of(log, proc):
-    for _ in range(300):
-        m = re.search(r"ddnn-listening, port=\(int\)(\d+)", open(log).read())
-        if m:
-            return int(m.group(1))
-        if proc.poll() is not None:
-            fail(f"{log} ended early:\n{open(log).read()[-2000:]}")
-        time.sleep(0.05)
-    fail(f"no server in {log}")
 
 
-def stop(proc, sig=signal.SIGINT):
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        fail("a process did not stop within 60 s")
 
 
-def answers(path):
-    got = {}
-    for line in open(path) if os.path.exists(path) else []:
-        r = json.loads(line)
-        got.setdefault(r["sample"], []).append(r)
-    return got
 
 
 def main():
@@ -159,11 +133,7 @@ def one_run(tool, netem, model, n, tmp, cut):
     stop(edge)
     stop(cloud)
     for where in ("edge", "devices"):
-        got = answers(f"{tmp}/{where}.jsonl")
-        missing = [s for s in range(n) if s not in got]
-        twice = [s for s in got if len(got[s]) > 1]
-        if missing or twice:
-            fail(f"{where}: {len(missing)} samples unanswered, {len(twice)} answered twice")
+        once_each(answers(f"{tmp}/{where}.jsonl"), n, where)
     got = answers(f"{tmp}/edge.jsonl")
     degraded = sum(1 for s in got if got[s][0]["degraded"])
     resent = sum(int(m) for m in re.findall(r"resent=\(guint64\)(\d+)",

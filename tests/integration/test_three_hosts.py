@@ -32,13 +32,12 @@ import sys
 import tempfile
 import time
 
+from hosts import answers, fail, once_each, port_of, stop
+
 MODEL = None
 SRC = BUILD = TOOL = None
 
 
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
 
 
 def start(script, log, *args):
@@ -48,44 +47,12 @@ def start(script, log, *args):
                             start_new_session=True)
 
 
-def port_of(log, proc):
-    for _ in range(200):
-        text = open(log).read()
-        m = re.search(r"ddnn-listening, port=\(int\)(\d+)", text)
-        if m:
-            return int(m.group(1))
-        if proc.poll() is not None:
-            fail(f"{log} ended early:\n{text[-2000:]}")
-        time.sleep(0.05)
-    fail(f"no server started in {log}")
 
 
-def stop(proc, sig=signal.SIGINT, timeout=30):
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        fail(f"a process did not stop within {timeout} s of signal {sig}")
 
 
-def answers(path):
-    got = {}
-    if os.path.exists(path):
-        for line in open(path):
-            r = json.loads(line)
-            got.setdefault(r["sample"], []).append(r)
-    return got
 
 
-def once_each(got, n, where):
-    missing = [s for s in range(n) if s not in got]
-    twice = [s for s in got if len(got[s]) > 1]
-    if missing or twice:
-        fail(f"{where}: {len(missing)} samples without an answer (e.g. {missing[:3]}), "
-             f"{len(twice)} answered more than once (e.g. {twice[:3]})")
 
 
 def reference(data, n, threshold):

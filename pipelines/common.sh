@@ -1,0 +1,15 @@
+# Sourced by the scripts that start ddnn servers (three-hosts.sh, the demo,
+# tests/robustness.sh).
+
+# port_of LOG: waits (up to 10 s) for the "ddnn-listening" line that a
+# ddnnsrc under gst-launch-1.0 -m prints into LOG, and prints its port;
+# fails if none comes.
+port_of() {
+  _i=0
+  while ! grep -q 'ddnn-listening' "$1" 2>/dev/null; do
+    _i=$((_i + 1))
+    [ $_i -lt 200 ] || { echo "no server started: see $1" >&2; return 1; }
+    sleep 0.05
+  done
+  sed -n 's/.*ddnn-listening, port=(int)\([0-9]*\).*/\1/p' "$1" | head -n 1
+}
