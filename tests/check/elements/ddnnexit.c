@@ -1,6 +1,8 @@
 /* ddnnexit: confident samples leave on 'exit' with a ddnn-result message,
  * the others on 'next'; the idle pad gets a GAP; a video buffer without meta
- * is a stream error; frames are parsed, malformed ones dropped and counted.
+ * is a stream error; frames are parsed, malformed ones dropped and counted;
+ * features on demand are asked for, fused when they come, or the sample is
+ * answered degraded.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -229,6 +231,158 @@ GST_START_TEST (test_frames)
 
 GST_END_TEST;
 
+/* A camera's result on a made-up frame, for features on demand. */
+static GstBuffer *
+camera_meta (DdnnModel *model, guint view, guint64 sample)
+{
+  DdnnSectionResult r = { 0 };
+  GstBuffer *buffer = gst_buffer_new ();
+  GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (
+      buffer, ddnn_model_get_id (model), ddnn_model_get_n_classes (model));
+  guint8 pixels[1024];
+  guint i;
+
+  for (i = 0; i < sizeof (pixels); i++)
+    pixels[i] = (guint8) (i * (view + 3) + sample);
+  fail_unless (
+      ddnn_section_run_image (ddnn_model_get_device_section (model, view),
+          pixels, 32, 32, 1, 32, &r, NULL));
+  meta->sample = sample;
+  meta->view = view;
+  meta->view_mask = 1 << view;
+  gst_ddnn_meta_set_features (meta, r.features);
+  ddnn_section_result_clear (&r);
+  return buffer;
+}
+
+/* Features on demand: a sample that goes on with scores alone is held, its
+ * features are asked for upstream, and it goes on with them fused once all
+ * its cameras' replies came; a sample whose features never come is
+ * answered here, marked degraded. */
+GST_START_TEST (test_features_on_demand)
+{
+  g_autofree gchar *path = g_build_filename (
+      g_getenv ("DDNN_SOURCE_DIR"), "models", "fmv6-binary.safetensors", NULL);
+  DdnnModel *model = ddnn_model_load (path, NULL);
+  GstElement *e = gst_element_factory_make ("ddnnexit", NULL);
+  GstHarness *hx, *hn;
+  GstBus *bus = gst_bus_new ();
+  DdnnTensor *features[6] = { NULL }, *expect;
+  GstBuffer *in, *out;
+  GstDdnnMeta *meta;
+  GstEvent *event;
+  const GstStructure *s;
+  guint64 sample = 0, views = 0;
+  GstMessage *msg;
+  gboolean degraded = FALSE;
+  guint v;
+
+  fail_unless (model != NULL);
+  g_object_set (e, "model", path, "threshold", 0.5, "features-timeout",
+      50 * GST_MSECOND, NULL);
+  gst_element_set_bus (e, bus);
+  hx = gst_harness_new_with_element (e, "sink", "exit");
+  hn = gst_harness_new_with_element (e, NULL, "next");
+  gst_harness_set_src_caps_str (hx, GST_DDNN_CAPS);
+
+  /* sample 4, from cameras 0-2, scores only, not confident */
+  in = gst_buffer_new ();
+  meta = gst_buffer_add_ddnn_meta (in, ddnn_model_get_id (model), 10);
+  meta->sample = 4;
+  meta->view = -1;
+  meta->view_mask = 0x7;
+  meta->entropy = 0.9f;
+  fail_unless_equals_int (gst_harness_push (hx, in), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hn), 0);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hx), 0);
+  while ((event = gst_harness_try_pull_upstream_event (hx))) {
+    if (gst_event_has_name (event, GST_DDNN_FEATURES_REQUEST)) {
+      s = gst_event_get_structure (event);
+      gst_structure_get_uint64 (s, "sample", &sample);
+      gst_structure_get_uint64 (s, "views", &views);
+    }
+    gst_event_unref (event);
+  }
+  fail_unless_equals_uint64 (sample, 4);
+  fail_unless_equals_uint64 (views, 0x7);
+
+  /* the three cameras' features come back, out of band */
+  for (v = 0; v < 3; v++) {
+    GstBuffer *cam = camera_meta (model, v, 4);
+    GBytes *bytes = gst_ddnn_frame_features_only (
+        gst_buffer_get_ddnn_meta (cam), NULL);
+    GstBuffer *frame = gst_buffer_new_wrapped_bytes (bytes);
+
+    features[v] = ddnn_tensor_ref (gst_buffer_get_ddnn_meta (cam)->features);
+    fail_unless (gst_harness_push_event (hx,
+        gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_OOB,
+            gst_structure_new (GST_DDNN_FEATURES_REPLY, "sample", G_TYPE_UINT64,
+                (guint64) 4, "view", G_TYPE_INT, v, "frame", GST_TYPE_BUFFER,
+                frame, NULL))));
+    gst_buffer_unref (frame);
+    g_bytes_unref (bytes);
+    gst_buffer_unref (cam);
+    /* it goes on only when all three are in */
+    fail_unless_equals_int (gst_harness_buffers_in_queue (hn), v == 2);
+  }
+  out = gst_harness_pull (hn);
+  meta = gst_buffer_get_ddnn_meta (out);
+  fail_unless_equals_uint64 (meta->sample, 4);
+  fail_unless_equals_int (meta->exit, GST_DDNN_EXIT_NEXT);
+  expect = ddnn_model_fuse_features (model, features, 6, NULL);
+  fail_unless (meta->features != NULL);
+  fail_unless_equals_int (meta->features->n_bytes, expect->n_bytes);
+  fail_unless (
+      memcmp (meta->features->data, expect->data, expect->n_bytes) == 0);
+  ddnn_tensor_unref (expect);
+  gst_buffer_unref (out);
+
+  /* sample 5's features never come: once its time is up it is answered
+   * here, degraded (the next buffer through finds it overdue) */
+  in = gst_buffer_new ();
+  meta = gst_buffer_add_ddnn_meta (in, ddnn_model_get_id (model), 10);
+  meta->sample = 5;
+  meta->view = -1;
+  meta->view_mask = 0x3;
+  meta->entropy = 0.9f;
+  gst_harness_push (hx, in);
+  g_usleep (80000);
+  in = gst_buffer_new ();
+  meta = gst_buffer_add_ddnn_meta (in, ddnn_model_get_id (model), 10);
+  meta->sample = 6;
+  meta->view = -1;
+  meta->view_mask = 0x3;
+  meta->entropy = 0.1f;
+  gst_harness_push (hx, in);
+  out = gst_harness_pull (hx);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->sample, 6);
+  gst_buffer_unref (out);
+  out = gst_harness_pull (hx);
+  meta = gst_buffer_get_ddnn_meta (out);
+  fail_unless_equals_uint64 (meta->sample, 5);
+  fail_unless_equals_int (meta->exit, GST_DDNN_EXIT_DEGRADED);
+  gst_buffer_unref (out);
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    s = gst_message_get_structure (msg);
+    gst_structure_get_uint64 (s, "sample", &sample);
+    if (sample == 5)
+      gst_structure_get_boolean (s, "degraded", &degraded);
+    gst_message_unref (msg);
+  }
+  fail_unless (degraded);
+
+  for (v = 0; v < 3; v++)
+    ddnn_tensor_unref (features[v]);
+  gst_harness_teardown (hn);
+  gst_harness_teardown (hx);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  ddnn_model_unref (model);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnexit_suite (void)
 {
@@ -239,6 +393,7 @@ ddnnexit_suite (void)
   tcase_add_test (tc, test_routing);
   tcase_add_test (tc, test_no_meta);
   tcase_add_test (tc, test_frames);
+  tcase_add_test (tc, test_features_on_demand);
   return s;
 }
 
