@@ -126,6 +126,17 @@ gst_ddnn_post_result (GstElement *element, GstPad *sinkpad,
       element, sinkpad, gst_ddnn_result_new (meta, label), writer);
 }
 
+gboolean
+gst_ddnn_answers_wanted (GstPad *sinkpad)
+{
+  GstQuery *query = gst_query_new_custom (
+      GST_QUERY_CUSTOM, gst_structure_new_empty (GST_DDNN_ANSWERS_QUERY));
+  gboolean wanted = gst_pad_peer_query (sinkpad, query);
+
+  gst_query_unref (query);
+  return wanted;
+}
+
 const GstStructure *
 gst_ddnn_answer_event_get_result (GstEvent *event)
 {

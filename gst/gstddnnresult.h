@@ -44,6 +44,12 @@ GstStructure *gst_ddnn_result_from_json (const gchar *json, GError **error);
  * the host whose sample it was. */
 #define GST_DDNN_ANSWER_EVENT "ddnn-answer"
 
+/* Whether anything upstream of @sinkpad returns answers to other hosts (a
+ * ddnnsrc answers the custom query "ddnn-answers-wanted"), so that answer
+ * events are sent only where someone takes them. */
+#define GST_DDNN_ANSWERS_QUERY "ddnn-answers-wanted"
+gboolean gst_ddnn_answers_wanted (GstPad *sinkpad);
+
 /* Posts @result (taken) from @element, writes it to @writer if any, and,
  * when @sinkpad is given, sends it upstream from there as an answer
  * event. */

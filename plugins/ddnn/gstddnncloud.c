@@ -83,6 +83,8 @@ struct _GstDdnnCloud
   DdnnModel *model;
   DdnnSection *section;
   DdnnSectionResult result;
+  /* -1 until asked: whether answers go back upstream (a ddnnsrc there) */
+  gint answers_up;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -108,6 +110,7 @@ gst_ddnn_cloud_start (GstDdnnCloud *self)
   self->rejected = 0;
   GST_OBJECT_UNLOCK (self);
   gst_flow_combiner_reset (self->combiner);
+  self->answers_up = -1;
   if (strcmp (name, "edge") != 0 && strcmp (name, "cloud") != 0) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Unknown section '%s': use edge or cloud", name), (NULL));
@@ -139,6 +142,15 @@ gst_ddnn_cloud_stop (GstDdnnCloud *self)
   self->section = NULL;
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
+}
+
+/* The pad to send answers up from, if anything upstream takes them. */
+static GstPad *
+answer_pad (GstDdnnCloud *self)
+{
+  if (self->answers_up < 0)
+    self->answers_up = gst_ddnn_answers_wanted (self->sinkpad);
+  return self->answers_up ? self->sinkpad : NULL;
 }
 
 static GstFlowReturn
@@ -205,7 +217,7 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   exits = tier == DDNN_TIER_CLOUD || meta->entropy < threshold;
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   if (exits)
-    gst_ddnn_post_result (GST_ELEMENT (self), self->sinkpad, meta,
+    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
         ddnn_model_get_class_name (self->model, self->result.class_index),
         self->results);
 

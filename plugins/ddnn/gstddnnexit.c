@@ -99,6 +99,8 @@ struct _GstDdnnExit
   GHashTable *awaiting;
   /* the sink caps are application/x-ddnn: payloads are frames */
   gboolean frames;
+  /* -1 until asked: whether answers go back upstream (a ddnnsrc there) */
+  gint answers_up;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -142,6 +144,15 @@ push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
   return ret;
 }
 
+/* The pad to send answers up from, if anything upstream takes them. */
+static GstPad *
+answer_pad (GstDdnnExit *self)
+{
+  if (self->answers_up < 0)
+    self->answers_up = gst_ddnn_answers_wanted (self->sinkpad);
+  return self->answers_up ? self->sinkpad : NULL;
+}
+
 static const gchar *
 label_of (GstDdnnExit *self, GstDdnnMeta *meta)
 {
@@ -168,7 +179,7 @@ finish_awaiting (GstDdnnExit *self, Awaiting *a)
         " in time: answered here, degraded",
         meta->sample);
     meta->exit = GST_DDNN_EXIT_DEGRADED;
-    gst_ddnn_post_result (GST_ELEMENT (self), self->sinkpad, meta,
+    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
         label_of (self, meta), self->results);
     awaiting_free (a);
     return push_to (self, self->exitpad, buffer);
@@ -329,7 +340,7 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   out = exits ? self->exitpad : self->nextpad;
 
   if (exits) {
-    gst_ddnn_post_result (GST_ELEMENT (self), self->sinkpad, meta,
+    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
         label_of (self, meta), self->results);
     self->exited++;
   } else {
@@ -422,6 +433,7 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   results = g_strdup (self->results_path);
   GST_OBJECT_UNLOCK (self);
   self->exited = self->went_on = self->rejected = self->requested = 0;
+  self->answers_up = -1;
   g_mutex_lock (&self->lock);
   self->awaiting = g_hash_table_new_full (
       g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) awaiting_free);

@@ -671,6 +671,11 @@ gst_ddnn_src_src_event (GstPad *pad, GstObject *parent, GstEvent *event)
 static gboolean
 gst_ddnn_src_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM &&
+      gst_query_get_structure (query) &&
+      gst_structure_has_name (
+          gst_query_get_structure (query), GST_DDNN_ANSWERS_QUERY))
+    return TRUE; /* answers go back to the peers */
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
     /* live: what arrives is timestamped on arrival */
     gst_query_set_latency (query, TRUE, 0, GST_CLOCK_TIME_NONE);
