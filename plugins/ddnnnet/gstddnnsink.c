@@ -147,6 +147,8 @@ struct _GstDdnnSink
   GQueue pending; /* Pending *, in deadline order */
   GHashTable *pending_by_sample;
   gboolean flushing, send_scheduled;
+  /* answers taken off pending and not yet posted */
+  guint giving;
   /* features on demand: sample -> features-only frame, oldest first */
   GHashTable *ring;
   GQueue ring_order;
@@ -197,12 +199,18 @@ pending_free (Pending *p)
 /* ------------------------------------------------------------------ */
 /* answers                                                             */
 
-/* Posts @result (taken) as this sample's answer and sends it upstream. */
+/* Posts @result (taken) as the answer of a sample taken off the pending
+ * ones, and sends it upstream; only then does an EOS waiting for the
+ * answers see it given, so the answer's message comes before the EOS's. */
 static void
 give_answer (GstDdnnSink *self, GstStructure *result)
 {
   gst_ddnn_answer (
       GST_ELEMENT (self), GST_BASE_SINK_PAD (self), result, self->results);
+  g_mutex_lock (&self->lock);
+  self->giving--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 /* Under lock: takes the pending answer of @sample, if any. */
@@ -215,7 +223,7 @@ take_pending (GstDdnnSink *self, guint64 sample)
     return NULL;
   g_hash_table_remove (self->pending_by_sample, &sample);
   g_queue_remove (&self->pending, p);
-  g_cond_broadcast (&self->cond);
+  self->giving++;
   return p;
 }
 
@@ -665,6 +673,7 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   self->flushing = FALSE;
   self->sent = self->acked = self->resent = self->dropped = self->bytes = 0;
   self->answered = self->degraded = self->late = 0;
+  self->giving = 0;
   self->rtt_us = 0;
   self->pending_by_sample = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->ring = g_hash_table_new_full (
@@ -865,8 +874,8 @@ gst_ddnn_sink_event (GstBaseSink *sink, GstEvent *event)
     GST_OBJECT_UNLOCK (self);
     until = g_get_monotonic_time () + timeout / 1000 + G_USEC_PER_SEC;
     g_mutex_lock (&self->lock);
-    while (!g_queue_is_empty (&self->pending) && !self->flushing &&
-        g_cond_wait_until (&self->cond, &self->lock, until))
+    while ((!g_queue_is_empty (&self->pending) || self->giving) &&
+        !self->flushing && g_cond_wait_until (&self->cond, &self->lock, until))
       ;
     if (!g_queue_is_empty (&self->pending))
       GST_WARNING_OBJECT (self, "EOS with %u answers still due",
