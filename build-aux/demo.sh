@@ -81,7 +81,10 @@ pids=
 # the summary, from the answers as the cameras' host got them and the bytes
 # the cameras' links counted
 echo
-awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" -v logf="$out/devices.log" '
+bytes=$(link_bytes "$out/devices.log" bytes)
+payload=$(link_bytes "$out/devices.log" payload-bytes)
+awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" \
+  -v bytes="$bytes" -v payload="$payload" '
   NR > 1 { label[$1] = $2 }
   END {
     while ((getline line < results) > 0) {
@@ -91,11 +94,6 @@ awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" -v
       if (line ~ /"degraded":true/) t = t ", degraded"
       k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s])
     }
-    while ((getline line < logf) > 0)
-      if (line ~ /ddnn-sink-stats/) {
-        b = line; sub(/.* bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); bytes += b
-        p = line; sub(/.*payload-bytes=[(]guint64[)]/, "", p); sub(/[,;].*/, "", p); payload += p
-      }
     printf "%-22s %8s %10s %10s\n", "answered at", "samples", "share", "accuracy"
     for (t in k) printf "%-22s %8d %9.1f%% %9.1f%%\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
     printf "%-22s %8d %9.1f%% %9.1f%%\n", "overall", total, 100 * total / n, 100 * right / total

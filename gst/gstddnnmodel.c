@@ -25,3 +25,12 @@ gst_ddnn_element_load_model (GstElement *element, const gchar *path)
   }
   return model;
 }
+
+const gchar *
+gst_ddnn_model_label (const DdnnModel *model, const GstDdnnMeta *meta)
+{
+  if (!model || meta->n_classes != ddnn_model_get_n_classes (model))
+    return NULL;
+  return ddnn_model_get_class_name (
+      model, ddnn_argmax (meta->n_classes, meta->scores));
+}

@@ -2223,37 +2223,44 @@ ddnn_section_run_fused (DdnnSection *section, DdnnTensor *const *features,
   return section_run_value (section, &value, result, error);
 }
 
-gboolean
-ddnn_model_check_fusion (const DdnnModel *model, DdnnFusion local_mode,
-    DdnnFusion feature_mode, GError **error)
+/* Whether @mode fuses the views' features into what the edge (or the cloud)
+ * takes; a fusion that does not would overrun its input. */
+static gboolean
+feature_fusion_fits (const DdnnModel *model, DdnnFusion mode, GError **error)
 {
   DdnnSection *upper = ddnn_model_get_edge_section (model);
   DdnnSection *device = ddnn_model_get_device_section (model, 0);
   gsize per_view = (gsize) device->feat_c * device->feat_h * device->feat_w;
   gsize takes, gives;
 
+  if (!upper)
+    upper = ddnn_model_get_cloud_section (model);
+  if (!upper || !ddnn_section_is_present (upper))
+    return TRUE;
+  takes = (gsize) upper->in_c * upper->in_h * upper->in_w;
+  gives = mode == DDNN_FUSION_CONCAT ? per_view * model->n_views : per_view;
+  if (takes != gives) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
+        "feature fusion '%s' gives %" G_GSIZE_FORMAT " values, but section "
+        "'%s' takes %" G_GSIZE_FORMAT " (the model was trained with '%s')",
+        ddnn_fusion_name (mode), gives, upper->name, takes,
+        ddnn_fusion_name (model->feature_fusion));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+ddnn_model_check_fusion (const DdnnModel *model, DdnnFusion local_mode,
+    DdnnFusion feature_mode, GError **error)
+{
   if (local_mode == DDNN_FUSION_CONCAT) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "local fusion 'concat' gives no class scores to exit on; use max or "
         "avg");
     return FALSE;
   }
-  if (!upper)
-    upper = ddnn_model_get_cloud_section (model);
-  if (!upper || !ddnn_section_is_present (upper))
-    return TRUE;
-  takes = (gsize) upper->in_c * upper->in_h * upper->in_w;
-  gives = feature_mode == DDNN_FUSION_CONCAT ? per_view * model->n_views
-                                             : per_view;
-  if (takes != gives) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
-        "feature fusion '%s' gives %" G_GSIZE_FORMAT " values, but section "
-        "'%s' takes %" G_GSIZE_FORMAT " (the model was trained with '%s')",
-        ddnn_fusion_name (feature_mode), gives, upper->name, takes,
-        ddnn_fusion_name (model->feature_fusion));
-    return FALSE;
-  }
-  return TRUE;
+  return feature_fusion_fits (model, feature_mode, error);
 }
 
 DdnnTensor *
@@ -2277,7 +2284,7 @@ ddnn_model_fuse_features_as (const DdnnModel *model, DdnnFusion mode,
   gboolean is_bits, ok;
   guint n_dims;
 
-  if (!ddnn_model_check_fusion (model, DDNN_FUSION_MAX, mode, error))
+  if (!feature_fusion_fits (model, mode, error))
     return NULL;
   if (!upper)
     upper = ddnn_model_get_cloud_section (model);

@@ -13,3 +13,11 @@ port_of() {
   done
   sed -n 's/.*ddnn-listening, port=(int)\([0-9]*\).*/\1/p' "$1" | head -n 1
 }
+
+# link_bytes LOG FIELD: the sum of FIELD (bytes, payload-bytes, ...) over
+# the ddnn-sink-stats messages that gst-launch-1.0 -m printed into LOG.
+link_bytes() {
+  grep 'ddnn-sink-stats' "$1" 2>/dev/null |
+    sed -n "s/.*[ ,]$2=(guint64)\([0-9]*\).*/\1/p" |
+    awk '{ total += $1 } END { print total + 0 }'
+}

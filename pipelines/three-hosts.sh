@@ -48,16 +48,11 @@ end=$(date +%s.%N)
 # the edge ends its stream (EOS), so its link to the cloud reports its bytes
 kill -INT "$edge_pid"
 wait "$edge_pid" 2>/dev/null || true
-awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels.csv" '
-  function bytes(file,   line, b, total) {
-    total = 0
-    while ((getline line < file) > 0)
-      if (line ~ /ddnn-sink-stats/) {
-        b = line; sub(/.* bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); total += b
-      }
-    close(file)
-    return total
-  }
+up=$(link_bytes "$out/devices.log" bytes)
+next_=$(link_bytes "$out/edge.log" bytes)
+payload=$(link_bytes "$out/devices.log" payload-bytes)
+awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels.csv" \
+  -v up="$up" -v next_="$next_" -v payload="$payload" '
   BEGIN {
     while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] }
     while ((getline line < (out "/devices.jsonl")) > 0) {
@@ -67,11 +62,6 @@ awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels
       if (line ~ /"degraded":true/) t = t " (degraded)"
       k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s])
     }
-    up = bytes(out "/devices.log"); next_ = bytes(out "/edge.log")
-    while ((getline line < (out "/devices.log")) > 0)
-      if (line ~ /ddnn-sink-stats/) {
-        b = line; sub(/.*payload-bytes=[(]guint64[)]/, "", b); sub(/[,;].*/, "", b); payload += b
-      }
     printf "%d of %d samples answered at the cameras'"'"' host in %.2f s\n", total, n, t1 - t0
     for (t in k) printf "  %-18s %5d (%5.1f %%), %5.1f %% right\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
     printf "  overall            %5.1f %% right\n", 100 * right / total

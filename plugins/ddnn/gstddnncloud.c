@@ -40,8 +40,8 @@
 
 #include <gstddnnmodel.h>
 #include "gstddnncloud.h"
+#include "gstddnnelement.h"
 
-#include <gst/base/gstflowcombiner.h>
 #include <gstddnnframe.h>
 #include <gstddnnresult.h>
 #include <string.h>
@@ -144,39 +144,21 @@ gst_ddnn_cloud_stop (GstDdnnCloud *self)
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
 }
 
-/* The pad to send answers up from, if anything upstream takes them. */
-static GstPad *
-answer_pad (GstDdnnCloud *self)
-{
-  if (self->answers_up < 0)
-    self->answers_up = gst_ddnn_answers_wanted (self->sinkpad);
-  return self->answers_up ? self->sinkpad : NULL;
-}
-
 static GstFlowReturn
 gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstDdnnCloud *self = GST_DDNN_CLOUD (parent);
   DdnnTier tier = ddnn_section_get_tier (self->section);
   GstDdnnMeta *meta;
-  GstPad *out, *idle;
-  GstFlowReturn ret;
   GError *error = NULL;
   gdouble threshold;
   gboolean exits;
 
   buffer = gst_buffer_make_writable (buffer);
-  meta = gst_ddnn_buffer_ensure_meta (buffer, &error);
-  if (!meta) {
-    GST_ELEMENT_WARNING (self, STREAM, DECODE, ("Rejected a malformed frame"),
-        ("%s", error->message));
-    g_error_free (error);
-    GST_OBJECT_LOCK (self);
-    self->rejected++;
-    GST_OBJECT_UNLOCK (self);
-    gst_buffer_unref (buffer);
+  meta = gst_ddnn_element_take_meta (
+      GST_ELEMENT (self), buffer, &self->rejected);
+  if (!meta)
     return GST_FLOW_OK;
-  }
   if (!meta->features) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("Sample %" G_GUINT64_FORMAT " carries no features", meta->sample),
@@ -217,7 +199,8 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   exits = tier == DDNN_TIER_CLOUD || meta->entropy < threshold;
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   if (exits)
-    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
+    gst_ddnn_post_result (GST_ELEMENT (self),
+        gst_ddnn_answer_pad (self->sinkpad, &self->answers_up), meta,
         ddnn_model_get_class_name (self->model, self->result.class_index),
         self->results);
 
@@ -233,14 +216,10 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     return GST_FLOW_ERROR;
   }
 
-  out = exits ? self->srcpad : self->nextpad;
-  idle = exits ? self->nextpad : self->srcpad;
-  if (GST_BUFFER_PTS_IS_VALID (buffer))
-    gst_pad_push_event (idle,
-        gst_event_new_gap (
-            GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer)));
-  ret = gst_pad_push (out, buffer);
-  return gst_flow_combiner_update_pad_flow (self->combiner, out, ret);
+  return exits ? gst_ddnn_push_routed (
+                     self->combiner, self->srcpad, self->nextpad, buffer)
+               : gst_ddnn_push_routed (
+                     self->combiner, self->nextpad, self->srcpad, buffer);
 }
 
 static GstStateChangeReturn

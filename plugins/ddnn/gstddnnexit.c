@@ -38,6 +38,7 @@
 #include "config.h"
 #endif
 
+#include "gstddnnelement.h"
 #include "gstddnnexit.h"
 
 #include <gstddnnmodel.h>
@@ -133,13 +134,7 @@ push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
   GstFlowReturn ret;
 
   g_mutex_lock (&self->push_lock);
-  /* the other pad learns that this time holds nothing for it */
-  if (GST_BUFFER_PTS_IS_VALID (buffer))
-    gst_pad_push_event (idle,
-        gst_event_new_gap (
-            GST_BUFFER_PTS (buffer), GST_BUFFER_DURATION (buffer)));
-  ret = gst_pad_push (out, buffer);
-  ret = gst_flow_combiner_update_pad_flow (self->combiner, out, ret);
+  ret = gst_ddnn_push_routed (self->combiner, out, idle, buffer);
   g_mutex_unlock (&self->push_lock);
   return ret;
 }
@@ -148,18 +143,7 @@ push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
 static GstPad *
 answer_pad (GstDdnnExit *self)
 {
-  if (self->answers_up < 0)
-    self->answers_up = gst_ddnn_answers_wanted (self->sinkpad);
-  return self->answers_up ? self->sinkpad : NULL;
-}
-
-static const gchar *
-label_of (GstDdnnExit *self, GstDdnnMeta *meta)
-{
-  if (self->model && meta->n_classes == ddnn_model_get_n_classes (self->model))
-    return ddnn_model_get_class_name (
-        self->model, ddnn_argmax (meta->n_classes, meta->scores));
-  return NULL;
+  return gst_ddnn_answer_pad (self->sinkpad, &self->answers_up);
 }
 
 /* A sample whose features have come (all, or those that came in time)
@@ -180,7 +164,7 @@ finish_awaiting (GstDdnnExit *self, Awaiting *a)
         meta->sample);
     meta->exit = GST_DDNN_EXIT_DEGRADED;
     gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
-        label_of (self, meta), self->results);
+        gst_ddnn_model_label (self->model, meta), self->results);
     awaiting_free (a);
     return push_to (self, self->exitpad, buffer);
   }
@@ -213,7 +197,7 @@ expire_awaiting (GstDdnnExit *self, gboolean all)
   gpointer value;
 
   g_mutex_lock (&self->lock);
-  if (self->awaiting) {
+  if (self->awaiting && g_hash_table_size (self->awaiting) > 0) {
     g_hash_table_iter_init (&iter, self->awaiting);
     while (g_hash_table_iter_next (&iter, NULL, &value)) {
       Awaiting *a = value;
@@ -224,7 +208,9 @@ expire_awaiting (GstDdnnExit *self, gboolean all)
       }
     }
   }
-  g_cond_broadcast (&self->cond);
+  /* an EOS may be waiting for the samples to be gone */
+  if (due)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   for (l = due; l; l = l->next)
     finish_awaiting (self, l->data);
@@ -239,8 +225,7 @@ handle_features_reply (GstDdnnExit *self, const GstStructure *s)
   guint64 sample = 0;
   gint view = -1;
   GstBuffer *frame_buffer = NULL;
-  GstDdnnFrame frame;
-  GstMapInfo map;
+  GstDdnnMeta *reply;
   Awaiting *a = NULL;
   DdnnTensor *features = NULL;
   GError *error = NULL;
@@ -252,17 +237,12 @@ handle_features_reply (GstDdnnExit *self, const GstStructure *s)
     gst_clear_buffer (&frame_buffer);
     return;
   }
-  gst_buffer_map (frame_buffer, &map, GST_MAP_READ);
-  if (gst_ddnn_frame_parse (map.data, map.size, &frame, &error) &&
-      frame.has_features) {
-    GstBuffer *tmp = gst_buffer_new ();
-    GstDdnnMeta *m = gst_ddnn_frame_add_meta (&frame, tmp, &error);
-
-    if (m)
-      features = ddnn_tensor_ref (m->features);
-    gst_buffer_unref (tmp);
-  }
-  gst_buffer_unmap (frame_buffer, &map);
+  /* the meta ddnnsrc parsed the frame into, or the frame parsed now */
+  if (!gst_buffer_get_ddnn_meta (frame_buffer))
+    frame_buffer = gst_buffer_make_writable (frame_buffer);
+  reply = gst_ddnn_buffer_ensure_meta (frame_buffer, &error);
+  if (reply && reply->features)
+    features = ddnn_tensor_ref (reply->features);
   gst_buffer_unref (frame_buffer);
   if (!features) {
     GST_WARNING_OBJECT (self,
@@ -307,7 +287,6 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
   GstPad *out;
   GstFlowReturn ret;
-  GError *error = NULL;
   gdouble threshold;
   guint64 timeout;
   gboolean exits;
@@ -321,16 +300,9 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     return GST_FLOW_ERROR;
   }
   /* a frame (from filesrc ! ddnnparse, a socket...) is parsed first */
-  if (!(meta = gst_ddnn_buffer_ensure_meta (buffer, &error))) {
-    GST_ELEMENT_WARNING (self, STREAM, DECODE, ("Rejected a malformed frame"),
-        ("%s", error->message));
-    g_error_free (error);
-    GST_OBJECT_LOCK (self);
-    self->rejected++;
-    GST_OBJECT_UNLOCK (self);
-    gst_buffer_unref (buffer);
+  if (!(meta = gst_ddnn_element_take_meta (
+            GST_ELEMENT (self), buffer, &self->rejected)))
     return GST_FLOW_OK;
-  }
   GST_OBJECT_LOCK (self);
   threshold = self->threshold;
   timeout = self->features_timeout;
@@ -341,7 +313,7 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 
   if (exits) {
     gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
-        label_of (self, meta), self->results);
+        gst_ddnn_model_label (self->model, meta), self->results);
     self->exited++;
   } else {
     self->went_on++;

@@ -753,7 +753,6 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   Item *item;
   Pending *p;
   guint64 timeout;
-  const gchar *label = NULL;
   gboolean on_demand;
   GBytes *features_frame = NULL;
 
@@ -804,10 +803,7 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   GST_OBJECT_UNLOCK (self);
   p = g_new0 (Pending, 1);
   p->sample = meta->sample;
-  if (self->model && meta->n_classes == ddnn_model_get_n_classes (self->model))
-    label = ddnn_model_get_class_name (
-        self->model, ddnn_argmax (meta->n_classes, meta->scores));
-  p->own = gst_ddnn_result_new (meta, label);
+  p->own = gst_ddnn_result_new (meta, gst_ddnn_model_label (self->model, meta));
   gst_structure_set (p->own, "degraded", G_TYPE_BOOLEAN, TRUE, NULL);
   p->deadline = timeout ? g_get_monotonic_time () + (gint64) (timeout / 1000)
                         : G_MAXINT64;

@@ -293,6 +293,16 @@ drop_peer (GstDdnnSrc *self, Peer *peer, gushort code, const gchar *reason)
   peer_free (peer);
 }
 
+/* Every frame that arrives whole is acknowledged, kept or not. */
+static void
+send_ack (Peer *peer, guint64 sample)
+{
+  gchar ack[32];
+
+  g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, sample);
+  soup_websocket_connection_send_text (peer->conn, ack);
+}
+
 /* Checks and queues one frame; FALSE (with the reason) if the peer is to be
  * disconnected. */
 static gboolean
@@ -304,7 +314,6 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   guint index;
   gchar *key;
   guint64 *last;
-  gchar ack[32];
   GstClockTime now;
 
   /* every byte is checked before anything is read */
@@ -341,8 +350,7 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
     }
     g_free (key);
     gst_buffer_unref (buffer);
-    g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, frame.sample);
-    soup_websocket_connection_send_text (peer->conn, ack);
+    send_ack (peer, frame.sample);
     return TRUE;
   }
 
@@ -355,8 +363,7 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
     GST_OBJECT_LOCK (self);
     self->duplicates++;
     GST_OBJECT_UNLOCK (self);
-    g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, frame.sample);
-    soup_websocket_connection_send_text (peer->conn, ack);
+    send_ack (peer, frame.sample);
     return TRUE;
   }
   if (!last) {
@@ -390,8 +397,7 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   GST_OBJECT_LOCK (self);
   self->received++;
   GST_OBJECT_UNLOCK (self);
-  g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, frame.sample);
-  soup_websocket_connection_send_text (peer->conn, ack);
+  send_ack (peer, frame.sample);
   return TRUE;
 }
 
