@@ -14,6 +14,7 @@ delay, and the test says so.
 usage: test_netns.py DDNN_TOOL SOURCE_DIR BUILD_DIR"""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,6 +81,9 @@ def start(ns, script, log, *args):
 def main():
     global SRC, BUILD
     tool, SRC, BUILD = sys.argv[1], sys.argv[2], sys.argv[3]
+    if not shutil.which("ip"):
+        print("SKIP: no ip command (Debian's iproute2) to make network namespaces")
+        sys.exit(SKIP)
     if os.geteuid() != 0:
         print("SKIP: network namespaces need root (CAP_NET_ADMIN)")
         sys.exit(SKIP)
