@@ -1690,6 +1690,12 @@ ddnn_section_get_view (const DdnnSection *section)
   return section->view;
 }
 
+gsize
+ddnn_section_get_input_size (const DdnnSection *section)
+{
+  return (gsize) section->in_c * section->in_h * section->in_w;
+}
+
 void
 ddnn_section_get_features_spec (
     const DdnnSection *section, DdnnDtype *dtype, guint *n_dims, gsize *shape)

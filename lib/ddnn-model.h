@@ -124,6 +124,9 @@ gboolean ddnn_section_is_present (const DdnnSection *section);
 gint ddnn_section_get_view (const DdnnSection *section);
 void ddnn_section_get_cost (const DdnnSection *section, DdnnSectionCost *cost);
 /* The dtype and shape of the features the body outputs. */
+/* How many values the section takes as input (its fused input, for an
+ * edge or cloud section). */
+gsize ddnn_section_get_input_size (const DdnnSection *section);
 void ddnn_section_get_features_spec (
     const DdnnSection *section, DdnnDtype *dtype, guint *n_dims, gsize *shape);
 /* A description of the layers, one line each. */

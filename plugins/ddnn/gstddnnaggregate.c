@@ -58,12 +58,29 @@ enum
   PROP_ALIGN,
   PROP_TIMEOUT,
   PROP_STATS,
+  PROP_TOLERANCE,
+  PROP_SAMPLE_WINDOW,
 };
 
 #define DEFAULT_MODEL NULL
 #define DEFAULT_MODE GST_DDNN_FUSION_MODE_MODEL
 #define DEFAULT_ALIGN GST_DDNN_ALIGN_SAMPLE_NUMBER
 #define DEFAULT_TIMEOUT 0
+#define DEFAULT_TOLERANCE 0
+#define DEFAULT_SAMPLE_WINDOW 1000
+/* capture-time alignment before a frame period is seen */
+#define DEFAULT_AUTO_TOLERANCE (15 * GST_MSECOND)
+/* fused samples remembered for answers going back to the cameras */
+#define FUSED_RING 4096
+
+typedef struct
+{
+  gboolean valid;
+  guint64 sample; /* the fused sample's number */
+  guint64 views;
+  guint64 samples[DDNN_MAX_VIEWS]; /* each camera's own */
+  GstPad *pads[DDNN_MAX_VIEWS]; /* not referenced: checked before use */
+} FusedSample;
 
 GType
 gst_ddnn_fusion_mode_get_type (void)
@@ -90,8 +107,12 @@ gst_ddnn_align_get_type (void)
   static const GEnumValue values[] = {
     { GST_DDNN_ALIGN_SAMPLE_NUMBER, "Equal sample numbers (recorded video)",
         "sample-number" },
-    { GST_DDNN_ALIGN_RUNNING_TIME, "Overlapping running times (live cameras)",
+    { GST_DDNN_ALIGN_RUNNING_TIME,
+        "Overlapping running times (one host's live cameras)",
         "running-time" },
+    { GST_DDNN_ALIGN_CAPTURE_TIME,
+        "Capture times within the tolerance (cameras on a shared clock)",
+        "capture-time" },
     { 0, NULL, NULL },
   };
 
@@ -108,8 +129,19 @@ struct _GstDdnnAggregate
   gchar *model_path;
   GstDdnnFusionMode local_mode, feature_mode;
   GstDdnnAlign align;
+  GstClockTime tolerance;
+  guint64 sample_window;
 
   /* from start () to stop (); the counters under the object lock */
+  guint64 outside[DDNN_MAX_VIEWS];
+  /* the aggregate thread's: the shortest frame period seen, the capture
+   * time of the last moment given, warnings given once */
+  GstClockTime period, done_capture;
+  gboolean warned_no_capture, warned_outside;
+  /* fused samples, newest last, for routing answers; under ring_lock */
+  GMutex ring_lock;
+  FusedSample *ring;
+  guint ring_next;
   DdnnModel *model;
   DdnnFusion local_fusion, feature_fusion;
   guint64 missing[DDNN_MAX_VIEWS];
@@ -167,10 +199,18 @@ gst_ddnn_aggregate_start (GstAggregator *agg)
   GST_OBJECT_LOCK (self);
   memset (self->missing, 0, sizeof (self->missing));
   memset (self->late, 0, sizeof (self->late));
+  memset (self->outside, 0, sizeof (self->outside));
   self->samples = 0;
   GST_OBJECT_UNLOCK (self);
   self->done_until = GST_CLOCK_TIME_NONE;
   self->any_done = FALSE;
+  self->period = GST_CLOCK_TIME_NONE;
+  self->done_capture = GST_CLOCK_TIME_NONE;
+  self->warned_no_capture = self->warned_outside = FALSE;
+  g_mutex_lock (&self->ring_lock);
+  self->ring = g_new0 (FusedSample, FUSED_RING);
+  self->ring_next = 0;
+  g_mutex_unlock (&self->ring_lock);
   return TRUE;
 }
 
@@ -180,6 +220,9 @@ gst_ddnn_aggregate_stop (GstAggregator *agg)
   GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
 
   g_clear_pointer (&self->model, ddnn_model_unref);
+  g_mutex_lock (&self->ring_lock);
+  g_clear_pointer (&self->ring, g_free);
+  g_mutex_unlock (&self->ring_lock);
   return TRUE;
 }
 
@@ -265,13 +308,53 @@ running_time (GstAggregatorPad *pad, GstBuffer *buffer)
   return gst_segment_to_running_time (&pad->segment, GST_FORMAT_TIME, pts);
 }
 
+/* What the aggregate thread knows of a pad's camera (pad qdata; only that
+ * thread touches it). */
+typedef struct
+{
+  gint view; /* -1 until its first buffer */
+  gboolean absent; /* left out after a timeout: not waited for */
+  GstClockTime last_capture; /* for the frame period */
+} PadState;
+
+static GQuark pad_state_quark;
+
+static PadState *
+pad_state (GstAggregatorPad *pad)
+{
+  PadState *state = g_object_get_qdata (G_OBJECT (pad), pad_state_quark);
+
+  if (!state) {
+    state = g_new0 (PadState, 1);
+    state->view = -1;
+    state->last_capture = GST_CLOCK_TIME_NONE;
+    g_object_set_qdata_full (G_OBJECT (pad), pad_state_quark, state, g_free);
+  }
+  return state;
+}
+
+static void
+post_view_message (GstDdnnAggregate *self, GstAggregatorPad *pad, gint view,
+    const gchar *event)
+{
+  GST_INFO_OBJECT (pad, "view %d %s", view, event);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("ddnn-view", "event", G_TYPE_STRING, event,
+              "view", G_TYPE_INT, view, "pad", G_TYPE_STRING,
+              GST_PAD_NAME (pad), NULL)));
+}
+
 /* In live mode the base class waits for data until this running time plus
  * the latency (upstream's and #GstDdnnAggregate:timeout), then calls
- * aggregate () with timeout = TRUE: the earliest waiting buffer's time. */
+ * aggregate () with timeout = TRUE: the earliest waiting buffer's time.
+ * When every camera still taking part has a buffer waiting, there is
+ * nothing to wait for: a camera that left is not waited for again. */
 static GstClockTime
 gst_ddnn_aggregate_get_next_time (GstAggregator *agg)
 {
   GstClockTime next = GST_CLOCK_TIME_NONE;
+  gboolean all_present_ready = TRUE;
   GList *l;
 
   GST_OBJECT_LOCK (agg);
@@ -280,8 +363,11 @@ gst_ddnn_aggregate_get_next_time (GstAggregator *agg)
     GstBuffer *head = gst_aggregator_pad_peek_buffer (pad);
     GstClockTime rt;
 
-    if (!head)
+    if (!head) {
+      if (!pad_state (pad)->absent && !gst_aggregator_pad_is_eos (pad))
+        all_present_ready = FALSE;
       continue;
+    }
     rt = running_time (pad, head);
     if (GST_CLOCK_TIME_IS_VALID (rt) &&
         (!GST_CLOCK_TIME_IS_VALID (next) || rt < next))
@@ -289,6 +375,8 @@ gst_ddnn_aggregate_get_next_time (GstAggregator *agg)
     gst_buffer_unref (head);
   }
   GST_OBJECT_UNLOCK (agg);
+  if (GST_CLOCK_TIME_IS_VALID (next) && all_present_ready)
+    return 0;
   return next;
 }
 
@@ -321,7 +409,112 @@ typedef struct
   GstBuffer *buffer;
   GstDdnnMeta *meta;
   GstClockTime rt;
+  gboolean outside; /* beyond sample-window of the last sample given */
 } Head;
+
+/* Capture-time alignment: the tolerance within which views are one moment
+ * (the property, or half the shortest frame period seen). */
+static GstClockTime
+tolerance (GstDdnnAggregate *self)
+{
+  GstClockTime tol;
+
+  GST_OBJECT_LOCK (self);
+  tol = self->tolerance;
+  GST_OBJECT_UNLOCK (self);
+  if (tol)
+    return tol;
+  return GST_CLOCK_TIME_IS_VALID (self->period) ? self->period / 2
+                                                : DEFAULT_AUTO_TOLERANCE;
+}
+
+/* Where a head stands against the last sample given: late (its moment has
+ * left), within the window, or outside it (an absurd value, or a camera
+ * whose counter or clock jumped). */
+typedef enum
+{
+  HEAD_NEW,
+  HEAD_LATE,
+  HEAD_OUTSIDE,
+} HeadPlace;
+
+static HeadPlace
+head_place (GstDdnnAggregate *self, const Head *h, GstDdnnAlign align,
+    GstClockTime tol, guint64 window)
+{
+  if (align == GST_DDNN_ALIGN_SAMPLE_NUMBER) {
+    guint64 s = h->meta->sample;
+
+    if (!self->any_done)
+      return HEAD_NEW;
+    if (s > self->done_sample)
+      return s - self->done_sample > window ? HEAD_OUTSIDE : HEAD_NEW;
+    return self->done_sample - s > window ? HEAD_OUTSIDE : HEAD_LATE;
+  }
+  if (align == GST_DDNN_ALIGN_CAPTURE_TIME) {
+    GstClockTime ct = h->meta->capture_time;
+    GstClockTime span = window *
+        (GST_CLOCK_TIME_IS_VALID (self->period) ? self->period : 2 * tol);
+
+    if (!GST_CLOCK_TIME_IS_VALID (self->done_capture))
+      return HEAD_NEW;
+    if (ct > self->done_capture + tol)
+      return ct - self->done_capture > span ? HEAD_OUTSIDE : HEAD_NEW;
+    return self->done_capture - MIN (ct, self->done_capture) > span
+        ? HEAD_OUTSIDE
+        : HEAD_LATE;
+  }
+  return GST_CLOCK_TIME_IS_VALID (self->done_until) &&
+          GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < self->done_until
+      ? HEAD_LATE
+      : HEAD_NEW;
+}
+
+/* Remembers which sample number each camera gave a fused sample, so that
+ * answers and requests for features reach each camera with its own (live
+ * cameras count on their own); under ring_lock. */
+static void
+remember_fused (GstDdnnAggregate *self, guint64 fused_sample,
+    GstBuffer **views, GstAggregatorPad **pads, guint n_views)
+{
+  FusedSample *f;
+  guint v;
+
+  g_mutex_lock (&self->ring_lock);
+  f = &self->ring[self->ring_next];
+  self->ring_next = (self->ring_next + 1) % FUSED_RING;
+  f->valid = TRUE;
+  f->sample = fused_sample;
+  f->views = 0;
+  for (v = 0; v < n_views; v++) {
+    if (!views[v])
+      continue;
+    f->views |= G_GUINT64_CONSTANT (1) << v;
+    f->samples[v] = gst_buffer_get_ddnn_meta (views[v])->sample;
+    f->pads[v] = GST_PAD (pads[v]);
+  }
+  g_mutex_unlock (&self->ring_lock);
+}
+
+/* Under ring_lock: the newest fused sample numbered @sample, or the one
+ * where camera @view gave @sample (view >= 0). */
+static FusedSample *
+find_fused (GstDdnnAggregate *self, guint64 sample, gint view)
+{
+  guint i;
+
+  for (i = 1; i <= FUSED_RING; i++) {
+    FusedSample *f = &self->ring[(self->ring_next + FUSED_RING - i) % FUSED_RING];
+
+    if (!f->valid)
+      break;
+    if (view < 0 ? f->sample == sample
+                 : (f->views & (G_GUINT64_CONSTANT (1) << view)) &&
+            f->samples[view] == sample)
+      return f;
+  }
+  return NULL;
+}
 
 static GstFlowReturn
 gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
@@ -329,17 +522,22 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
   GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
   guint n_views = ddnn_model_get_n_views (self->model), v, i, n_heads = 0;
   GstBuffer *views[DDNN_MAX_VIEWS] = { NULL };
+  GstAggregatorPad *view_pads[DDNN_MAX_VIEWS] = { NULL };
   Head heads[DDNN_MAX_VIEWS * 2];
   Head *first = NULL;
-  gboolean all_eos = TRUE, by_time, bad = FALSE;
-  GstClockTime until = GST_CLOCK_TIME_NONE, pts = GST_CLOCK_TIME_NONE;
+  gboolean all_eos = TRUE, bad = FALSE, dropped = FALSE, all_outside = TRUE;
+  GstClockTime until = GST_CLOCK_TIME_NONE, pts = GST_CLOCK_TIME_NONE, tol;
+  GstDdnnAlign align;
+  guint64 window;
   GstFlowReturn ret;
   GstBuffer *out;
   GError *error = NULL;
-  GList *l;
+  GList *l, *waited = NULL;
+  HeadPlace places[DDNN_MAX_VIEWS * 2];
 
   GST_OBJECT_LOCK (self);
-  by_time = self->align == GST_DDNN_ALIGN_RUNNING_TIME;
+  align = self->align;
+  window = self->sample_window;
   for (l = GST_ELEMENT (self)->sinkpads; l; l = l->next) {
     GstAggregatorPad *pad = l->data;
     GstBuffer *head;
@@ -347,8 +545,13 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     if (!gst_aggregator_pad_is_eos (pad))
       all_eos = FALSE;
     if (n_heads == G_N_ELEMENTS (heads) ||
-        !(head = gst_aggregator_pad_peek_buffer (pad)))
+        !(head = gst_aggregator_pad_peek_buffer (pad))) {
+      /* a camera that was waited for and did not come */
+      if (timeout && !gst_aggregator_pad_is_eos (pad) &&
+          !pad_state (pad)->absent)
+        waited = g_list_prepend (waited, gst_object_ref (pad));
       continue;
+    }
     heads[n_heads].pad = gst_object_ref (pad);
     heads[n_heads].buffer = head;
     heads[n_heads].meta = gst_buffer_get_ddnn_meta (head);
@@ -364,29 +567,50 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     goto done;
   }
 
-  /* a view that arrives after its sample left (a live camera late beyond
-   * the timeout, or resent after a reconnect) is dropped, and the pads are
-   * looked at again, since a dropped one may have its next buffer */
-  if ((by_time && GST_CLOCK_TIME_IS_VALID (self->done_until)) ||
-      (!by_time && self->any_done)) {
-    gboolean dropped = FALSE;
+  /* cameras that come (back) are waited for again */
+  for (i = 0; i < n_heads; i++) {
+    PadState *state = pad_state (heads[i].pad);
+    GstClockTime ct = heads[i].meta->capture_time;
 
+    if (state->absent || state->view < 0) {
+      state->absent = FALSE;
+      state->view = heads[i].meta->view;
+      post_view_message (self, heads[i].pad, state->view, "joined");
+    }
+    state->view = heads[i].meta->view;
+    /* the frame period, for the capture-time tolerance */
+    if (align == GST_DDNN_ALIGN_CAPTURE_TIME && GST_CLOCK_TIME_IS_VALID (ct)) {
+      if (GST_CLOCK_TIME_IS_VALID (state->last_capture) &&
+          ct > state->last_capture &&
+          (!GST_CLOCK_TIME_IS_VALID (self->period) ||
+              ct - state->last_capture < self->period))
+        self->period = ct - state->last_capture;
+    }
+  }
+  tol = tolerance (self);
+
+  /* capture-time alignment needs capture times */
+  if (align == GST_DDNN_ALIGN_CAPTURE_TIME) {
     for (i = 0; i < n_heads; i++) {
       Head *h = &heads[i];
 
-      if (by_time ? GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < self->done_until
-                  : h->meta->sample <= self->done_sample) {
-        GST_DEBUG_OBJECT (h->pad,
-            "view %d of sample %" G_GUINT64_FORMAT " came after its sample "
-            "left",
-            h->meta->view, h->meta->sample);
-        GST_OBJECT_LOCK (self);
-        self->late[h->meta->view]++;
-        GST_OBJECT_UNLOCK (self);
-        gst_aggregator_pad_drop_buffer (h->pad);
-        gst_clear_buffer (&h->buffer);
-        dropped = TRUE;
+      if (GST_CLOCK_TIME_IS_VALID (h->meta->capture_time))
+        continue;
+      if (!self->warned_no_capture) {
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+            ("Camera %d's frames have no capture time: dropped",
+                h->meta->view),
+            ("align=capture-time needs cameras on a shared clock "
+             "(ddnnsink clock=net|ptp|realtime); recorded video aligns by "
+             "sample-number"));
+        self->warned_no_capture = TRUE;
       }
+      GST_OBJECT_LOCK (self);
+      self->late[h->meta->view]++;
+      GST_OBJECT_UNLOCK (self);
+      gst_aggregator_pad_drop_buffer (h->pad);
+      gst_clear_buffer (&h->buffer);
+      dropped = TRUE;
     }
     if (dropped) {
       ret = GST_FLOW_OK;
@@ -394,28 +618,93 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     }
   }
 
+  /* a view that arrives after its sample left (a live camera late beyond
+   * the timeout, or resent after a reconnect) is dropped; so is one far
+   * outside the window of the last sample, unless every camera is there
+   * (they all jumped: start afresh) */
+  for (i = 0; i < n_heads; i++) {
+    places[i] = head_place (self, &heads[i], align, tol, window);
+    if (places[i] != HEAD_OUTSIDE)
+      all_outside = FALSE;
+  }
+  if (n_heads && all_outside) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("Every camera's %s jumped: starting afresh",
+            align == GST_DDNN_ALIGN_CAPTURE_TIME ? "capture time"
+                                                 : "sample number"),
+        ("beyond sample-window (%" G_GUINT64_FORMAT ") of the last sample",
+            window));
+    self->any_done = FALSE;
+    self->done_capture = GST_CLOCK_TIME_NONE;
+    for (i = 0; i < n_heads; i++)
+      places[i] = HEAD_NEW;
+  }
+  for (i = 0; i < n_heads; i++) {
+    Head *h = &heads[i];
+
+    if (places[i] == HEAD_NEW)
+      continue;
+    if (places[i] == HEAD_OUTSIDE) {
+      GST_OBJECT_LOCK (self);
+      self->outside[h->meta->view]++;
+      GST_OBJECT_UNLOCK (self);
+      if (!self->warned_outside) {
+        GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+            ("Camera %d's sample %" G_GUINT64_FORMAT " is far from the "
+             "others': dropped",
+                h->meta->view, h->meta->sample),
+            ("beyond sample-window (%" G_GUINT64_FORMAT ") of the last "
+             "sample; counted in stats (outside-view-N), warned once",
+                window));
+        self->warned_outside = TRUE;
+      }
+    } else {
+      GST_DEBUG_OBJECT (h->pad,
+          "view %d of sample %" G_GUINT64_FORMAT " came after its sample "
+          "left",
+          h->meta->view, h->meta->sample);
+      GST_OBJECT_LOCK (self);
+      self->late[h->meta->view]++;
+      GST_OBJECT_UNLOCK (self);
+    }
+    gst_aggregator_pad_drop_buffer (h->pad);
+    gst_clear_buffer (&h->buffer);
+    dropped = TRUE;
+  }
+  if (dropped) {
+    /* the pads are looked at again: a dropped one may have its next */
+    ret = GST_FLOW_OK;
+    goto done;
+  }
+
   /* the head that opens the next sample */
   for (i = 0; i < n_heads; i++) {
     Head *h = &heads[i];
 
-    if (!h->buffer)
-      continue;
     if (!first)
       first = h;
-    else if (by_time && GST_CLOCK_TIME_IS_VALID (h->rt) &&
+    else if (align == GST_DDNN_ALIGN_RUNNING_TIME &&
+        GST_CLOCK_TIME_IS_VALID (h->rt) &&
         (!GST_CLOCK_TIME_IS_VALID (first->rt) || h->rt < first->rt))
       first = h;
-    else if (!by_time && h->meta->sample < first->meta->sample)
+    else if (align == GST_DDNN_ALIGN_SAMPLE_NUMBER &&
+        h->meta->sample < first->meta->sample)
+      first = h;
+    else if (align == GST_DDNN_ALIGN_CAPTURE_TIME &&
+        h->meta->capture_time < first->meta->capture_time)
       first = h;
   }
   if (!first) {
     ret = all_eos ? GST_FLOW_EOS : GST_FLOW_OK;
     goto done;
   }
-  if (by_time && GST_CLOCK_TIME_IS_VALID (first->rt)) {
+  if (align == GST_DDNN_ALIGN_RUNNING_TIME &&
+      GST_CLOCK_TIME_IS_VALID (first->rt)) {
     GstClockTime duration = GST_BUFFER_DURATION (first->buffer);
 
     until = first->rt + (GST_CLOCK_TIME_IS_VALID (duration) ? duration : 1);
+    pts = first->rt;
+  } else if (align == GST_DDNN_ALIGN_CAPTURE_TIME) {
     pts = first->rt;
   }
 
@@ -424,10 +713,10 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     Head *h = &heads[i];
     gboolean joins;
 
-    if (!h->buffer)
-      continue;
-    if (!by_time)
+    if (align == GST_DDNN_ALIGN_SAMPLE_NUMBER)
       joins = h->meta->sample == first->meta->sample;
+    else if (align == GST_DDNN_ALIGN_CAPTURE_TIME)
+      joins = h->meta->capture_time <= first->meta->capture_time + tol;
     else if (GST_CLOCK_TIME_IS_VALID (until))
       joins = GST_CLOCK_TIME_IS_VALID (h->rt) && h->rt < until;
     else
@@ -446,11 +735,20 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     }
     if (joins) {
       views[h->meta->view] = gst_buffer_ref (h->buffer);
+      view_pads[h->meta->view] = h->pad;
+      pad_state (h->pad)->last_capture = h->meta->capture_time;
       gst_aggregator_pad_drop_buffer (h->pad);
     }
   }
-  if (timeout)
-    GST_LOG_OBJECT (self, "timed out waiting for the other views");
+  /* a camera waited for until the timeout has left: later samples do not
+   * wait for it, until it comes back */
+  for (l = waited; l; l = l->next) {
+    PadState *state = pad_state (l->data);
+
+    state->absent = TRUE;
+    if (state->view >= 0)
+      post_view_message (self, l->data, state->view, "left");
+  }
 
   /* the counters are read by the stats property, under the object lock */
   GST_OBJECT_LOCK (self);
@@ -461,12 +759,17 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
   GST_OBJECT_UNLOCK (self);
   if (GST_CLOCK_TIME_IS_VALID (until))
     self->done_until = until;
-  if (!by_time) {
+  if (align == GST_DDNN_ALIGN_SAMPLE_NUMBER) {
     self->done_sample = first->meta->sample;
     self->any_done = TRUE;
+  } else if (align == GST_DDNN_ALIGN_CAPTURE_TIME) {
+    self->done_capture = first->meta->capture_time;
   }
 
   out = fuse (self, views, pts, &error);
+  if (out)
+    remember_fused (self, gst_buffer_get_ddnn_meta (out)->sample, views,
+        view_pads, n_views);
   for (v = 0; v < n_views; v++)
     gst_clear_buffer (&views[v]);
   if (!out) {
@@ -485,20 +788,102 @@ done:
     gst_clear_buffer (&heads[i].buffer);
     gst_object_unref (heads[i].pad);
   }
+  g_list_free_full (waited, gst_object_unref);
   return ret;
 }
 
 /* Features that come back for a sample (features on demand) go straight
- * on to the element that holds the sample. */
+ * on to the element that holds the sample, under the fused sample's
+ * number. */
 static gboolean
 gst_ddnn_aggregate_sink_event (
     GstAggregator *agg, GstAggregatorPad *pad, GstEvent *event)
 {
+  GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
+
   if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_OOB &&
-      gst_event_has_name (event, GST_DDNN_FEATURES_REPLY))
+      gst_event_has_name (event, GST_DDNN_FEATURES_REPLY)) {
+    const GstStructure *s = gst_event_get_structure (event);
+    guint64 sample = 0;
+    gint view = -1;
+    FusedSample *f;
+
+    gst_structure_get (s, "sample", G_TYPE_UINT64, &sample, "view", G_TYPE_INT,
+        &view, NULL);
+    g_mutex_lock (&self->ring_lock);
+    f = view >= 0 && view < DDNN_MAX_VIEWS ? find_fused (self, sample, view)
+                                           : NULL;
+    if (f && f->sample != sample) {
+      GstStructure *copy = gst_structure_copy (s);
+
+      gst_structure_set (copy, "sample", G_TYPE_UINT64, f->sample, NULL);
+      gst_event_unref (event);
+      event = gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_OOB, copy);
+    }
+    g_mutex_unlock (&self->ring_lock);
     return gst_pad_push_event (agg->srcpad, event);
+  }
   return GST_AGGREGATOR_CLASS (gst_ddnn_aggregate_parent_class)
       ->sink_event (agg, pad, event);
+}
+
+/* An answer, or a request for features, goes up only to the cameras that
+ * took part in the sample, each with the sample number it gave. */
+static gboolean
+gst_ddnn_aggregate_src_event (GstAggregator *agg, GstEvent *event)
+{
+  GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
+  const GstStructure *s = gst_event_get_structure (event);
+  GstStructure *copies[DDNN_MAX_VIEWS] = { NULL };
+  GstPad *pads[DDNN_MAX_VIEWS] = { NULL };
+  guint64 sample = 0;
+  FusedSample *f;
+  guint v;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_UPSTREAM || !s ||
+      !(gst_structure_has_name (s, GST_DDNN_ANSWER_EVENT) ||
+          gst_structure_has_name (s, GST_DDNN_FEATURES_REQUEST)) ||
+      !gst_structure_get_uint64 (s, "sample", &sample))
+    return GST_AGGREGATOR_CLASS (gst_ddnn_aggregate_parent_class)
+        ->src_event (agg, event);
+
+  g_mutex_lock (&self->ring_lock);
+  f = find_fused (self, sample, -1);
+  if (f) {
+    for (v = 0; v < DDNN_MAX_VIEWS; v++) {
+      if (!(f->views & (G_GUINT64_CONSTANT (1) << v)))
+        continue;
+      pads[v] = f->pads[v];
+      copies[v] = gst_structure_copy (s);
+      gst_structure_set (copies[v], "sample", G_TYPE_UINT64, f->samples[v],
+          "view", G_TYPE_INT, (gint) v, NULL);
+    }
+  }
+  g_mutex_unlock (&self->ring_lock);
+  if (!f)
+    return GST_AGGREGATOR_CLASS (gst_ddnn_aggregate_parent_class)
+        ->src_event (agg, event);
+
+  /* a pad of the sample may have been released since: only pads still
+   * there are used, with a reference taken under the lock */
+  GST_OBJECT_LOCK (self);
+  for (v = 0; v < DDNN_MAX_VIEWS; v++)
+    if (pads[v])
+      pads[v] = g_list_find (GST_ELEMENT (self)->sinkpads, pads[v])
+          ? gst_object_ref (pads[v])
+          : NULL;
+  GST_OBJECT_UNLOCK (self);
+  for (v = 0; v < DDNN_MAX_VIEWS; v++) {
+    if (pads[v])
+      gst_pad_push_event (pads[v],
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, copies[v]));
+    else if (copies[v])
+      gst_structure_free (copies[v]);
+    if (pads[v])
+      gst_object_unref (pads[v]);
+  }
+  gst_event_unref (event);
+  return TRUE;
 }
 
 static void
@@ -521,6 +906,12 @@ gst_ddnn_aggregate_set_property (
       break;
     case PROP_ALIGN:
       self->align = g_value_get_enum (value);
+      break;
+    case PROP_TOLERANCE:
+      self->tolerance = g_value_get_uint64 (value);
+      break;
+    case PROP_SAMPLE_WINDOW:
+      self->sample_window = g_value_get_uint64 (value);
       break;
     case PROP_TIMEOUT:
       /* the base class's latency is what a live sample waits beyond
@@ -555,6 +946,12 @@ gst_ddnn_aggregate_get_property (
     case PROP_ALIGN:
       g_value_set_enum (value, self->align);
       break;
+    case PROP_TOLERANCE:
+      g_value_set_uint64 (value, self->tolerance);
+      break;
+    case PROP_SAMPLE_WINDOW:
+      g_value_set_uint64 (value, self->sample_window);
+      break;
     case PROP_TIMEOUT: {
       guint64 latency;
 
@@ -576,6 +973,10 @@ gst_ddnn_aggregate_get_property (
         field = g_strdup_printf ("late-view-%u", v);
         gst_structure_set (stats, field, G_TYPE_UINT64, self->late[v], NULL);
         g_free (field);
+        field = g_strdup_printf ("outside-view-%u", v);
+        gst_structure_set (
+            stats, field, G_TYPE_UINT64, self->outside[v], NULL);
+        g_free (field);
       }
       g_value_take_boxed (value, stats);
       break;
@@ -593,6 +994,7 @@ gst_ddnn_aggregate_finalize (GObject *object)
   GstDdnnAggregate *self = GST_DDNN_AGGREGATE (object);
 
   g_free (self->model_path);
+  g_mutex_clear (&self->ring_lock);
   G_OBJECT_CLASS (gst_ddnn_aggregate_parent_class)->finalize (object);
 }
 
@@ -652,7 +1054,9 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
    * GstDdnnAggregate:align:
    *
    * Which cameras' buffers make one sample: equal sample numbers
-   * (recorded video) or overlapping running times (live cameras).
+   * (recorded video), capture times within #GstDdnnAggregate:tolerance
+   * (cameras on separate hosts sharing a clock: see ddnnsink's clock), or
+   * overlapping running times (live cameras of one host).
    */
   g_object_class_install_property (gobject_class, PROP_ALIGN,
       g_param_spec_enum ("align", "Alignment",
@@ -662,11 +1066,45 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
               GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstDdnnAggregate:tolerance:
+   *
+   * align=capture-time: views whose capture times lie within this many
+   * nanoseconds of the earliest are one moment.  0: half the shortest
+   * frame period seen (15 ms until one is seen).
+   */
+  g_object_class_install_property (gobject_class, PROP_TOLERANCE,
+      g_param_spec_uint64 ("tolerance", "Tolerance",
+          "align=capture-time: capture times within this many ns are one "
+          "moment (0 = half the frame period seen)",
+          0, G_MAXUINT64, DEFAULT_TOLERANCE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnAggregate:sample-window:
+   *
+   * A camera's sample number (or capture time, counted in frame periods)
+   * more than this far from the last sample given is taken for absurd or
+   * for a jump: that buffer is dropped, counted (stats: outside-view-N)
+   * and warned of once, so that one wild value cannot make every later
+   * sample "late".  If every camera jumps, fusion starts afresh there.
+   */
+  g_object_class_install_property (gobject_class, PROP_SAMPLE_WINDOW,
+      g_param_spec_uint64 ("sample-window", "Sample window",
+          "Samples (or frame periods) from the last sample given beyond "
+          "which a camera's buffer is dropped as absurd",
+          1, G_MAXUINT64, DEFAULT_SAMPLE_WINDOW,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
    * GstDdnnAggregate:timeout:
    *
    * With live sources: how long (ns) beyond the latency upstream reports
    * a sample waits for a late camera before it goes on without it.  The
-   * same value as the base class's `latency`.
+   * same value as the base class's `latency`.  A camera left out this way
+   * is taken to have left (a `ddnn-view` element message with event
+   * "left"): later samples do not wait for it until its next buffer comes
+   * ("joined").
    */
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_uint64 ("timeout", "Timeout",
@@ -705,6 +1143,7 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
   agg_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_stop);
   agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_aggregate);
   agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_sink_event);
+  agg_class->src_event = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_src_event);
   agg_class->get_next_time = GST_DEBUG_FUNCPTR (
       gst_ddnn_aggregate_get_next_time);
   agg_class->update_src_caps = GST_DEBUG_FUNCPTR (
@@ -715,6 +1154,7 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
 
   GST_DEBUG_CATEGORY_INIT (
       gst_ddnn_aggregate_debug, "ddnnaggregate", 0, "DDNN aggregate");
+  pad_state_quark = g_quark_from_static_string ("ddnn-aggregate-pad-state");
 }
 
 static void
@@ -723,4 +1163,7 @@ gst_ddnn_aggregate_init (GstDdnnAggregate *self)
   self->local_mode = DEFAULT_MODE;
   self->feature_mode = DEFAULT_MODE;
   self->align = DEFAULT_ALIGN;
+  self->tolerance = DEFAULT_TOLERANCE;
+  self->sample_window = DEFAULT_SAMPLE_WINDOW;
+  g_mutex_init (&self->ring_lock);
 }

@@ -26,11 +26,14 @@ typedef enum
  * @GST_DDNN_ALIGN_SAMPLE_NUMBER: views with equal sample numbers are fused
  * @GST_DDNN_ALIGN_RUNNING_TIME: views whose buffers overlap in running time
  *   are fused
+ * @GST_DDNN_ALIGN_CAPTURE_TIME: views whose capture times (on a clock the
+ *   cameras share) lie within the tolerance are fused
  */
 typedef enum
 {
   GST_DDNN_ALIGN_SAMPLE_NUMBER,
   GST_DDNN_ALIGN_RUNNING_TIME,
+  GST_DDNN_ALIGN_CAPTURE_TIME,
 } GstDdnnAlign;
 
 #define GST_TYPE_DDNN_FUSION_MODE (gst_ddnn_fusion_mode_get_type ())

@@ -214,6 +214,32 @@ gst_ddnn_device_set_caps (
   return TRUE;
 }
 
+/* When the frame was captured, on the pipeline's clock: with a live camera
+ * its PTS is the running time of the capture, so base time + running time
+ * is the clock's time then.  Cameras on separate hosts whose pipelines run
+ * on one shared clock (ddnnsink clock=...) thus stamp times that compare.
+ * NONE before the pipeline has a clock. */
+static GstClockTime
+capture_time (GstDdnnDevice *self, GstBuffer *buffer)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
+  GstClockTime running, base;
+  gboolean has_clock;
+
+  if (!GST_BUFFER_PTS_IS_VALID (buffer) ||
+      trans->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  running = gst_segment_to_running_time (
+      &trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+  GST_OBJECT_LOCK (self);
+  has_clock = GST_ELEMENT_CLOCK (self) != NULL;
+  base = GST_ELEMENT_CAST (self)->base_time;
+  GST_OBJECT_UNLOCK (self);
+  if (!has_clock || !GST_CLOCK_TIME_IS_VALID (running))
+    return GST_CLOCK_TIME_NONE;
+  return base + running;
+}
+
 static GstFlowReturn
 gst_ddnn_device_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 {
@@ -250,6 +276,7 @@ gst_ddnn_device_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
       : self->frames;
   self->frames++;
   meta->pts = GST_BUFFER_PTS (buffer);
+  meta->capture_time = capture_time (self, buffer);
   meta->view = (gint) self->section_view;
   meta->view_mask = G_GUINT64_CONSTANT (1) << self->section_view;
   memcpy (meta->scores, self->result.scores,

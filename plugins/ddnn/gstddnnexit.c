@@ -303,6 +303,15 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   if (!(meta = gst_ddnn_element_take_meta (
             GST_ELEMENT (self), buffer, &self->rejected)))
     return GST_FLOW_OK;
+  if (self->model &&
+      !gst_ddnn_meta_has_model (meta, ddnn_model_get_id (self->model))) {
+    GST_ELEMENT_ERROR (self, STREAM, WRONG_TYPE,
+        ("The sample comes from another model"),
+        ("sample %" G_GUINT64_FORMAT " of model %s, this element's model %s",
+            meta->sample, meta->model_id, ddnn_model_get_id (self->model)));
+    gst_buffer_unref (buffer);
+    return GST_FLOW_ERROR;
+  }
   GST_OBJECT_LOCK (self);
   threshold = self->threshold;
   timeout = self->features_timeout;

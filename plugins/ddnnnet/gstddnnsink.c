@@ -47,7 +47,9 @@
 
 #include "gstddnnsink.h"
 
+#include "gstddnnlink.h"
 #include "gstddnnnet.h"
+#include <gst/net/net.h>
 #include <gstddnnframe.h>
 #include <gstddnnmodel.h>
 #include <gstddnnresult.h>
@@ -67,6 +69,28 @@ typedef enum
 #define GST_TYPE_DDNN_QUEUE_POLICY (gst_ddnn_queue_policy_get_type ())
 static GType gst_ddnn_queue_policy_get_type (void);
 
+/* Where capture times come from (see GstDdnnSink:clock). */
+typedef enum
+{
+  GST_DDNN_CLOCK_PIPELINE,
+  GST_DDNN_CLOCK_REALTIME,
+  GST_DDNN_CLOCK_NET,
+  GST_DDNN_CLOCK_PTP,
+} GstDdnnClockSource;
+
+#define GST_TYPE_DDNN_CLOCK_SOURCE (gst_ddnn_clock_source_get_type ())
+static GType gst_ddnn_clock_source_get_type (void);
+
+/* What went wrong with the last attempt to connect, so that a failure is
+ * posted once, not at every retry. */
+typedef enum
+{
+  LINK_OK,
+  LINK_UNREACHABLE,
+  LINK_TLS,
+  LINK_REFUSED,
+} LinkFailure;
+
 enum
 {
   PROP_0,
@@ -84,7 +108,19 @@ enum
   PROP_RING_SIZE,
   PROP_HEARTBEAT,
   PROP_STATS,
+  PROP_TOKEN_FILE,
+  PROP_CLOCK,
+  PROP_CLOCK_ADDRESS,
+  PROP_CLOCK_PORT,
+  PROP_PTP_DOMAIN,
+  PROP_CLOCK_TIMEOUT,
 };
+
+#define DEFAULT_CLOCK GST_DDNN_CLOCK_PIPELINE
+#define DEFAULT_CLOCK_ADDRESS "127.0.0.1"
+#define DEFAULT_CLOCK_PORT 0
+#define DEFAULT_PTP_DOMAIN 0
+#define DEFAULT_CLOCK_TIMEOUT (10 * GST_SECOND)
 
 #define DEFAULT_HEARTBEAT 1000
 
@@ -124,9 +160,22 @@ struct _GstDdnnSink
   gboolean on_demand;
   guint ring_size;
   guint heartbeat;
+  gchar *token_file;
+  GstDdnnClockSource clock_source;
+  gchar *clock_address;
+  gint clock_port;
+  guint ptp_domain;
+  guint64 clock_timeout;
 
   /* from start () to stop () */
   DdnnModel *model;
+  gchar *active_token;
+  GTlsDatabase *tls_db;
+  GstClock *clock;
+  /* network thread */
+  SoupMessage *connect_msg;
+  LinkFailure failure;
+  guint failure_status;
   GstDdnnResultWriter *results;
   GMainContext *context;
   GMainLoop *loop;
@@ -152,6 +201,10 @@ struct _GstDdnnSink
   /* features on demand: sample -> features-only frame, oldest first */
   GHashTable *ring;
   GQueue ring_order;
+  /* what every frame will be, from the first sample; the link is opened
+   * once it is known */
+  GstDdnnAnnounce announce;
+  gboolean announced;
   guint64 sent, acked, resent, dropped, bytes, payload, answered, degraded,
       late, features_sent, features_missed;
   gdouble rtt_us;
@@ -179,6 +232,56 @@ gst_ddnn_queue_policy_get_type (void)
     g_once_init_leave (
         &type, g_enum_register_static ("GstDdnnQueuePolicy", values));
   return type;
+}
+
+static GType
+gst_ddnn_clock_source_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_DDNN_CLOCK_PIPELINE, "The pipeline's own clock (one host)",
+        "pipeline" },
+    { GST_DDNN_CLOCK_REALTIME,
+        "This host's wall clock (hosts kept in step by NTP or chrony)",
+        "realtime" },
+    { GST_DDNN_CLOCK_NET,
+        "A network clock served by ddnnsrc clock-port=... "
+        "(GstNetClientClock)",
+        "net" },
+    { GST_DDNN_CLOCK_PTP, "A PTP clock (IEEE 1588) of ptp-domain", "ptp" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (
+        &type, g_enum_register_static ("GstDdnnClockSource", values));
+  return type;
+}
+
+/* Network thread: sends unless the link is closing (libsoup refuses
+ * sends on a connection that is not open). */
+static gboolean
+link_send (SoupWebsocketConnection *conn, const guint8 *binary, gsize size,
+    const gchar *text)
+{
+  if (!conn ||
+      soup_websocket_connection_get_state (conn) != SOUP_WEBSOCKET_STATE_OPEN)
+    return FALSE;
+  if (binary)
+    soup_websocket_connection_send_binary (conn, binary, size);
+  else
+    soup_websocket_connection_send_text (conn, text);
+  return TRUE;
+}
+
+static void
+post_link_message (GstDdnnSink *self, const gchar *event, const gchar *reason)
+{
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("ddnn-link", "event", G_TYPE_STRING, event,
+              "location", G_TYPE_STRING, self->location, "reason",
+              G_TYPE_STRING, reason ? reason : "", NULL)));
 }
 
 static void
@@ -247,7 +350,7 @@ on_timer (gpointer data)
     if (now - self->last_in > 3 * (gint64) heartbeat * 1000) {
       lose_connection (self, "no heartbeat from the server");
     } else if (now - self->last_out > (gint64) heartbeat * 1000) {
-      soup_websocket_connection_send_text (self->conn, "beat");
+      link_send (self->conn, NULL, 0, "beat");
       self->last_out = now;
     }
   }
@@ -324,7 +427,8 @@ send_queued (gpointer data)
 
   g_mutex_lock (&self->lock);
   self->send_scheduled = FALSE;
-  if (!self->conn) {
+  if (!self->conn || soup_websocket_connection_get_state (self->conn) !=
+          SOUP_WEBSOCKET_STATE_OPEN) {
     g_mutex_unlock (&self->lock);
     return G_SOURCE_REMOVE;
   }
@@ -343,7 +447,7 @@ send_queued (gpointer data)
     self->sent++;
     self->bytes += size;
     self->payload += size - GST_DDNN_FRAME_HEADER_SIZE;
-    soup_websocket_connection_send_binary (self->conn, bytes, size);
+    link_send (self->conn, bytes, size, NULL);
     self->last_out = item->sent_at;
   }
   g_mutex_unlock (&self->lock);
@@ -458,10 +562,6 @@ lose_connection (GstDdnnSink *self, const gchar *why)
   SoupWebsocketConnection *conn;
   GList *l;
 
-  GST_WARNING_OBJECT (self,
-      "link lost (%s); unacknowledged frames will be "
-      "sent again",
-      why);
   g_mutex_lock (&self->lock);
   conn = g_steal_pointer (&self->conn);
   for (l = self->items.head; l; l = l->next)
@@ -473,6 +573,10 @@ lose_connection (GstDdnnSink *self, const gchar *why)
       soup_websocket_connection_close (
           conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "no heartbeat");
     g_object_unref (conn);
+    GST_ELEMENT_WARNING (self, RESOURCE, READ,
+        ("Link to %s lost: %s", self->location, why),
+        ("unacknowledged frames will be sent again after a reconnect"));
+    post_link_message (self, "disconnected", why);
   }
   schedule_reconnect (self);
 }
@@ -492,6 +596,60 @@ on_closed (SoupWebsocketConnection *conn, gpointer data)
   g_free (why);
 }
 
+/* Network thread: says why the link could not be made, on the bus, from
+ * libsoup's status and GIO's error codes; once for each new reason, not at
+ * every retry. */
+static void
+connect_failed (GstDdnnSink *self, GError *error)
+{
+  guint status = self->connect_msg ? soup_message_get_status (self->connect_msg)
+                                   : 0;
+  LinkFailure failure;
+
+  if (status == SOUP_STATUS_UNAUTHORIZED ||
+      (status >= 400 && status < 600))
+    failure = LINK_REFUSED;
+  else if (error->domain == G_TLS_ERROR ||
+      (self->connect_msg &&
+          soup_message_get_tls_peer_certificate_errors (self->connect_msg)))
+    failure = LINK_TLS;
+  else
+    failure = LINK_UNREACHABLE;
+  GST_INFO_OBJECT (self, "cannot connect to %s: %s (status %u)",
+      self->location, error->message, status);
+  if (failure == self->failure && status == self->failure_status)
+    return;
+  self->failure = failure;
+  self->failure_status = status;
+  switch (failure) {
+    case LINK_REFUSED:
+      if (status == SOUP_STATUS_UNAUTHORIZED)
+        GST_ELEMENT_WARNING (self, RESOURCE, NOT_AUTHORIZED,
+            ("The server at %s refused the token", self->location),
+            ("HTTP %u", status));
+      else
+        GST_ELEMENT_WARNING (self, RESOURCE, NOT_AUTHORIZED,
+            ("The server at %s refused the link: %s", self->location,
+                soup_message_get_reason_phrase (self->connect_msg)),
+            ("HTTP %u", status));
+      break;
+    case LINK_TLS:
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
+          ("TLS with %s failed: %s", self->location, error->message),
+          ("certificate errors 0x%x; is tls-ca-file the server's CA?",
+              self->connect_msg ? soup_message_get_tls_peer_certificate_errors (
+                                      self->connect_msg)
+                                : 0));
+      break;
+    default:
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ_WRITE,
+          ("Cannot reach %s: %s", self->location, error->message),
+          ("retrying with backoff up to backoff-max"));
+      break;
+  }
+  post_link_message (self, "failed", error->message);
+}
+
 static void
 on_connected (GObject *source, GAsyncResult *res, gpointer data)
 {
@@ -503,23 +661,23 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   self->connecting = FALSE;
   if (!conn) {
     if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-      GST_WARNING_OBJECT (
-          self, "cannot connect to %s: %s", self->location, error->message);
-      if (g_error_matches (error, SOUP_WEBSOCKET_ERROR,
-              SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET) &&
-          strstr (error->message, "401"))
-        GST_ELEMENT_WARNING (self, RESOURCE, NOT_AUTHORIZED,
-            ("The server refused the token"), ("%s", error->message));
+      connect_failed (self, error);
       schedule_reconnect (self);
     }
+    g_clear_object (&self->connect_msg);
     g_error_free (error);
     return;
   }
+  g_clear_object (&self->connect_msg);
+  self->failure = LINK_OK;
+  self->failure_status = 0;
   GST_INFO_OBJECT (self, "connected to %s", self->location);
+  post_link_message (self, "connected", NULL);
   self->backoff = 0;
   self->last_in = self->last_out = g_get_monotonic_time ();
-  soup_websocket_connection_set_max_incoming_payload_size (conn, 1 << 20);
-  soup_websocket_connection_set_keepalive_interval (conn, 1);
+  soup_websocket_connection_set_max_incoming_payload_size (
+      conn, GST_DDNN_NET_MAX_TEXT);
+  soup_websocket_connection_set_keepalive_interval (conn, 0);
   g_signal_connect (conn, "message", G_CALLBACK (on_message), self);
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), self);
   g_mutex_lock (&self->lock);
@@ -533,8 +691,13 @@ connect_now (GstDdnnSink *self)
 {
   SoupMessage *msg;
   gchar *auth;
+  gboolean announced;
 
-  if (self->connecting || self->conn ||
+  g_mutex_lock (&self->lock);
+  announced = self->announced;
+  g_mutex_unlock (&self->lock);
+  /* the link is opened once the first sample says what it carries */
+  if (!announced || self->connecting || self->conn ||
       g_cancellable_is_cancelled (self->cancel))
     return;
   msg = soup_message_new ("GET", self->location);
@@ -544,18 +707,29 @@ connect_now (GstDdnnSink *self)
         ("use ws://HOST:PORT/ddnn or wss://HOST:PORT/ddnn"));
     return;
   }
-  if (self->token) {
-    auth = g_strconcat ("Bearer ", self->token, NULL);
+  if (self->active_token) {
+    auth = g_strconcat ("Bearer ", self->active_token, NULL);
     soup_message_headers_replace (
         soup_message_get_request_headers (msg), "Authorization", auth);
     g_free (auth);
   }
-  soup_message_headers_replace (soup_message_get_request_headers (msg),
-      GST_DDNN_NET_PEER_HEADER, self->peer_id);
+  g_mutex_lock (&self->lock);
+  gst_ddnn_announce_write (
+      &self->announce, soup_message_get_request_headers (msg));
+  g_mutex_unlock (&self->lock);
   self->connecting = TRUE;
+  g_clear_object (&self->connect_msg);
+  self->connect_msg = g_object_ref (msg);
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL,
       G_PRIORITY_DEFAULT, self->cancel, on_connected, self);
   g_object_unref (msg);
+}
+
+static gboolean
+start_link (gpointer data)
+{
+  connect_now (data);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -605,32 +779,92 @@ network_thread (gpointer data)
 
   g_main_context_push_thread_default (self->context);
   self->session = soup_session_new ();
-  if (self->ca_file) {
-    GError *error = NULL;
-    GTlsDatabase *db = g_tls_file_database_new (self->ca_file, &error);
-
-    if (db) {
-      soup_session_set_tls_database (self->session, db);
-      g_object_unref (db);
-    } else {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot read the TLS CA file %s", self->ca_file),
-          ("%s", error->message));
-      g_error_free (error);
-    }
-  }
+  if (self->tls_db)
+    soup_session_set_tls_database (self->session, self->tls_db);
   start_network (self);
   g_main_loop_run (self->loop);
   /* let cancelled operations finish */
   while (g_main_context_iteration (self->context, FALSE))
     ;
   g_clear_object (&self->session);
+  g_clear_object (&self->connect_msg);
   g_main_context_pop_thread_default (self->context);
   return NULL;
 }
 
 /* ------------------------------------------------------------------ */
 /* GstBaseSink                                                         */
+
+/* The clock capture times are stamped on (GstDdnnSink:clock), made and in
+ * step before the pipeline picks it at PAUSED to PLAYING. */
+static gboolean
+start_clock (GstDdnnSink *self, GstDdnnClockSource source,
+    const gchar *address, gint port, guint domain, guint64 timeout)
+{
+  switch (source) {
+    case GST_DDNN_CLOCK_PIPELINE:
+      return TRUE;
+    case GST_DDNN_CLOCK_REALTIME:
+      self->clock = g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
+          GST_CLOCK_TYPE_REALTIME, "name", "ddnn-realtime-clock", NULL);
+      gst_object_ref_sink (self->clock);
+      return TRUE;
+    case GST_DDNN_CLOCK_NET:
+      if (port <= 0) {
+        GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+            ("clock=net needs clock-port (the edge's ddnnsrc clock-port)"),
+            (NULL));
+        return FALSE;
+      }
+      self->clock = gst_net_client_clock_new (
+          "ddnn-net-clock", address, port, 0);
+      break;
+    case GST_DDNN_CLOCK_PTP:
+      if (!gst_ptp_is_initialized () &&
+          !gst_ptp_init (GST_PTP_CLOCK_ID_NONE, NULL)) {
+        GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+            ("Cannot start PTP"),
+            ("gst_ptp_init failed: is gst-ptp-helper installed, with the "
+             "rights to bind ports 319 and 320?"));
+        return FALSE;
+      }
+      self->clock = gst_ptp_clock_new ("ddnn-ptp-clock", domain);
+      break;
+  }
+  if (!self->clock) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Cannot make the clock"),
+        (NULL));
+    return FALSE;
+  }
+  GST_INFO_OBJECT (self, "waiting for the shared clock to be in step");
+  if (!gst_clock_wait_for_sync (self->clock, timeout)) {
+    if (source == GST_DDNN_CLOCK_NET)
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("No answer from the time server at %s:%d within %.1f s", address,
+              port, timeout / 1e9),
+          ("start the edge with ddnnsrc clock-port=%d", port));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("No PTP master in domain %u within %.1f s", domain,
+              timeout / 1e9),
+          ("is a PTP master (ptp4l, a switch) running on this network?"));
+    gst_clear_object (&self->clock);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GstClock *
+gst_ddnn_sink_provide_clock (GstElement *element)
+{
+  GstDdnnSink *self = GST_DDNN_SINK (element);
+  GstClock *clock;
+
+  GST_OBJECT_LOCK (self);
+  clock = self->clock ? gst_object_ref (self->clock) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  return clock;
+}
 
 static gboolean
 gst_ddnn_sink_start (GstBaseSink *sink)
@@ -639,9 +873,25 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   g_autofree gchar *model = NULL, *results = NULL;
   GUri *uri;
 
+  g_autofree gchar *token_file = NULL, *ca_file = NULL, *clock_address = NULL;
+  GstDdnnClockSource clock_source;
+  gint clock_port;
+  guint ptp_domain, heartbeat;
+  guint64 clock_timeout;
+  GError *error = NULL;
+
   GST_OBJECT_LOCK (self);
   model = g_strdup (self->model_path);
   results = g_strdup (self->results_path);
+  token_file = g_strdup (self->token_file);
+  ca_file = g_strdup (self->ca_file);
+  clock_address = g_strdup (self->clock_address);
+  clock_source = self->clock_source;
+  clock_port = self->clock_port;
+  ptp_domain = self->ptp_domain;
+  clock_timeout = self->clock_timeout;
+  heartbeat = self->heartbeat;
+  self->active_token = self->token && *self->token ? g_strdup (self->token) : NULL;
   GST_OBJECT_UNLOCK (self);
   if (!self->location ||
       !(uri = g_uri_parse (self->location, G_URI_FLAGS_NONE, NULL))) {
@@ -665,9 +915,37 @@ gst_ddnn_sink_start (GstBaseSink *sink)
       !(self->results = gst_ddnn_element_open_results (
             GST_ELEMENT (self), results)))
     return FALSE;
+  if (token_file) {
+    g_free (self->active_token);
+    if (!(self->active_token = gst_ddnn_token_read_file (token_file, &error))) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Cannot read the token file %s", token_file), ("%s", error->message));
+      g_error_free (error);
+      return FALSE;
+    }
+  }
+  /* a CA file that cannot be used fails here, not later in the network
+   * thread where the pipeline would only hang */
+  if (ca_file && !(self->tls_db = g_tls_file_database_new (ca_file, &error))) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot use the TLS CA file %s", ca_file), ("%s", error->message));
+    g_error_free (error);
+    return FALSE;
+  }
+  if (!start_clock (self, clock_source, clock_address, clock_port, ptp_domain,
+          clock_timeout))
+    return FALSE;
   if (!self->peer_id)
     self->peer_id = g_strdup_printf (
         "%08x%08x", g_random_int (), g_random_int ());
+  memset (&self->announce, 0, sizeof (self->announce));
+  self->announce.peer_id = g_strdup (self->peer_id);
+  self->announce.session = g_strdup_printf (
+      "%08x%08x", g_random_int (), g_random_int ());
+  self->announce.heartbeat_ms = heartbeat;
+  self->announced = FALSE;
+  self->failure = LINK_OK;
+  self->failure_status = 0;
 
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
@@ -716,6 +994,10 @@ gst_ddnn_sink_stop (GstBaseSink *sink)
         self, "%" G_GUINT64_FORMAT " answers were still due", left);
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
+  g_clear_pointer (&self->active_token, g_free);
+  g_clear_object (&self->tls_db);
+  gst_clear_object (&self->clock);
+  gst_ddnn_announce_clear (&self->announce);
   return TRUE;
 }
 
@@ -808,8 +1090,26 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   p->deadline = timeout ? g_get_monotonic_time () + (gint64) (timeout / 1000)
                         : G_MAXINT64;
   gst_clear_buffer (&parsed);
-
   g_mutex_lock (&self->lock);
+  if (!self->announced) {
+    gst_ddnn_announce_from_meta (&self->announce, meta,
+        self->model &&
+            ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8);
+    self->announced = TRUE;
+    g_main_context_invoke (self->context, start_link, self);
+  } else if (meta->view != self->announce.view ||
+      strncmp (meta->model_id, self->announce.model_id, 16) != 0) {
+    g_mutex_unlock (&self->lock);
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("A link carries one camera's samples (or fused ones) of one model"),
+        ("view %d of model %.16s after view %d of model %s", meta->view,
+            meta->model_id, self->announce.view, self->announce.model_id));
+    item_free (item);
+    pending_free (p);
+    if (features_frame)
+      g_bytes_unref (features_frame);
+    return GST_FLOW_ERROR;
+  }
   while (
       g_queue_get_length (&self->items) >= self->max_queue && !self->flushing) {
     if (self->policy == GST_DDNN_QUEUE_DROP_OLDEST) {
@@ -947,6 +1247,30 @@ gst_ddnn_sink_set_property (
     case PROP_HEARTBEAT:
       self->heartbeat = g_value_get_uint (value);
       break;
+    case PROP_TOKEN_FILE:
+      g_free (self->token_file);
+      self->token_file = g_value_dup_string (value);
+      break;
+    case PROP_CLOCK:
+      self->clock_source = g_value_get_enum (value);
+      if (self->clock_source == GST_DDNN_CLOCK_PIPELINE)
+        GST_OBJECT_FLAG_UNSET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      else
+        GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_PROVIDE_CLOCK);
+      break;
+    case PROP_CLOCK_ADDRESS:
+      g_free (self->clock_address);
+      self->clock_address = g_value_dup_string (value);
+      break;
+    case PROP_CLOCK_PORT:
+      self->clock_port = g_value_get_int (value);
+      break;
+    case PROP_PTP_DOMAIN:
+      self->ptp_domain = g_value_get_uint (value);
+      break;
+    case PROP_CLOCK_TIMEOUT:
+      self->clock_timeout = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1001,6 +1325,24 @@ gst_ddnn_sink_get_property (
     case PROP_HEARTBEAT:
       g_value_set_uint (value, self->heartbeat);
       break;
+    case PROP_TOKEN_FILE:
+      g_value_set_string (value, self->token_file);
+      break;
+    case PROP_CLOCK:
+      g_value_set_enum (value, self->clock_source);
+      break;
+    case PROP_CLOCK_ADDRESS:
+      g_value_set_string (value, self->clock_address);
+      break;
+    case PROP_CLOCK_PORT:
+      g_value_set_int (value, self->clock_port);
+      break;
+    case PROP_PTP_DOMAIN:
+      g_value_set_uint (value, self->ptp_domain);
+      break;
+    case PROP_CLOCK_TIMEOUT:
+      g_value_set_uint64 (value, self->clock_timeout);
+      break;
     case PROP_STATS:
       GST_OBJECT_UNLOCK (self);
       g_mutex_lock (&self->lock);
@@ -1035,6 +1377,8 @@ gst_ddnn_sink_finalize (GObject *object)
   g_free (self->model_path);
   g_free (self->results_path);
   g_free (self->peer_id);
+  g_free (self->token_file);
+  g_free (self->clock_address);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (gst_ddnn_sink_parent_class)->finalize (object);
@@ -1136,6 +1480,63 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           0, 600000, DEFAULT_HEARTBEAT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:token-file:
+   *
+   * A file whose first line is the token (instead of #GstDdnnSink:token, so
+   * that it never shows in a process list).  Read at READY to PAUSED.
+   */
+  g_object_class_install_property (gobject_class, PROP_TOKEN_FILE,
+      g_param_spec_string ("token-file", "Token file",
+          "File whose first line is the token to send (overrides token)",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:clock:
+   *
+   * The clock this element gives the pipeline, so that capture times
+   * (ddnndevice stamps each frame's) compare across hosts: cameras on
+   * separate hosts that share a clock can be aligned by capture time at
+   * the edge (ddnnaggregate align=capture-time).  `net` follows the clock
+   * an edge serves (ddnnsrc clock-port) at #GstDdnnSink:clock-address and
+   * #GstDdnnSink:clock-port; `ptp` follows the PTP master of
+   * #GstDdnnSink:ptp-domain; `realtime` is the host's wall clock, for
+   * hosts kept in step by NTP or chrony.  The element waits up to
+   * #GstDdnnSink:clock-timeout for the clock to be in step at READY to
+   * PAUSED, and fails there if it is not.
+   */
+  g_object_class_install_property (gobject_class, PROP_CLOCK,
+      g_param_spec_enum ("clock", "Clock",
+          "The clock given to the pipeline, for capture times that compare "
+          "across hosts",
+          GST_TYPE_DDNN_CLOCK_SOURCE, DEFAULT_CLOCK,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CLOCK_ADDRESS,
+      g_param_spec_string ("clock-address", "Clock address",
+          "Address of the time server for clock=net (the edge)",
+          DEFAULT_CLOCK_ADDRESS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CLOCK_PORT,
+      g_param_spec_int ("clock-port", "Clock port",
+          "UDP port of the time server for clock=net", 0, 65535,
+          DEFAULT_CLOCK_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PTP_DOMAIN,
+      g_param_spec_uint ("ptp-domain", "PTP domain",
+          "PTP domain for clock=ptp", 0, 255, DEFAULT_PTP_DOMAIN,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CLOCK_TIMEOUT,
+      g_param_spec_uint64 ("clock-timeout", "Clock timeout",
+          "Nanoseconds to wait for the shared clock to be in step before "
+          "failing",
+          0, G_MAXUINT64, DEFAULT_CLOCK_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "sent, acked, resent, dropped, bytes (whole frames), payload-bytes "
@@ -1160,6 +1561,8 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
   sink_class->event = GST_DEBUG_FUNCPTR (gst_ddnn_sink_event);
 
   gst_type_mark_as_plugin_api (GST_TYPE_DDNN_QUEUE_POLICY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_DDNN_CLOCK_SOURCE, 0);
+  element_class->provide_clock = GST_DEBUG_FUNCPTR (gst_ddnn_sink_provide_clock);
   GST_DEBUG_CATEGORY_INIT (
       gst_ddnn_sink_debug, "ddnnsink", 0, "DDNN network sink");
 }
@@ -1173,6 +1576,11 @@ gst_ddnn_sink_init (GstDdnnSink *self)
   self->timeout = DEFAULT_TIMEOUT;
   self->ring_size = DEFAULT_RING_SIZE;
   self->heartbeat = DEFAULT_HEARTBEAT;
+  self->clock_source = DEFAULT_CLOCK;
+  self->clock_address = g_strdup (DEFAULT_CLOCK_ADDRESS);
+  self->clock_port = DEFAULT_CLOCK_PORT;
+  self->ptp_domain = DEFAULT_PTP_DOMAIN;
+  self->clock_timeout = DEFAULT_CLOCK_TIMEOUT;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_queue_init (&self->items);

@@ -52,8 +52,11 @@
 
 #include "gstddnnsrc.h"
 
+#include "gstddnnlink.h"
 #include "gstddnnnet.h"
+#include <gst/net/net.h>
 #include <gstddnnframe.h>
+#include <gstddnnmodel.h>
 #include <gstddnnresult.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -74,28 +77,58 @@ enum
   PROP_VIEWS,
   PROP_FUSED_PAD,
   PROP_STATS,
+  PROP_MODEL,
+  PROP_TOKEN_FILE,
+  PROP_MAX_CONNECTIONS,
+  PROP_HANDSHAKE_TIMEOUT,
+  PROP_IDLE_TIMEOUT,
+  PROP_MAX_PEER_QUEUE,
+  PROP_CLOCK_PORT,
+  PROP_BOUND_CLOCK_PORT,
 };
 
 #define DEFAULT_PORT 0
 #define DEFAULT_ADDRESS "0.0.0.0"
 #define DEFAULT_MAX_QUEUE 1024
+#define DEFAULT_MAX_CONNECTIONS 256
+#define DEFAULT_HANDSHAKE_TIMEOUT (5 * GST_SECOND)
+#define DEFAULT_IDLE_TIMEOUT (60 * GST_SECOND)
+#define DEFAULT_MAX_PEER_QUEUE (1024 * 1024)
+#define DEFAULT_CLOCK_PORT -1
 #define FUSED 64
+/* fused samples whose senders are remembered, features requests kept */
+#define FUSED_SENDERS_MAX 65536
+#define REQUESTED_MAX 65536
+/* what is kept about a session or a request after it was last seen */
+#define KEEP_GONE_US (120 * G_USEC_PER_SEC)
 
+/* One WebSocket connection, trusted for what it announced and no more. */
 typedef struct
 {
   GstDdnnSrc *src;
   SoupWebsocketConnection *conn;
-  gchar *peer_id;
-  gchar *name;
-  /* the views of the samples it sent (for fused frames, their masks) */
-  guint64 views;
+  GSocket *socket;
+  guint64 id;
+  GstDdnnAnnounce announce;
+  gchar *name; /* "address:port (peer id, view N)", for messages */
+  gchar *host;
   /* heartbeats: monotonic µs of the last message each way */
   gint64 last_in, last_out;
+  /* bytes handed to libsoup while its socket stayed full */
+  guint64 unread;
+  gboolean doomed;
 } Peer;
 
 typedef struct
 {
+  guint64 sample;
+  gint64 seen; /* monotonic µs */
+} LastSample;
+
+typedef struct
+{
   GstPad *pad;
+  guint index; /* the view, or FUSED */
   GQueue queue;
 } OutPad;
 
@@ -112,8 +145,19 @@ struct _GstDdnnSrc
   guint max_queue;
   guint views;
   gboolean fused_pad;
+  gchar *model_path, *token_file;
+  guint max_connections;
+  guint64 handshake_timeout, idle_timeout, max_peer_queue;
+  gint clock_port, bound_clock_port;
   guint64 received, duplicates, rejected, overflows, answers, peers_seen;
-  guint64 feature_requests, feature_replies;
+  guint64 feature_requests, feature_replies, refused, conflicts, slow_peers,
+      timeouts, idle;
+
+  /* from start () to stop (), read-only in between */
+  DdnnModel *model;
+  gchar *active_token;
+  GstClock *shared_clock;
+  GstNetTimeProvider *time_provider;
 
   /* the network thread and what only it touches */
   GMainContext *context;
@@ -121,8 +165,19 @@ struct _GstDdnnSrc
   GThread *thread;
   SoupServer *server;
   GList *peers;
-  GHashTable *last_sample; /* "peer-id/view" -> guint64 * */
-  GHashTable *requested; /* "peer-id/view/sample": features asked for */
+  GHashTable *peers_by_id; /* guint64 id -> Peer */
+  Peer *owners[DDNN_MAX_VIEWS]; /* the connection that holds each view */
+  /* without a model: the id of the first peer's, which all others must
+   * share */
+  gchar pinned_model[17];
+  guint64 next_peer_id;
+  /* connections not yet upgraded: SoupServerMessage -> gint64 start, µs */
+  GHashTable *handshakes;
+  GHashTable *fused_senders; /* guint64 sample -> GQueue of peer ids */
+  GQueue fused_order;
+  GHashTable *log_limits; /* address -> GstDdnnRateLimit */
+  GHashTable *last_sample; /* "session/view" -> LastSample */
+  GHashTable *requested; /* "session/view/sample" -> gint64 asked at */
 
   /* the source pads, under lock */
   GMutex lock;
@@ -205,6 +260,7 @@ get_out_pad (GstDdnnSrc *self, guint index)
     return out;
 
   out = g_new0 (OutPad, 1);
+  out->index = index;
   g_queue_init (&out->queue);
   name = index == FUSED ? g_strdup ("src_fused")
                         : g_strdup_printf ("src_%u", index);
@@ -263,6 +319,39 @@ stop_out_pads (GstDdnnSrc *self)
 /* ------------------------------------------------------------------ */
 /* the network thread                                                  */
 
+/* A line about @host, at most GST_DDNN_NET_LOG_BURST per period: a peer
+ * that misbehaves in a loop cannot fill the log.  Posted on the bus as a
+ * warning when @post (with GST_ELEMENT_WARNING's domain and code). */
+static gboolean
+log_allowed (GstDdnnSrc *self, const gchar *host, guint64 *suppressed)
+{
+  GstDdnnRateLimit *limit = g_hash_table_lookup (self->log_limits, host);
+  gint64 now = g_get_monotonic_time ();
+
+  if (!limit) {
+    /* bounded: an address flood forgets the oldest windows */
+    if (g_hash_table_size (self->log_limits) >= 4096)
+      g_hash_table_remove_all (self->log_limits);
+    limit = g_new0 (GstDdnnRateLimit, 1);
+    g_hash_table_insert (self->log_limits, g_strdup (host), limit);
+  }
+  return gst_ddnn_rate_limit_allow (limit, now, suppressed);
+}
+
+#define PEER_WARNING(self, host, code, text, ...)                              \
+  G_STMT_START                                                                 \
+  {                                                                            \
+    guint64 _held;                                                             \
+    if (log_allowed ((self), (host), &_held)) {                                \
+      gchar *_m = g_strdup_printf (text, __VA_ARGS__);                         \
+      GST_ELEMENT_WARNING ((self), STREAM, code, ("%s", _m),                   \
+          ("%" G_GUINT64_FORMAT " more such lines about %s held back", _held,  \
+              (host)));                                                        \
+      g_free (_m);                                                             \
+    }                                                                          \
+  }                                                                            \
+  G_STMT_END
+
 static void
 peer_free (Peer *peer)
 {
@@ -274,9 +363,24 @@ peer_free (Peer *peer)
           peer->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
     g_object_unref (peer->conn);
   }
-  g_free (peer->peer_id);
+  g_clear_object (&peer->socket);
+  gst_ddnn_announce_clear (&peer->announce);
   g_free (peer->name);
+  g_free (peer->host);
   g_free (peer);
+}
+
+static void
+post_peer_message (GstDdnnSrc *self, Peer *peer, const gchar *event,
+    const gchar *reason)
+{
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("ddnn-peer", "event", G_TYPE_STRING, event,
+              "peer", G_TYPE_STRING, peer->announce.peer_id, "address",
+              G_TYPE_STRING, peer->host, "view", G_TYPE_INT,
+              peer->announce.view, "reason", G_TYPE_STRING,
+              reason ? reason : "", NULL)));
 }
 
 static void
@@ -284,23 +388,126 @@ drop_peer (GstDdnnSrc *self, Peer *peer, gushort code, const gchar *reason)
 {
   GST_INFO_OBJECT (self, "peer %s gone: %s", peer->name, reason);
   self->peers = g_list_remove (self->peers, peer);
+  g_hash_table_remove (self->peers_by_id, &peer->id);
+  if (peer->announce.view >= 0 && self->owners[peer->announce.view] == peer)
+    self->owners[peer->announce.view] = NULL;
   if (code && peer->conn &&
       soup_websocket_connection_get_state (peer->conn) ==
           SOUP_WEBSOCKET_STATE_OPEN) {
     g_signal_handlers_disconnect_by_data (peer->conn, peer);
     soup_websocket_connection_close (peer->conn, code, reason);
   }
+  post_peer_message (self, peer, "disconnected", reason);
   peer_free (peer);
+}
+
+static gboolean
+reap_doomed (gpointer data)
+{
+  GstDdnnSrc *self = data;
+  GList *l, *next;
+
+  for (l = self->peers; l; l = next) {
+    Peer *peer = l->data;
+
+    next = l->next;
+    if (peer->doomed)
+      drop_peer (self, peer, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+          "it does not read what it is sent");
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends @text to @peer unless it is going; a peer that leaves more than
+ * max-peer-queue bytes unread (its socket stays full) is disconnected:
+ * libsoup would otherwise keep all of it in memory. */
+static void
+peer_send (GstDdnnSrc *self, Peer *peer, const gchar *text)
+{
+  gsize size = strlen (text);
+
+  if (peer->doomed || soup_websocket_connection_get_state (peer->conn) !=
+          SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+  if (peer->socket && !g_socket_condition_check (peer->socket, G_IO_OUT)) {
+    guint64 limit;
+
+    GST_OBJECT_LOCK (self);
+    limit = self->max_peer_queue;
+    GST_OBJECT_UNLOCK (self);
+    peer->unread += size + 2;
+    if (peer->unread > limit) {
+      GST_OBJECT_LOCK (self);
+      self->slow_peers++;
+      GST_OBJECT_UNLOCK (self);
+      PEER_WARNING (self, peer->host, FAILED,
+          "Disconnected peer %s: it left more than %" G_GUINT64_FORMAT
+          " bytes unread",
+          peer->name, limit);
+      peer->doomed = TRUE;
+      g_main_context_invoke (self->context, reap_doomed, self);
+      return;
+    }
+  } else {
+    peer->unread = 0;
+  }
+  soup_websocket_connection_send_text (peer->conn, text);
+  peer->last_out = g_get_monotonic_time ();
 }
 
 /* Every frame that arrives whole is acknowledged, kept or not. */
 static void
-send_ack (Peer *peer, guint64 sample)
+send_ack (GstDdnnSrc *self, Peer *peer, guint64 sample)
 {
   gchar ack[32];
 
   g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, sample);
-  soup_websocket_connection_send_text (peer->conn, ack);
+  peer_send (self, peer, ack);
+}
+
+/* Fused samples: which connections sent sample N, oldest first, so that
+ * its answer goes back to them alone.  Bounded: the oldest are forgotten
+ * (their answers then have nowhere to go). */
+static void
+remember_fused_sender (GstDdnnSrc *self, Peer *peer, guint64 sample)
+{
+  GQueue *senders = g_hash_table_lookup (self->fused_senders, &sample);
+  guint64 *key;
+
+  if (!senders) {
+    senders = g_queue_new ();
+    key = g_memdup2 (&sample, sizeof (sample));
+    g_hash_table_insert (self->fused_senders, key, senders);
+  }
+  g_queue_push_tail (senders, GSIZE_TO_POINTER ((gsize) peer->id));
+  g_queue_push_tail (&self->fused_order, g_memdup2 (&sample, sizeof (sample)));
+  while (g_queue_get_length (&self->fused_order) > FUSED_SENDERS_MAX) {
+    guint64 *old = g_queue_pop_head (&self->fused_order);
+    GQueue *q = g_hash_table_lookup (self->fused_senders, old);
+
+    if (q) {
+      g_queue_pop_head (q);
+      if (g_queue_is_empty (q))
+        g_hash_table_remove (self->fused_senders, old);
+    }
+    g_free (old);
+  }
+}
+
+/* The connection that sent fused sample @sample first and has not had its
+ * answer yet, or NULL. */
+static Peer *
+take_fused_sender (GstDdnnSrc *self, guint64 sample)
+{
+  GQueue *senders = g_hash_table_lookup (self->fused_senders, &sample);
+  guint64 id;
+
+  if (!senders)
+    return NULL;
+  id = GPOINTER_TO_SIZE (g_queue_pop_head (senders));
+  if (g_queue_is_empty (senders))
+    g_hash_table_remove (self->fused_senders, &sample);
+  return g_hash_table_lookup (self->peers_by_id, &id);
 }
 
 /* Checks and queues one frame; FALSE (with the reason) if the peer is to be
@@ -313,19 +520,25 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   OutPad *out;
   guint index;
   gchar *key;
-  guint64 *last;
+  LastSample *last;
   GstClockTime now;
 
-  /* every byte is checked before anything is read */
+  /* every byte is checked before anything is read, and then the frame
+   * against what its connection announced: nothing a peer sends can be a
+   * stream error downstream */
   if (!(buffer = gst_ddnn_buffer_new_from_frame (bytes, &frame, error)))
     return FALSE;
+  if (!gst_ddnn_announce_check_frame (&peer->announce, &frame, error)) {
+    gst_buffer_unref (buffer);
+    return FALSE;
+  }
   index = frame.view < 0 ? FUSED : (guint) frame.view;
 
   if (frame.features_only) {
     /* a reply to a request for features: it goes, out of band, to the
      * element that holds the sample (ddnnexit) */
-    key = g_strdup_printf (
-        "%s/%u/%" G_GUINT64_FORMAT, peer->peer_id, index, frame.sample);
+    key = g_strdup_printf ("%s/%u/%" G_GUINT64_FORMAT,
+        peer->announce.session, index, frame.sample);
     GST_LOG_OBJECT (self,
         "features of sample %" G_GUINT64_FORMAT " view %u from %s",
         frame.sample, index, peer->name);
@@ -341,43 +554,44 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
                   "frame", GST_TYPE_BUFFER, buffer, NULL)));
     } else {
       GST_DEBUG_OBJECT (self,
-          "features %s were not asked for (or came "
-          "before): dropped",
-          key);
+          "features %s were not asked for (or came before): dropped", key);
       GST_OBJECT_LOCK (self);
       self->duplicates++;
       GST_OBJECT_UNLOCK (self);
     }
     g_free (key);
     gst_buffer_unref (buffer);
-    send_ack (peer, frame.sample);
+    send_ack (self, peer, frame.sample);
     return TRUE;
   }
 
-  /* a frame resent after a reconnect is acknowledged and dropped */
-  key = g_strdup_printf ("%s/%u", peer->peer_id, index);
+  /* a frame resent after a reconnect of its session is acknowledged and
+   * dropped */
+  key = g_strdup_printf ("%s/%u", peer->announce.session, index);
   last = g_hash_table_lookup (self->last_sample, key);
-  if (last && frame.sample <= *last) {
+  if (last && frame.sample <= last->sample) {
     g_free (key);
     gst_buffer_unref (buffer);
+    last->seen = g_get_monotonic_time ();
     GST_OBJECT_LOCK (self);
     self->duplicates++;
     GST_OBJECT_UNLOCK (self);
-    send_ack (peer, frame.sample);
+    send_ack (self, peer, frame.sample);
     return TRUE;
   }
   if (!last) {
-    last = g_new (guint64, 1);
+    last = g_new (LastSample, 1);
     g_hash_table_insert (self->last_sample, key, last);
   } else {
     g_free (key);
   }
-  *last = frame.sample;
+  last->sample = frame.sample;
+  last->seen = g_get_monotonic_time ();
 
   now = gst_element_get_current_running_time (GST_ELEMENT (self));
   GST_BUFFER_PTS (buffer) = now;
-  peer->views |= frame.view < 0 ? frame.view_mask
-                                : G_GUINT64_CONSTANT (1) << frame.view;
+  if (index == FUSED)
+    remember_fused_sender (self, peer, frame.sample);
 
   out = get_out_pad (self, index);
   g_mutex_lock (&self->lock);
@@ -397,7 +611,7 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   GST_OBJECT_LOCK (self);
   self->received++;
   GST_OBJECT_UNLOCK (self);
-  send_ack (peer, frame.sample);
+  send_ack (self, peer, frame.sample);
   return TRUE;
 }
 
@@ -409,6 +623,8 @@ on_peer_message (
   GstDdnnSrc *self = peer->src;
   GError *error = NULL;
 
+  if (peer->doomed)
+    return;
   peer->last_in = g_get_monotonic_time ();
   if (type == SOUP_WEBSOCKET_DATA_TEXT && g_bytes_get_size (message) == 4 &&
       memcmp (g_bytes_get_data (message, NULL), "beat", 4) == 0)
@@ -422,9 +638,9 @@ on_peer_message (
   GST_OBJECT_LOCK (self);
   self->rejected++;
   GST_OBJECT_UNLOCK (self);
-  GST_ELEMENT_WARNING (self, STREAM, DECODE,
-      ("Disconnected peer %s: it sent a malformed frame", peer->name),
-      ("%s", error->message));
+  PEER_WARNING (self, peer->host, DECODE,
+      "Disconnected peer %s: it broke the link's rules (%s)", peer->name,
+      error->message);
   drop_peer (self, peer, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, error->message);
   g_error_free (error);
 }
@@ -433,6 +649,7 @@ static void
 on_peer_closed (SoupWebsocketConnection *conn, gpointer data)
 {
   Peer *peer = data;
+  GstDdnnSrc *self = peer->src;
   gushort code = soup_websocket_connection_get_close_code (conn);
   gchar *reason = g_strdup_printf ("closed (code %u%s%s)", code,
       soup_websocket_connection_get_close_data (conn) ? ": " : "",
@@ -441,16 +658,14 @@ on_peer_closed (SoupWebsocketConnection *conn, gpointer data)
           : "");
 
   if (code == SOUP_WEBSOCKET_CLOSE_TOO_BIG) {
-    GstDdnnSrc *self = peer->src;
-
     GST_OBJECT_LOCK (self);
     self->rejected++;
     GST_OBJECT_UNLOCK (self);
-    GST_ELEMENT_WARNING (self, STREAM, DECODE,
-        ("Disconnected peer %s: it sent an oversized message", peer->name),
-        ("more than %d bytes", GST_DDNN_NET_MAX_MESSAGE));
+    PEER_WARNING (self, peer->host, DECODE,
+        "Disconnected peer %s: it sent a message of more than %d bytes",
+        peer->name, GST_DDNN_NET_MAX_MESSAGE);
   }
-  drop_peer (peer->src, peer, 0, reason);
+  drop_peer (self, peer, 0, reason);
   g_free (reason);
 }
 
@@ -462,48 +677,183 @@ on_peer_error (SoupWebsocketConnection *conn, GError *error, gpointer data)
   GST_INFO_OBJECT (peer->src, "peer %s: %s", peer->name, error->message);
 }
 
+static gchar *
+remote_host (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  if (!remote || !G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup ("?");
+  return g_inet_address_to_string (
+      g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+}
+
 static gboolean
 token_ok (GstDdnnSrc *self, SoupServerMessage *msg)
 {
   const gchar *auth = soup_message_headers_get_one (
       soup_server_message_get_request_headers (msg), "Authorization");
-  gchar *token;
-  gboolean ok;
 
-  GST_OBJECT_LOCK (self);
-  token = g_strdup (self->token);
-  GST_OBJECT_UNLOCK (self);
-  ok = !token || !*token ||
-      (auth && g_str_has_prefix (auth, "Bearer ") &&
-          strcmp (auth + 7, token) == 0);
-  g_free (token);
-  return ok;
+  /* self->token is set at start and read-only while running */
+  if (!self->active_token)
+    return TRUE;
+  return auth && g_str_has_prefix (auth, "Bearer ") &&
+      gst_ddnn_token_equal (auth + 7, self->active_token);
 }
 
-/* Before the upgrade: a peer without the token gets 401. */
+/* Refuses @msg before the upgrade; the connection is closed after the
+ * answer, so that a refused client holds nothing here. */
+static void
+refuse (GstDdnnSrc *self, SoupServerMessage *msg, guint status,
+    const gchar *reason)
+{
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+  gchar *host = remote_host (msg);
+
+  GST_OBJECT_LOCK (self);
+  self->refused++;
+  GST_OBJECT_UNLOCK (self);
+  PEER_WARNING (self, host, FAILED, "Refused %s: %s", host, reason);
+  g_free (host);
+  soup_server_message_set_status (msg, status, reason);
+  soup_message_headers_replace (headers, "Connection", "close");
+  if (status == SOUP_STATUS_UNAUTHORIZED)
+    soup_message_headers_replace (headers, "WWW-Authenticate", "Bearer");
+}
+
+/* Whether @announce may connect now; FALSE with the status and reason. */
+static gboolean
+announce_ok (GstDdnnSrc *self, const GstDdnnAnnounce *announce,
+    guint *status, gchar **reason)
+{
+  GError *error = NULL;
+  guint views;
+  gboolean fused_pad;
+
+  GST_OBJECT_LOCK (self);
+  views = self->views;
+  fused_pad = self->fused_pad;
+  GST_OBJECT_UNLOCK (self);
+  *status = SOUP_STATUS_CONFLICT;
+  if (announce->protocol != GST_DDNN_NET_PROTOCOL) {
+    *reason = g_strdup_printf ("link protocol %u, but this server speaks %d",
+        announce->protocol, GST_DDNN_NET_PROTOCOL);
+    return FALSE;
+  }
+  if (self->model &&
+      !gst_ddnn_announce_fits_model (announce, self->model, &error)) {
+    *reason = g_strdup (error->message);
+    g_error_free (error);
+    return FALSE;
+  }
+  if (!self->model && self->pinned_model[0] &&
+      strcmp (self->pinned_model, announce->model_id) != 0) {
+    *reason = g_strdup_printf ("model %s, but this server serves model %s "
+                               "(that of its first peer)",
+        announce->model_id, self->pinned_model);
+    return FALSE;
+  }
+  if ((views || fused_pad) &&
+      (announce->view < 0 ? !fused_pad : (guint) announce->view >= views)) {
+    gchar *what = gst_ddnn_announce_describe (announce);
+
+    *reason = g_strdup_printf ("%s, but this server takes %s%s%s", what,
+        views ? "views 0 to " : "",
+        views ? g_strdup_printf ("%u", views - 1) : "",
+        fused_pad ? (views ? " and fused samples" : "fused samples") : "");
+    g_free (what);
+    return FALSE;
+  }
+  if (announce->view >= 0 && self->owners[announce->view] &&
+      strcmp (self->owners[announce->view]->announce.session,
+          announce->session) != 0) {
+    *reason = g_strdup_printf ("view %d is held by another camera (%s)",
+        announce->view, self->owners[announce->view]->name);
+    GST_OBJECT_LOCK (self);
+    self->conflicts++;
+    GST_OBJECT_UNLOCK (self);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Before the upgrade: the token, then the announcement. */
 static void
 on_early (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer data)
 {
   GstDdnnSrc *self = data;
+  GstDdnnAnnounce announce;
+  GError *error = NULL;
+  guint status;
+  gchar *reason = NULL;
 
   if (!token_ok (self, msg)) {
-    GInetSocketAddress *remote = G_INET_SOCKET_ADDRESS (
-        soup_server_message_get_remote_address (msg));
-    gchar *host = remote
-        ? g_inet_address_to_string (g_inet_socket_address_get_address (remote))
-        : g_strdup ("?");
-
-    GST_WARNING_OBJECT (self, "refused %s: wrong or missing token", host);
-    GST_OBJECT_LOCK (self);
-    self->rejected++;
-    GST_OBJECT_UNLOCK (self);
-    g_free (host);
-    soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
-    soup_message_headers_replace (
-        soup_server_message_get_response_headers (msg), "WWW-Authenticate",
-        "Bearer");
+    refuse (self, msg, SOUP_STATUS_UNAUTHORIZED, "wrong or missing token");
+    return;
   }
+  if (!gst_ddnn_announce_read (&announce,
+          soup_server_message_get_request_headers (msg), &error)) {
+    reason = g_strdup_printf ("bad announcement: %s", error->message);
+    refuse (self, msg, SOUP_STATUS_BAD_REQUEST, reason);
+    g_free (reason);
+    g_error_free (error);
+    return;
+  }
+  if (!announce_ok (self, &announce, &status, &reason)) {
+    refuse (self, msg, status, reason);
+    g_free (reason);
+  }
+  gst_ddnn_announce_clear (&announce);
+}
+
+static void
+forget_handshake (gpointer data, GObject *gone)
+{
+  GstDdnnSrc *self = data;
+
+  g_hash_table_remove (self->handshakes, gone);
+}
+
+static void
+stop_watching_handshake (GstDdnnSrc *self, SoupServerMessage *msg)
+{
+  if (g_hash_table_remove (self->handshakes, msg))
+    g_object_weak_unref (G_OBJECT (msg), forget_handshake, self);
+}
+
+/* Every new connection (and each request on it) starts here: beyond
+ * max-connections it is closed at once; otherwise it has
+ * handshake-timeout to become a WebSocket. */
+static void
+on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+  GstDdnnSrc *self = data;
+  guint max;
+  GSocket *socket = soup_server_message_get_socket (msg);
+
+  GST_OBJECT_LOCK (self);
+  max = self->max_connections;
+  GST_OBJECT_UNLOCK (self);
+  if (g_hash_table_size (self->handshakes) + g_list_length (self->peers) >=
+      max) {
+    gchar *host = remote_host (msg);
+
+    GST_OBJECT_LOCK (self);
+    self->refused++;
+    GST_OBJECT_UNLOCK (self);
+    PEER_WARNING (self, host, FAILED,
+        "Refused a connection from %s: already %u connections "
+        "(max-connections)",
+        host, max);
+    g_free (host);
+    if (socket)
+      g_socket_shutdown (socket, TRUE, TRUE, NULL);
+    return;
+  }
+  g_hash_table_insert (self->handshakes, msg,
+      g_memdup2 (&(gint64) { g_get_monotonic_time () }, sizeof (gint64)));
+  g_object_weak_ref (G_OBJECT (msg), forget_handshake, self);
 }
 
 static void
@@ -511,111 +861,144 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
     SoupWebsocketConnection *conn, gpointer data)
 {
   GstDdnnSrc *self = data;
-  Peer *peer;
-  const gchar *id;
-  GInetSocketAddress *remote;
+  Peer *peer, *old;
+  GError *error = NULL;
+  guint status;
+  gchar *reason = NULL, *what;
+  GSocket *socket = soup_server_message_get_socket (msg);
 
-  /* the early handler has refused it already; this is a second guard */
-  if (!token_ok (self, msg)) {
-    soup_websocket_connection_close (
-        conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "unauthorized");
-    return;
-  }
+  stop_watching_handshake (self, msg);
   peer = g_new0 (Peer, 1);
   peer->src = self;
   peer->conn = g_object_ref (conn);
-  id = soup_message_headers_get_one (
-      soup_server_message_get_request_headers (msg), GST_DDNN_NET_PEER_HEADER);
-  remote = G_INET_SOCKET_ADDRESS (soup_server_message_get_remote_address (msg));
-  {
-    gchar *host = remote
-        ? g_inet_address_to_string (g_inet_socket_address_get_address (remote))
-        : g_strdup ("?");
-
-    peer->name = g_strdup_printf ("%s:%u (%s)", host,
-        remote ? g_inet_socket_address_get_port (remote) : 0,
-        id ? id : "no id");
-    g_free (host);
+  peer->host = remote_host (msg);
+  /* the early handler has checked all this already; this is a second
+   * guard, since the state may have changed in between */
+  if (!token_ok (self, msg) ||
+      !gst_ddnn_announce_read (&peer->announce,
+          soup_server_message_get_request_headers (msg), &error) ||
+      !announce_ok (self, &peer->announce, &status, &reason)) {
+    soup_websocket_connection_close (conn,
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        reason ? reason : "refused");
+    g_clear_error (&error);
+    g_free (reason);
+    peer_free (peer);
+    return;
   }
-  peer->peer_id = g_strdup (id ? id : peer->name);
+  peer->id = ++self->next_peer_id;
+  peer->socket = socket ? g_object_ref (socket) : NULL;
+  what = gst_ddnn_announce_describe (&peer->announce);
+  {
+    GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+    peer->name = g_strdup_printf ("%s:%u (%s, %s)", peer->host,
+        remote && G_IS_INET_SOCKET_ADDRESS (remote)
+            ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote))
+            : 0,
+        peer->announce.peer_id, what);
+  }
+  g_free (what);
+  if (!self->model && !self->pinned_model[0])
+    g_strlcpy (self->pinned_model, peer->announce.model_id,
+        sizeof (self->pinned_model));
+  /* the same session reconnecting takes its view over from the old link */
+  if (peer->announce.view >= 0 && (old = self->owners[peer->announce.view]))
+    drop_peer (self, old, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+        "replaced by a new connection of the same session");
+  if (peer->announce.view >= 0)
+    self->owners[peer->announce.view] = peer;
+
   soup_websocket_connection_set_max_incoming_payload_size (
       conn, GST_DDNN_NET_MAX_MESSAGE);
-  soup_websocket_connection_set_keepalive_interval (conn, 1);
+  soup_websocket_connection_set_keepalive_interval (conn, 0);
   g_signal_connect (conn, "message", G_CALLBACK (on_peer_message), peer);
   g_signal_connect (conn, "closed", G_CALLBACK (on_peer_closed), peer);
   g_signal_connect (conn, "error", G_CALLBACK (on_peer_error), peer);
   peer->last_in = peer->last_out = g_get_monotonic_time ();
   self->peers = g_list_prepend (self->peers, peer);
+  g_hash_table_insert (self->peers_by_id, &peer->id, peer);
   GST_OBJECT_LOCK (self);
   self->peers_seen++;
   GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "peer %s connected", peer->name);
+  post_peer_message (self, peer, "connected", NULL);
 }
 
 typedef struct
 {
   GstDdnnSrc *self;
   GstStructure *result;
+  guint index; /* the pad it came up on */
 } Answer;
 
-/* Network thread: asks the peers that sent a sample for its features. */
+/* The connection an answer or a request on pad @index is for: the owner
+ * of that view if it took part, or for fused samples the connection that
+ * sent it. */
+static Peer *
+asker (GstDdnnSrc *self, Answer *a, guint64 sample, gboolean take)
+{
+  guint64 views = 0;
+
+  gst_structure_get_uint64 (a->result, "views", &views);
+  if (a->index == FUSED)
+    return take ? take_fused_sender (self, sample) : NULL;
+  if (views && !(views & (G_GUINT64_CONSTANT (1) << a->index)))
+    return NULL;
+  return self->owners[a->index];
+}
+
+/* Network thread: asks the camera of a view for the features of its
+ * sample. */
 static gboolean
 send_request (gpointer data)
 {
   Answer *a = data;
   GstDdnnSrc *self = a->self;
-  guint64 sample = 0, views = 0;
+  guint64 sample = 0;
   gchar text[48];
-  GList *l;
+  Peer *peer;
 
   gst_structure_get_uint64 (a->result, "sample", &sample);
-  gst_structure_get_uint64 (a->result, "views", &views);
+  if (!(peer = asker (self, a, sample, FALSE)))
+    return G_SOURCE_REMOVE;
+  GST_LOG_OBJECT (self,
+      "asking %s for the features of sample %" G_GUINT64_FORMAT, peer->name,
+      sample);
+  if (g_hash_table_size (self->requested) >= REQUESTED_MAX)
+    g_hash_table_remove_all (self->requested);
+  g_hash_table_insert (self->requested,
+      g_strdup_printf ("%s/%u/%" G_GUINT64_FORMAT, peer->announce.session,
+          a->index, sample),
+      g_memdup2 (&(gint64) { g_get_monotonic_time () }, sizeof (gint64)));
   g_snprintf (text, sizeof (text), "features %" G_GUINT64_FORMAT, sample);
-  for (l = self->peers; l; l = l->next) {
-    Peer *peer = l->data;
-    guint64 asked = peer->views & views;
-    guint v;
-
-    if (!asked ||
-        soup_websocket_connection_get_state (peer->conn) !=
-            SOUP_WEBSOCKET_STATE_OPEN)
-      continue;
-    GST_LOG_OBJECT (self,
-        "asking %s for the features of sample %" G_GUINT64_FORMAT, peer->name,
-        sample);
-    for (v = 0; v < 64; v++)
-      if (asked & (G_GUINT64_CONSTANT (1) << v))
-        g_hash_table_add (self->requested,
-            g_strdup_printf (
-                "%s/%u/%" G_GUINT64_FORMAT, peer->peer_id, v, sample));
-    soup_websocket_connection_send_text (peer->conn, text);
-  }
+  peer_send (self, peer, text);
   return G_SOURCE_REMOVE;
 }
 
-/* Network thread: sends an answer to the peers whose sample it was. */
+/* Network thread: sends an answer to the connection whose sample it was,
+ * and to no other. */
 static gboolean
 send_answer (gpointer data)
 {
   Answer *a = data;
   GstDdnnSrc *self = a->self;
-  guint64 views = 0;
+  guint64 sample = 0;
   gchar *json, *text;
-  GList *l;
+  Peer *peer;
 
+  gst_structure_get_uint64 (a->result, "sample", &sample);
+  if (!(peer = asker (self, a, sample, TRUE)))
+    return G_SOURCE_REMOVE;
   gst_structure_set_name (a->result, GST_DDNN_RESULT_NAME);
-  gst_structure_get_uint64 (a->result, "views", &views);
+  gst_structure_remove_field (a->result, "view");
   json = gst_ddnn_result_to_json (a->result);
   g_strchomp (json);
   text = g_strconcat ("answer ", json, NULL);
-  for (l = self->peers; l; l = l->next) {
-    Peer *peer = l->data;
-
-    if ((peer->views & views) &&
-        soup_websocket_connection_get_state (peer->conn) ==
-            SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_send_text (peer->conn, text);
-  }
+  peer_send (self, peer, text);
+  GST_OBJECT_LOCK (self);
+  self->answers++;
+  GST_OBJECT_UNLOCK (self);
   g_free (text);
   g_free (json);
   return G_SOURCE_REMOVE;
@@ -643,26 +1026,17 @@ gst_ddnn_src_src_event (GstPad *pad, GstObject *parent, GstEvent *event)
     result = gst_event_get_structure (event);
   if (result) {
     OutPad *out = gst_pad_get_element_private (pad);
-    guint64 views = 0;
     Answer *a;
 
-    /* an aggregator hands the answer to every camera's pad: the pad of
-     * the first view that took part sends it, once */
-    gst_structure_get_uint64 (result, "views", &views);
-    if (out != self->pads[FUSED] && views &&
-        out != self->pads[g_bit_nth_lsf (views, -1)]) {
-      gst_event_unref (event);
-      return TRUE;
-    }
     a = g_new0 (Answer, 1);
     a->self = gst_object_ref (self);
     a->result = gst_structure_copy (result);
-    GST_OBJECT_LOCK (self);
-    if (request)
+    a->index = out->index;
+    if (request) {
+      GST_OBJECT_LOCK (self);
       self->feature_requests++;
-    else
-      self->answers++;
-    GST_OBJECT_UNLOCK (self);
+      GST_OBJECT_UNLOCK (self);
+    }
     if (self->context)
       g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT,
           request ? send_request : send_answer, a, answer_free);
@@ -690,29 +1064,81 @@ gst_ddnn_src_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
   return gst_pad_query_default (pad, parent, query);
 }
 
-/* Network thread, each second: a beat to idle peers; a peer silent for
- * three seconds is taken for gone (a partition does not close TCP for
- * minutes), which a live aggregator then goes on without. */
+static gboolean
+expired (gpointer key, gpointer value, gpointer data)
+{
+  return *(gint64 *) value < *(gint64 *) data;
+}
+
+static gboolean
+last_sample_expired (gpointer key, gpointer value, gpointer data)
+{
+  return ((LastSample *) value)->seen < *(gint64 *) data;
+}
+
+/* Network thread, twice a second: a beat to idle peers; a peer silent for
+ * three of its own beats (or idle-timeout, if it announced none) is taken
+ * for gone (a partition does not close TCP for minutes), which a live
+ * aggregator then goes on without; a connection that has not become a
+ * WebSocket within handshake-timeout is closed; what is kept about peers
+ * long gone is forgotten. */
 static gboolean
 on_heartbeat (gpointer data)
 {
   GstDdnnSrc *self = data;
-  gint64 now = g_get_monotonic_time ();
-  GList *l, *next;
+  gint64 now = g_get_monotonic_time (), idle_us, handshake_us, before;
+  GList *l, *next, *stale = NULL;
+  GHashTableIter iter;
+  gpointer key, value;
 
+  GST_OBJECT_LOCK (self);
+  idle_us = self->idle_timeout / 1000;
+  handshake_us = self->handshake_timeout / 1000;
+  GST_OBJECT_UNLOCK (self);
   for (l = self->peers; l; l = next) {
     Peer *peer = l->data;
+    gint64 dead = peer->announce.heartbeat_ms
+        ? (gint64) GST_DDNN_NET_DEAD_BEATS * peer->announce.heartbeat_ms * 1000
+        : idle_us;
 
     next = l->next;
-    if (now - peer->last_in > 3 * G_USEC_PER_SEC) {
-      drop_peer (self, peer, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "no heartbeat");
-    } else if (now - peer->last_out > G_USEC_PER_SEC / 2 &&
-        soup_websocket_connection_get_state (peer->conn) ==
-            SOUP_WEBSOCKET_STATE_OPEN) {
-      soup_websocket_connection_send_text (peer->conn, "beat");
-      peer->last_out = now;
+    if (dead && now - peer->last_in > dead) {
+      GST_OBJECT_LOCK (self);
+      self->idle++;
+      GST_OBJECT_UNLOCK (self);
+      drop_peer (self, peer, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+          peer->announce.heartbeat_ms ? "no heartbeat" : "idle");
+    } else if (now - peer->last_out > GST_DDNN_NET_SERVER_BEAT_MS * 1000) {
+      peer_send (self, peer, "beat");
     }
   }
+
+  g_hash_table_iter_init (&iter, self->handshakes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (handshake_us && now - *(gint64 *) value > handshake_us)
+      stale = g_list_prepend (stale, key);
+  for (l = stale; l; l = l->next) {
+    SoupServerMessage *msg = l->data;
+    GSocket *socket = soup_server_message_get_socket (msg);
+    gchar *host = remote_host (msg);
+
+    GST_OBJECT_LOCK (self);
+    self->timeouts++;
+    GST_OBJECT_UNLOCK (self);
+    PEER_WARNING (self, host, FAILED,
+        "Closed a connection from %s: no handshake within %" G_GINT64_FORMAT
+        " ms",
+        host, handshake_us / 1000);
+    g_free (host);
+    stop_watching_handshake (self, msg);
+    if (socket)
+      g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  }
+  g_list_free (stale);
+
+  before = now - KEEP_GONE_US;
+  g_hash_table_foreach_remove (self->last_sample, last_sample_expired, &before);
+  g_hash_table_foreach_remove (self->requested, expired, &before);
   return G_SOURCE_CONTINUE;
 }
 
@@ -720,7 +1146,7 @@ static gpointer
 network_thread (gpointer data)
 {
   GstDdnnSrc *self = data;
-  GSource *beat = g_timeout_source_new (500);
+  GSource *beat = g_timeout_source_new (GST_DDNN_NET_SERVER_BEAT_MS);
 
   g_main_context_push_thread_default (self->context);
   g_source_set_callback (beat, on_heartbeat, self, NULL);
@@ -747,7 +1173,7 @@ start_server (gpointer data)
   StartData *sd = data;
   GstDdnnSrc *self = sd->self;
   gchar *address, *cert, *key;
-  gint port;
+  gint port, clock_port;
   GTlsCertificate *certificate = NULL;
   GSocketAddress *where = NULL;
   GSList *uris;
@@ -769,6 +1195,8 @@ start_server (gpointer data)
       !(certificate = g_tls_certificate_new_from_files (cert, key, &sd->error)))
     goto done;
   self->server = soup_server_new ("tls-certificate", certificate, NULL);
+  g_signal_connect (self->server, "request-started",
+      G_CALLBACK (on_request_started), self);
   soup_server_add_early_handler (
       self->server, GST_DDNN_NET_PATH, on_early, self, NULL);
   soup_server_add_websocket_handler (
@@ -794,13 +1222,36 @@ start_server (gpointer data)
   }
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
 
+  GST_OBJECT_LOCK (self);
+  clock_port = self->clock_port;
+  GST_OBJECT_UNLOCK (self);
+  if (clock_port >= 0) {
+    /* the shared clock: this host's wall clock, served to the cameras'
+     * hosts (GstNetClientClock), so that their capture times compare */
+    self->shared_clock = g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
+        GST_CLOCK_TYPE_REALTIME, "name", "ddnn-shared-clock", NULL);
+    gst_object_ref_sink (self->shared_clock);
+    self->time_provider = gst_net_time_provider_new (
+        self->shared_clock, address, clock_port);
+    if (!self->time_provider) {
+      g_set_error (&sd->error, G_IO_ERROR, G_IO_ERROR_FAILED,
+          "cannot serve the clock on UDP %s:%d", address, clock_port);
+      goto done;
+    }
+    g_object_get (self->time_provider, "port", &clock_port, NULL);
+    GST_OBJECT_LOCK (self);
+    self->bound_clock_port = clock_port;
+    GST_OBJECT_UNLOCK (self);
+  }
+
 done:
   if (!sd->error) {
     GST_INFO_OBJECT (self, "listening on %s", uri);
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_element (GST_OBJECT (self),
             gst_structure_new ("ddnn-listening", "port", G_TYPE_INT,
-                self->bound_port, "uri", G_TYPE_STRING, uri, NULL)));
+                self->bound_port, "uri", G_TYPE_STRING, uri, "clock-port",
+                G_TYPE_INT, self->bound_clock_port, NULL)));
   }
   g_free (uri);
   g_clear_object (&where);
@@ -819,7 +1270,36 @@ static gboolean
 gst_ddnn_src_start (GstDdnnSrc *self)
 {
   StartData sd = { self, NULL, FALSE };
+  g_autofree gchar *model = NULL, *token_file = NULL;
+  GError *error = NULL;
 
+  GST_OBJECT_LOCK (self);
+  model = g_strdup (self->model_path);
+  token_file = g_strdup (self->token_file);
+  self->active_token = self->token && *self->token ? g_strdup (self->token) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (model &&
+      !(self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), model)))
+    return FALSE;
+  if (token_file) {
+    g_free (self->active_token);
+    if (!(self->active_token = gst_ddnn_token_read_file (token_file, &error))) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("Cannot read the token file %s", token_file), ("%s", error->message));
+      g_error_free (error);
+      return FALSE;
+    }
+  }
+  self->pinned_model[0] = '\0';
+  memset (self->owners, 0, sizeof (self->owners));
+  self->peers_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->handshakes = g_hash_table_new_full (
+      g_direct_hash, g_direct_equal, NULL, g_free);
+  self->fused_senders = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, (GDestroyNotify) g_queue_free);
+  g_queue_init (&self->fused_order);
+  self->log_limits = g_hash_table_new_full (
+      g_str_hash, g_str_equal, g_free, g_free);
   self->flushing = FALSE;
   self->eos = FALSE;
   self->last_sample = g_hash_table_new_full (
@@ -852,7 +1332,14 @@ static gboolean
 stop_server (gpointer data)
 {
   GstDdnnSrc *self = data;
+  GHashTableIter iter;
+  gpointer msg;
 
+  g_hash_table_iter_init (&iter, self->handshakes);
+  while (g_hash_table_iter_next (&iter, &msg, NULL)) {
+    g_object_weak_unref (msg, forget_handshake, self);
+    g_hash_table_iter_remove (&iter);
+  }
   while (self->peers)
     drop_peer (self, self->peers->data, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
         "the server stops");
@@ -880,9 +1367,19 @@ gst_ddnn_src_stop (GstDdnnSrc *self)
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->last_sample, g_hash_table_unref);
   g_clear_pointer (&self->requested, g_hash_table_unref);
+  g_clear_pointer (&self->peers_by_id, g_hash_table_unref);
+  g_clear_pointer (&self->handshakes, g_hash_table_unref);
+  g_clear_pointer (&self->fused_senders, g_hash_table_unref);
+  g_queue_clear_full (&self->fused_order, g_free);
+  g_clear_pointer (&self->log_limits, g_hash_table_unref);
+  g_clear_object (&self->time_provider);
+  g_clear_object (&self->shared_clock);
+  g_clear_pointer (&self->model, ddnn_model_unref);
+  g_clear_pointer (&self->active_token, g_free);
   stop_out_pads (self);
   GST_OBJECT_LOCK (self);
   self->bound_port = 0;
+  self->bound_clock_port = -1;
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -916,6 +1413,8 @@ gst_ddnn_src_change_state (GstElement *element, GstStateChange transition)
     self->received = self->duplicates = self->rejected = 0;
     self->overflows = self->answers = self->peers_seen = 0;
     self->feature_requests = self->feature_replies = 0;
+    self->refused = self->conflicts = self->slow_peers = 0;
+    self->timeouts = self->idle = 0;
     GST_OBJECT_UNLOCK (self);
     if (!gst_ddnn_src_start (self)) {
       gst_ddnn_src_stop (self);
@@ -1004,6 +1503,29 @@ gst_ddnn_src_set_property (
     case PROP_FUSED_PAD:
       self->fused_pad = g_value_get_boolean (value);
       break;
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      break;
+    case PROP_TOKEN_FILE:
+      g_free (self->token_file);
+      self->token_file = g_value_dup_string (value);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      self->max_connections = g_value_get_uint (value);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT:
+      self->handshake_timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      self->idle_timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_PEER_QUEUE:
+      self->max_peer_queue = g_value_get_uint64 (value);
+      break;
+    case PROP_CLOCK_PORT:
+      self->clock_port = g_value_get_int (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1046,6 +1568,30 @@ gst_ddnn_src_get_property (
     case PROP_FUSED_PAD:
       g_value_set_boolean (value, self->fused_pad);
       break;
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_TOKEN_FILE:
+      g_value_set_string (value, self->token_file);
+      break;
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_uint (value, self->max_connections);
+      break;
+    case PROP_HANDSHAKE_TIMEOUT:
+      g_value_set_uint64 (value, self->handshake_timeout);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint64 (value, self->idle_timeout);
+      break;
+    case PROP_MAX_PEER_QUEUE:
+      g_value_set_uint64 (value, self->max_peer_queue);
+      break;
+    case PROP_CLOCK_PORT:
+      g_value_set_int (value, self->clock_port);
+      break;
+    case PROP_BOUND_CLOCK_PORT:
+      g_value_set_int (value, self->bound_clock_port);
+      break;
     case PROP_STATS:
       g_value_take_boxed (value,
           gst_structure_new ("ddnn-src-stats", "received", G_TYPE_UINT64,
@@ -1054,7 +1600,11 @@ gst_ddnn_src_get_property (
               G_TYPE_UINT64, self->overflows, "answers", G_TYPE_UINT64,
               self->answers, "peers", G_TYPE_UINT64, self->peers_seen,
               "feature-requests", G_TYPE_UINT64, self->feature_requests,
-              "feature-replies", G_TYPE_UINT64, self->feature_replies, NULL));
+              "feature-replies", G_TYPE_UINT64, self->feature_replies,
+              "refused", G_TYPE_UINT64, self->refused, "conflicts",
+              G_TYPE_UINT64, self->conflicts, "slow-peers", G_TYPE_UINT64,
+              self->slow_peers, "handshake-timeouts", G_TYPE_UINT64,
+              self->timeouts, "idle", G_TYPE_UINT64, self->idle, NULL));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1072,6 +1622,8 @@ gst_ddnn_src_finalize (GObject *object)
   g_free (self->token);
   g_free (self->cert_file);
   g_free (self->key_file);
+  g_free (self->model_path);
+  g_free (self->token_file);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (gst_ddnn_src_parent_class)->finalize (object);
@@ -1147,8 +1699,90 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "received, duplicates (resent frames dropped), rejected (peers "
-          "refused or disconnected), overflows, answers, peers",
+          "disconnected for a bad frame), overflows, answers, peers, "
+          "feature-requests, feature-replies, refused (connections refused: "
+          "token, announcement, max-connections), conflicts (a view held by "
+          "another camera), slow-peers (disconnected for not reading), "
+          "handshake-timeouts, idle (links dropped as silent)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstDdnnSrc:model:
+   *
+   * The model served.  Each connection's announcement is checked against it
+   * (model id, view, classes, score encoding, feature shape) before the
+   * upgrade, so that no peer can send what the tier behind cannot take.
+   * Unset: the first peer's model id is pinned, and all others must share
+   * it.
+   */
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "DDNN model file (.safetensors) the peers must run; unset = the "
+          "first peer's model id, checked for the others",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:token-file:
+   *
+   * A file whose first line is the token (instead of #GstDdnnSrc:token, so
+   * that it never shows in a process list).  Read at READY to PAUSED.
+   */
+  g_object_class_install_property (gobject_class, PROP_TOKEN_FILE,
+      g_param_spec_string ("token-file", "Token file",
+          "File whose first line is the token peers must send (overrides "
+          "token)",
+          NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_CONNECTIONS,
+      g_param_spec_uint ("max-connections", "Max connections",
+          "Connections held at once, handshakes included; beyond, a new one "
+          "is closed at once and counted (stats: refused)",
+          1, 65535, DEFAULT_MAX_CONNECTIONS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_HANDSHAKE_TIMEOUT,
+      g_param_spec_uint64 ("handshake-timeout", "Handshake timeout",
+          "Nanoseconds a new connection has to become a WebSocket before it "
+          "is closed (0 = no limit)",
+          0, G_MAXUINT64, DEFAULT_HANDSHAKE_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_IDLE_TIMEOUT,
+      g_param_spec_uint64 ("idle-timeout", "Idle timeout",
+          "Nanoseconds a peer that announced no heartbeat may stay silent "
+          "before its link is dropped (0 = no limit); a peer with a "
+          "heartbeat is dropped after three of its beats",
+          0, G_MAXUINT64, DEFAULT_IDLE_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MAX_PEER_QUEUE,
+      g_param_spec_uint64 ("max-peer-queue", "Max peer queue",
+          "Bytes (acks, answers) a peer may leave unread while its socket is "
+          "full; beyond, it is disconnected and counted (stats: slow-peers)",
+          1024, G_MAXUINT64, DEFAULT_MAX_PEER_QUEUE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:clock-port:
+   *
+   * Serves the shared clock (this host's wall clock, through a
+   * GstNetTimeProvider) on this UDP port, so that cameras on other hosts
+   * can stamp capture times that compare (ddnnsink clock=net).  -1: no
+   * clock is served; 0: any free port (see #GstDdnnSrc:bound-clock-port and
+   * the `ddnn-listening` message).
+   */
+  g_object_class_install_property (gobject_class, PROP_CLOCK_PORT,
+      g_param_spec_int ("clock-port", "Clock port",
+          "Serve the shared clock (this host's wall clock) on this UDP port "
+          "for ddnnsink clock=net (-1 = none, 0 = any free port)",
+          -1, 65535, DEFAULT_CLOCK_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_BOUND_CLOCK_PORT,
+      g_param_spec_int ("bound-clock-port", "Bound clock port",
+          "The UDP port the clock is served on (-1 when none)", -1, 65535, -1,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &view_template);
   gst_element_class_add_static_pad_template (element_class, &fused_template);
@@ -1170,6 +1804,12 @@ gst_ddnn_src_init (GstDdnnSrc *self)
   self->port = DEFAULT_PORT;
   self->address = g_strdup (DEFAULT_ADDRESS);
   self->max_queue = DEFAULT_MAX_QUEUE;
+  self->max_connections = DEFAULT_MAX_CONNECTIONS;
+  self->handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
+  self->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+  self->max_peer_queue = DEFAULT_MAX_PEER_QUEUE;
+  self->clock_port = DEFAULT_CLOCK_PORT;
+  self->bound_clock_port = -1;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
