@@ -33,17 +33,17 @@ fi
 . "$here/pipelines/common.sh"
 pids=
 trap 'kill $pids 2>/dev/null || true' EXIT INT TERM
-token=demo-$$
-"$here/pipelines/cloud.sh" -k "$token" -m "$model" > "$out/cloud.log" 2>&1 &
+export DDNN_TOKEN=demo-$$
+"$here/pipelines/cloud.sh" -m "$model" > "$out/cloud.log" 2>&1 &
 cloud=$!; pids="$pids $cloud"
 cport=$(port_of "$out/cloud.log")
-"$here/pipelines/edge.sh" -u "ws://127.0.0.1:$cport/ddnn" -k "$token" -m "$model" \
+"$here/pipelines/edge.sh" -u "ws://127.0.0.1:$cport/ddnn" -m "$model" \
   -o "$out/edge.jsonl" > "$out/edge.log" 2>&1 &
 edge=$!; pids="$pids $edge"
 eport=$(port_of "$out/edge.log")
 echo "cloud on port $cport, edge on port $eport; six cameras send scores, and features only when asked"
 start=$(date +%s.%N)
-"$here/pipelines/devices.sh" -u "ws://127.0.0.1:$eport/ddnn" -d "$video" -k "$token" \
+"$here/pipelines/devices.sh" -u "ws://127.0.0.1:$eport/ddnn" -d "$video" \
   -m "$model" -r "$rate" -f -o "$out/results.jsonl" > "$out/devices.log" 2>&1 &
 devices=$!; pids="$pids $devices"
 

@@ -4,33 +4,45 @@
 # ddnnsink.  Every answer (local, cloud, or degraded when the cloud does not
 # answer within TIMEOUT) goes back to the cameras' hosts and into RESULTS.
 #
-# usage: pipelines/edge.sh -u CLOUD_URL [-p PORT] [-a ADDRESS] [-k TOKEN]
+# usage: pipelines/edge.sh -u CLOUD_URL [-p PORT] [-a ADDRESS] [-k TOKEN_FILE]
 #            [-m MODEL] [-t THRESHOLD] [-w CAMERA_TIMEOUT_MS]
 #            [-T CLOUD_TIMEOUT_MS] [-o RESULTS.jsonl] [-C CA.pem]
+#            [-A ALIGN] [-P CLOCK_PORT]
+#
+# ALIGN is sample-number (the default: recorded video, all cameras in step)
+# or capture-time (cameras on separate hosts sharing a clock).  -P serves
+# the shared clock on that UDP port (0 = any free one; the ddnn-listening
+# line says which) for devices.sh -t net:EDGE:PORT.  The token comes from
+# TOKEN_FILE or from the environment variable DDNN_TOKEN.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$here/build}
-port=0 address=127.0.0.1 token= model=$here/models/fmv6-binary.safetensors
+. "$here/pipelines/common.sh"
+port=0 address=127.0.0.1 token_file= model=$here/models/fmv6-binary.safetensors
 threshold= wait_ms=1000 cloud_ms=2000 results=/dev/null ca= cloud=
-while getopts u:p:a:k:m:t:w:T:o:C:h opt; do
+align=sample-number clock_port=-1
+while getopts u:p:a:k:m:t:w:T:o:C:A:P:h opt; do
   case $opt in
     u) cloud=$OPTARG ;; p) port=$OPTARG ;; a) address=$OPTARG ;;
-    k) token=$OPTARG ;; m) model=$OPTARG ;; t) threshold=$OPTARG ;;
+    k) token_file=$OPTARG ;; m) model=$OPTARG ;; t) threshold=$OPTARG ;;
     w) wait_ms=$OPTARG ;; T) cloud_ms=$OPTARG ;; o) results=$OPTARG ;;
-    C) ca=$OPTARG ;; *) sed -n '2,10p' "$0"; exit 2 ;;
+    C) ca=$OPTARG ;; A) align=$OPTARG ;; P) clock_port=$OPTARG ;;
+    *) sed -n '2,16p' "$0"; exit 2 ;;
   esac
 done
-[ -n "$cloud" ] || { sed -n '2,10p' "$0"; exit 2; }
+[ -n "$cloud" ] || { sed -n '2,16p' "$0"; exit 2; }
+token_check "$token_file"
 if [ -z "$threshold" ]; then
   threshold=$("$build/tools/ddnn" inspect --json "$model" |
     sed -n 's/.*"local_threshold" : \([0-9.]*\).*/\1/p' | head -n 1)
 fi
 views=$("$build/tools/ddnn" inspect --json "$model" | sed -n 's/.*"views" : \([0-9]*\).*/\1/p' | head -n 1)
-set -- ddnnsrc name=in "port=$port" "address=$address" ${token:+"token=$token"} "views=$views" \
-  ddnnaggregate name=fuse "model=$model" "timeout=${wait_ms}000000" ! \
+set -- ddnnsrc name=in "port=$port" "address=$address" ${token_file:+"token-file=$token_file"} \
+  "views=$views" "model=$model" "clock-port=$clock_port" \
+  ddnnaggregate name=fuse "model=$model" "timeout=${wait_ms}000000" "align=$align" ! \
   ddnnexit name=x "threshold=$threshold" "model=$model" "results=$results" \
   x.exit ! queue ! fakesink sync=false async=false \
-  x.next ! queue ! ddnnsink "location=$cloud" ${token:+"token=$token"} \
+  x.next ! queue ! ddnnsink "location=$cloud" ${token_file:+"token-file=$token_file"} \
     ${ca:+"tls-ca-file=$ca"} "model=$model" "results=$results" \
     "timeout=${cloud_ms}000000"
 v=0

@@ -4,7 +4,7 @@
 # them and prints accuracy by tier, the bytes that crossed each link and
 # what raw offload (the frames themselves) would have needed.
 #
-# usage: pipelines/three-hosts.sh [-n SAMPLES] [-m MODEL] [-k TOKEN] [-o DIR] [-f]
+# usage: pipelines/three-hosts.sh [-n SAMPLES] [-m MODEL] [-o DIR] [-f]
 #
 # -f: features on demand (the cameras send scores alone; features only for
 # the samples the edge cannot answer).
@@ -15,11 +15,13 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$here/build}
-n=500 model=$here/models/fmv6-binary.safetensors token=ddnn-$$ out=$build/three-hosts
+n=500 model=$here/models/fmv6-binary.safetensors out=$build/three-hosts
+# a token of this run, given to the three processes through the environment
+export DDNN_TOKEN=${DDNN_TOKEN:-ddnn-$$-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}
 on_demand=
-while getopts n:m:k:o:fh opt; do
+while getopts n:m:o:fh opt; do
   case $opt in
-    n) n=$OPTARG ;; m) model=$OPTARG ;; k) token=$OPTARG ;; o) out=$OPTARG ;;
+    n) n=$OPTARG ;; m) model=$OPTARG ;; o) out=$OPTARG ;;
     f) on_demand=-f ;; *) sed -n '2,14p' "$0"; exit 2 ;;
   esac
 done
@@ -33,16 +35,16 @@ video=$data/video
 . "$here/pipelines/common.sh"
 pids=
 trap 'kill $pids 2>/dev/null || true' EXIT INT TERM
-"$here/pipelines/cloud.sh" -k "$token" -m "$model" -o "$out/cloud.jsonl" > "$out/cloud.log" 2>&1 &
+"$here/pipelines/cloud.sh" -m "$model" -o "$out/cloud.jsonl" > "$out/cloud.log" 2>&1 &
 pids="$pids $!"
 cloud_port=$(port_of "$out/cloud.log")
-"$here/pipelines/edge.sh" -u "ws://127.0.0.1:$cloud_port/ddnn" -k "$token" -m "$model" \
+"$here/pipelines/edge.sh" -u "ws://127.0.0.1:$cloud_port/ddnn" -m "$model" \
   -o "$out/edge.jsonl" > "$out/edge.log" 2>&1 &
 edge_pid=$!
 pids="$pids $edge_pid"
 edge_port=$(port_of "$out/edge.log")
 start=$(date +%s.%N)
-"$here/pipelines/devices.sh" -u "ws://127.0.0.1:$edge_port/ddnn" -d "$video" -k "$token" \
+"$here/pipelines/devices.sh" -u "ws://127.0.0.1:$edge_port/ddnn" -d "$video" \
   -m "$model" -o "$out/devices.jsonl" $on_demand > "$out/devices.log" 2>&1
 end=$(date +%s.%N)
 # the edge ends its stream (EOS), so its link to the cloud reports its bytes

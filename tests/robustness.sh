@@ -33,13 +33,14 @@ ends() {
   wait "$1"; status=$?
 }
 
+export DDNN_TOKEN=robustness-$$
 fails=0
 c=1
 while [ $c -le "$cycles" ]; do
-  "$here/pipelines/edge.sh" -u ws://127.0.0.1:9/ddnn -k k -T 200 -o "$tmp/edge.jsonl" > "$tmp/edge.log" 2>&1 &
+  "$here/pipelines/edge.sh" -u ws://127.0.0.1:9/ddnn -T 200 -o "$tmp/edge.jsonl" > "$tmp/edge.log" 2>&1 &
   edge=$!
   port=$(port_of "$tmp/edge.log") || { echo "cycle $c: the edge did not start"; fails=$((fails + 1)); kill -KILL $edge; c=$((c + 1)); continue; }
-  "$here/pipelines/devices.sh" -u "ws://127.0.0.1:$port/ddnn" -d "$video" -k k -r 400 -T 300 > "$tmp/dev.log" 2>&1 &
+  "$here/pipelines/devices.sh" -u "ws://127.0.0.1:$port/ddnn" -d "$video" -r 400 -T 300 > "$tmp/dev.log" 2>&1 &
   dev=$!
   sleep "0.$(( (c * 37) % 9 + 2 ))"
   if [ $((c % 2)) = 0 ]; then kill -KILL $dev 2>/dev/null; else kill -INT $dev 2>/dev/null; fi

@@ -9,6 +9,7 @@
 #include "gstddnndevice.h"
 #include "gstddnnexit.h"
 #include "gstddnnparse.h"
+#include "gstddnnreplay.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
@@ -20,6 +21,7 @@ plugin_init (GstPlugin *plugin)
   ok |= GST_ELEMENT_REGISTER (ddnnaggregate, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnncloud, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnnparse, plugin);
+  ok |= GST_ELEMENT_REGISTER (ddnnreplay, plugin);
   return ok;
 }
 

@@ -377,8 +377,13 @@ gst_ddnn_announce_check_frame (const GstDdnnAnnounce *announce,
     return FALSE;
   }
   if (frame->has_features) {
+    /* fused features are bits when every camera took part, floats when
+     * some are missing (their part is zeros): either, of the one shape */
     gboolean same = announce->has_features &&
-        frame->features_dtype == announce->features_dtype &&
+        (frame->features_dtype == announce->features_dtype ||
+            (announce->view < 0 &&
+                frame->features_dtype != DDNN_DTYPE_I8 &&
+                announce->features_dtype != DDNN_DTYPE_I8)) &&
         frame->n_dims == announce->n_dims;
 
     for (d = 0; same && d < frame->n_dims; d++)

@@ -892,6 +892,10 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   clock_timeout = self->clock_timeout;
   heartbeat = self->heartbeat;
   self->active_token = self->token && *self->token ? g_strdup (self->token) : NULL;
+  /* neither property: the environment's, which no process list shows */
+  if (!self->active_token && !token_file && g_getenv ("DDNN_TOKEN") &&
+      *g_getenv ("DDNN_TOKEN"))
+    self->active_token = g_strdup (g_getenv ("DDNN_TOKEN"));
   GST_OBJECT_UNLOCK (self);
   if (!self->location ||
       !(uri = g_uri_parse (self->location, G_URI_FLAGS_NONE, NULL))) {
@@ -1403,7 +1407,10 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TOKEN,
       g_param_spec_string ("token", "Token",
-          "Sent as 'Authorization: Bearer TOKEN'", NULL,
+          "Sent as 'Authorization: Bearer TOKEN' (visible in a process list: "
+          "prefer token-file, or the DDNN_TOKEN environment variable, used "
+          "when neither is set)",
+          NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TLS_CA_FILE,

@@ -1277,6 +1277,10 @@ gst_ddnn_src_start (GstDdnnSrc *self)
   model = g_strdup (self->model_path);
   token_file = g_strdup (self->token_file);
   self->active_token = self->token && *self->token ? g_strdup (self->token) : NULL;
+  /* neither property: the environment's, which no process list shows */
+  if (!self->active_token && !token_file && g_getenv ("DDNN_TOKEN") &&
+      *g_getenv ("DDNN_TOKEN"))
+    self->active_token = g_strdup (g_getenv ("DDNN_TOKEN"));
   GST_OBJECT_UNLOCK (self);
   if (model &&
       !(self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), model)))
@@ -1656,7 +1660,9 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TOKEN,
       g_param_spec_string ("token", "Token",
-          "Peers must send 'Authorization: Bearer TOKEN' (unset = anyone)",
+          "Peers must send 'Authorization: Bearer TOKEN' (visible in a "
+          "process list: prefer token-file, or the DDNN_TOKEN environment "
+          "variable, used when neither is set; none of them = anyone)",
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
