@@ -64,6 +64,18 @@ gboolean gst_ddnn_answer (GstElement *element, GstPad *sinkpad,
 #define GST_DDNN_FEATURES_REQUEST "ddnn-features"
 #define GST_DDNN_FEATURES_REPLY "ddnn-features-reply"
 
+/* A camera says what it will send before its first frame: ddnndevice
+ * sends this sticky custom downstream event once its caps are set
+ * (fields "model-id", string; "view", gint; "classes", guint; "int8",
+ * boolean: the wire's score encoding; "features-dtype", gint, a DdnnDtype;
+ * "features-shape", a string such as "8x8x8"), so that a ddnnsink can open
+ * its link, and announce it, before the first sample. */
+#define GST_DDNN_CAMERA_EVENT "ddnn-camera"
+/* ddnnsrc sends this serialized custom downstream event on a camera's pad
+ * when a camera connects (field "view", gint), so that an aggregator waits
+ * for its first frame. */
+#define GST_DDNN_CAMERA_CONNECTED "ddnn-camera-connected"
+
 /* The result an answer event carries, or NULL if it is no answer event. */
 const GstStructure *gst_ddnn_answer_event_get_result (GstEvent *event);
 

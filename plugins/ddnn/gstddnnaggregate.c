@@ -314,6 +314,7 @@ typedef struct
 {
   gint view; /* -1 until its first buffer */
   gboolean absent; /* left out after a timeout: not waited for */
+  gboolean joined; /* has given a buffer since it (re)connected or left */
   GstClockTime last_capture; /* for the frame period */
 } PadState;
 
@@ -572,10 +573,10 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     PadState *state = pad_state (heads[i].pad);
     GstClockTime ct = heads[i].meta->capture_time;
 
-    if (state->absent || state->view < 0) {
+    if (!state->joined) {
       state->absent = FALSE;
-      state->view = heads[i].meta->view;
-      post_view_message (self, heads[i].pad, state->view, "joined");
+      state->joined = TRUE;
+      post_view_message (self, heads[i].pad, heads[i].meta->view, "joined");
     }
     state->view = heads[i].meta->view;
     /* the frame period, for the capture-time tolerance */
@@ -746,6 +747,7 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     PadState *state = pad_state (l->data);
 
     state->absent = TRUE;
+    state->joined = FALSE;
     if (state->view >= 0)
       post_view_message (self, l->data, state->view, "left");
   }
@@ -822,6 +824,17 @@ gst_ddnn_aggregate_sink_event (
     }
     g_mutex_unlock (&self->ring_lock);
     return gst_pad_push_event (agg->srcpad, event);
+  }
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM &&
+      gst_event_has_name (event, GST_DDNN_CAMERA_CONNECTED)) {
+    /* serialized: this runs in the aggregate thread, which owns the state */
+    PadState *state = pad_state (pad);
+
+    GST_INFO_OBJECT (pad, "a camera connected: waiting for its frames");
+    state->absent = FALSE;
+    state->joined = FALSE;
+    gst_event_unref (event);
+    return TRUE;
   }
   return GST_AGGREGATOR_CLASS (gst_ddnn_aggregate_parent_class)
       ->sink_event (agg, pad, event);

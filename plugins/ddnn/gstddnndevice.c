@@ -27,6 +27,8 @@
 #include <gstddnnmodel.h>
 #include "gstddnndevice.h"
 
+#include <gstddnnresult.h>
+
 #include <gst/video/video.h>
 #include <gstddnnmeta.h>
 
@@ -240,6 +242,41 @@ capture_time (GstDdnnDevice *self, GstBuffer *buffer)
   return base + running;
 }
 
+/* Once the caps are through, says downstream what this camera will send
+ * (GST_DDNN_CAMERA_EVENT), so that a ddnnsink can open its link before the
+ * first frame. */
+static gboolean
+gst_ddnn_device_sink_event (GstBaseTransform *trans, GstEvent *event)
+{
+  GstDdnnDevice *self = GST_DDNN_DEVICE (trans);
+  gboolean caps = GST_EVENT_TYPE (event) == GST_EVENT_CAPS, ret;
+
+  ret = GST_BASE_TRANSFORM_CLASS (gst_ddnn_device_parent_class)
+            ->sink_event (trans, event);
+  if (ret && caps && self->section) {
+    DdnnDtype dtype;
+    guint n_dims, d;
+    gsize shape[3];
+    GString *dims = g_string_new (NULL);
+
+    ddnn_section_get_features_spec (self->section, &dtype, &n_dims, shape);
+    for (d = 0; d < n_dims; d++)
+      g_string_append_printf (dims, "%s%" G_GSIZE_FORMAT, d ? "x" : "", shape[d]);
+    gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (trans),
+        gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
+            gst_structure_new (GST_DDNN_CAMERA_EVENT, "model-id",
+                G_TYPE_STRING, ddnn_model_get_id (self->model), "view",
+                G_TYPE_INT, (gint) self->section_view, "classes", G_TYPE_UINT,
+                ddnn_model_get_n_classes (self->model), "int8",
+                G_TYPE_BOOLEAN,
+                ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
+                "features-dtype", G_TYPE_INT, (gint) dtype, "features-shape",
+                G_TYPE_STRING, dims->str, NULL)));
+    g_string_free (dims, TRUE);
+  }
+  return ret;
+}
+
 static GstFlowReturn
 gst_ddnn_device_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
 {
@@ -348,6 +385,7 @@ gst_ddnn_device_class_init (GstDdnnDeviceClass *klass)
   trans_class->transform_caps = GST_DEBUG_FUNCPTR (
       gst_ddnn_device_transform_caps);
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_ddnn_device_set_caps);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_ddnn_device_sink_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_ddnn_device_transform_ip);
   trans_class->passthrough_on_same_caps = FALSE;
 

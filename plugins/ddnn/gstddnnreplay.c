@@ -153,8 +153,8 @@ gst_ddnn_replay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   moment = self->start + k * period;
 
   /* a moment that has passed is not played: a camera that starts late
-   * joins the scene where it is now */
-  if (moment + period / 2 < now) {
+   * joins the scene at its next moment */
+  if (moment < now) {
     GST_OBJECT_LOCK (self);
     self->skipped++;
     GST_OBJECT_UNLOCK (self);

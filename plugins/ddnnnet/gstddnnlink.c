@@ -34,6 +34,38 @@ gst_ddnn_announce_from_meta (
   }
 }
 
+static gboolean parse_features (GstDdnnAnnounce *announce, const gchar *text);
+
+gboolean
+gst_ddnn_announce_from_camera (
+    GstDdnnAnnounce *announce, const GstStructure *camera)
+{
+  const gchar *model = gst_structure_get_string (camera, "model-id");
+  const gchar *shape = gst_structure_get_string (camera, "features-shape");
+  gint view, dtype;
+  guint classes;
+  gboolean int8, ok;
+  gchar *features;
+
+  if (!model || strlen (model) < 16 || !shape ||
+      !gst_structure_get (camera, "view", G_TYPE_INT, &view, "classes",
+          G_TYPE_UINT, &classes, "int8", G_TYPE_BOOLEAN, &int8,
+          "features-dtype", G_TYPE_INT, &dtype, NULL) ||
+      dtype < 0 || dtype > DDNN_DTYPE_BIT)
+    return FALSE;
+  features = g_strdup_printf ("%s:%s", dtype_names[dtype], shape);
+  ok = parse_features (announce, features);
+  g_free (features);
+  if (!ok)
+    return FALSE;
+  announce->protocol = GST_DDNN_NET_PROTOCOL;
+  g_strlcpy (announce->model_id, model, sizeof (announce->model_id));
+  announce->view = view;
+  announce->n_classes = classes;
+  announce->int8_scores = int8;
+  return TRUE;
+}
+
 void
 gst_ddnn_announce_write (
     const GstDdnnAnnounce *announce, SoupMessageHeaders *headers)

@@ -35,6 +35,10 @@ typedef struct
 /* What the client will send, from the first sample's meta. */
 void gst_ddnn_announce_from_meta (GstDdnnAnnounce *announce,
     const GstDdnnMeta *meta, gboolean int8_scores);
+/* The same from a camera's GST_DDNN_CAMERA_EVENT, before its first
+ * sample; FALSE if the event is not a usable one. */
+gboolean gst_ddnn_announce_from_camera (
+    GstDdnnAnnounce *announce, const GstStructure *camera);
 void gst_ddnn_announce_write (
     const GstDdnnAnnounce *announce, SoupMessageHeaders *headers);
 /* Reads and checks the headers; FALSE, with the reason, when any is

@@ -1164,6 +1164,20 @@ gst_ddnn_sink_event (GstBaseSink *sink, GstEvent *event)
 {
   GstDdnnSink *self = GST_DDNN_SINK (sink);
 
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY &&
+      gst_event_has_name (event, GST_DDNN_CAMERA_EVENT)) {
+    /* a camera says what it will send: the link opens now, so that it is
+     * up (and announced) before the first frame */
+    g_mutex_lock (&self->lock);
+    if (!self->announced &&
+        gst_ddnn_announce_from_camera (
+            &self->announce, gst_event_get_structure (event))) {
+      self->announced = TRUE;
+      g_main_context_invoke (self->context, start_link, self);
+    }
+    g_mutex_unlock (&self->lock);
+  }
+
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     guint64 timeout;
     gint64 until;

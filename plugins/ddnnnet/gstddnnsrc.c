@@ -205,6 +205,7 @@ out_pad_loop (gpointer data)
   GstPad *pad = data;
   GstDdnnSrc *self = GST_DDNN_SRC (GST_PAD_PARENT (pad));
   OutPad *out = gst_pad_get_element_private (pad);
+  GstMiniObject *item;
   GstBuffer *buffer;
   GstFlowReturn ret;
 
@@ -223,8 +224,13 @@ out_pad_loop (gpointer data)
     gst_pad_pause_task (pad);
     return;
   }
-  buffer = g_queue_pop_head (&out->queue);
+  item = g_queue_pop_head (&out->queue);
   g_mutex_unlock (&self->lock);
+  if (GST_IS_EVENT (item)) {
+    gst_pad_push_event (pad, GST_EVENT_CAST (item));
+    return;
+  }
+  buffer = GST_BUFFER_CAST (item);
 
   ret = gst_pad_push (pad, buffer);
   if (ret == GST_FLOW_NOT_LINKED) {
@@ -309,7 +315,7 @@ stop_out_pads (GstDdnnSrc *self)
       continue;
     gst_pad_stop_task (out->pad);
     gst_pad_set_active (out->pad, FALSE);
-    g_queue_clear_full (&out->queue, (GDestroyNotify) gst_buffer_unref);
+    g_queue_clear_full (&out->queue, (GDestroyNotify) gst_mini_object_unref);
     gst_element_remove_pad (GST_ELEMENT (self), out->pad);
     g_free (out);
     self->pads[i] = NULL;
@@ -597,7 +603,7 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   g_mutex_lock (&self->lock);
   if (g_queue_get_length (&out->queue) >= self->max_queue) {
     /* downstream is not keeping up: the oldest goes */
-    gst_buffer_unref (g_queue_pop_head (&out->queue));
+    gst_mini_object_unref (g_queue_pop_head (&out->queue));
     GST_OBJECT_LOCK (self);
     self->overflows++;
     GST_OBJECT_UNLOCK (self);
@@ -906,8 +912,20 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
   if (peer->announce.view >= 0 && (old = self->owners[peer->announce.view]))
     drop_peer (self, old, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
         "replaced by a new connection of the same session");
-  if (peer->announce.view >= 0)
+  if (peer->announce.view >= 0) {
+    OutPad *out = get_out_pad (self, peer->announce.view);
+
     self->owners[peer->announce.view] = peer;
+    /* in order with its frames: an aggregator waits for this camera's
+     * first frame rather than leaving it out */
+    g_mutex_lock (&self->lock);
+    g_queue_push_tail (&out->queue,
+        gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+            gst_structure_new (GST_DDNN_CAMERA_CONNECTED, "view", G_TYPE_INT,
+                peer->announce.view, NULL)));
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+  }
 
   soup_websocket_connection_set_max_incoming_payload_size (
       conn, GST_DDNN_NET_MAX_MESSAGE);

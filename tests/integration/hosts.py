@@ -54,3 +54,143 @@ def once_each(got, n, where):
     if missing or twice:
         fail(f"{where}: {len(missing)} samples without an answer (e.g. {missing[:3]}), "
              f"{len(twice)} answered more than once (e.g. {twice[:3]})")
+
+
+def start_script(src, build, script, log, *args, env=None, preexec_fn=None):
+    """Starts pipelines/SCRIPT in a process group of its own, output to LOG."""
+    e = dict(os.environ, BUILD=build, **(env or {}))
+    return subprocess.Popen([os.path.join(src, "pipelines", script), *args],
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, env=e,
+                            start_new_session=True, preexec_fn=preexec_fn)
+
+
+def clock_port_of(log, proc):
+    """The shared clock's UDP port in the "ddnn-listening" message."""
+    port_of(log, proc)
+    m = re.search(r"ddnn-listening.*clock-port=\(int\)(-?\d+)", open(log).read())
+    return int(m.group(1)) if m else -1
+
+
+# --- a bare link client, for peers that break the rules ---------------------
+
+import struct
+import zlib
+
+
+def announcement(model_id, view, classes=10, scores="int8", features="bits:8x8x8",
+                 peer="hostile", session="s1", protocol=1, heartbeat=0):
+    """The upgrade headers a ddnnsink sends (plugins/ddnnnet/gstddnnnet.h)."""
+    return {"X-Ddnn-Protocol": str(protocol), "X-Ddnn-Peer": peer,
+            "X-Ddnn-Session": session, "X-Ddnn-Model": model_id[:16],
+            "X-Ddnn-View": "fused" if view < 0 else str(view),
+            "X-Ddnn-Classes": str(classes), "X-Ddnn-Scores": scores,
+            "X-Ddnn-Features": features, "X-Ddnn-Heartbeat": str(heartbeat)}
+
+
+def ws_handshake(port, token=None, headers=None, timeout=10, rcvbuf=None):
+    """Opens a socket and sends the upgrade request; gives (socket, status line)."""
+    import socket
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", port))
+    req = ("GET /ddnn HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n")
+    if token is not None:
+        req += f"Authorization: Bearer {token}\r\n"
+    for k, v in (headers or {}).items():
+        req += f"{k}: {v}\r\n"
+    s.sendall((req + "\r\n").encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    return s, reply.split(b"\r\n")[0].decode(errors="replace")
+
+
+def ws_send(s, payload, claimed=None, opcode=0x2):
+    """One masked frame; @claimed overrides the length announced."""
+    n = len(payload) if claimed is None else claimed
+    head = bytes([0x80 | opcode])
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+    mask = b"\x01\x02\x03\x04"
+    s.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def ws_messages(s, seconds):
+    """Text messages the server sends within @seconds (until it closes)."""
+    import socket
+    s.settimeout(0.2)
+    data, out, end = b"", [], time.time() + seconds
+    while time.time() < end:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    while len(data) >= 2:
+        op, n, i = data[0] & 0x0f, data[1] & 0x7f, 2
+        if n == 126:
+            n, i = int.from_bytes(data[2:4], "big"), 4
+        elif n == 127:
+            n, i = int.from_bytes(data[2:10], "big"), 10
+        if len(data) < i + n:
+            break
+        if op == 1:
+            out.append(data[i:i + n].decode(errors="replace"))
+        data = data[i + n:]
+    return out
+
+
+def closed_by_server(s, timeout=10):
+    """True when the server closes: a close frame, or the end of the stream."""
+    import socket
+    s.settimeout(timeout)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return True
+            data += chunk
+            # text frames (acks, beats) may come first; a close frame is 0x88
+            if b"\x88" in data:
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def frame(model_id, view, sample, classes=10, features=None, view_mask=None,
+          shape=(8, 8, 8), dtype=3):
+    """A v1 wire frame (gst/gstddnnframe.h) with int8 scores and, if given,
+    features (@dtype 1 f32, 2 i8, 3 bits, with @shape)."""
+    payload = bytes(classes) + struct.pack("<e", 1.0)
+    dims = len(shape) if features is not None else 0
+    if features is not None:
+        payload += features
+    flags = 0x04
+    mask = view_mask if view_mask is not None else (1 << view if view >= 0 else 1)
+    head = b"DN" + bytes([1, flags, 0, 255 if view < 0 else view,
+                          dtype if features is not None else 0, dims])
+    head += struct.pack("<QQQQ", sample, 0, 0, mask)
+    head += bytes.fromhex(model_id[:16])
+    head += struct.pack("<fH", 1.0, classes)
+    shp = list(shape if features is not None else ()) + [0] * (3 - dims)
+    head += struct.pack("<HHH", *shp)
+    crc = zlib.crc32(head + payload) & 0xffffffff
+    return head + struct.pack("<I", crc) + payload
