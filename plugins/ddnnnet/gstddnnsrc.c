@@ -60,6 +60,10 @@
 #include <gstddnnresult.h>
 #include <libsoup/soup.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC (gst_ddnn_src_debug);
 #define GST_CAT_DEFAULT gst_ddnn_src_debug
@@ -435,14 +439,29 @@ peer_send (GstDdnnSrc *self, Peer *peer, const gchar *text)
   if (peer->doomed || soup_websocket_connection_get_state (peer->conn) !=
           SOUP_WEBSOCKET_STATE_OPEN)
     return;
-  if (peer->socket && !g_socket_condition_check (peer->socket, G_IO_OUT)) {
-    guint64 limit;
+  if (peer->socket) {
+    guint64 limit, queued = 0;
+    gboolean writable = g_socket_condition_check (peer->socket, G_IO_OUT);
 
     GST_OBJECT_LOCK (self);
     limit = self->max_peer_queue;
     GST_OBJECT_UNLOCK (self);
-    peer->unread += size + 2;
-    if (peer->unread > limit) {
+    /* what the peer has not taken: what libsoup holds (handed to it while
+     * the socket was full) and what the kernel holds */
+    if (writable)
+      peer->unread = 0;
+    else
+      peer->unread += size + 2;
+#ifdef SIOCOUTQ
+    {
+      int in_kernel = 0;
+
+      if (ioctl (g_socket_get_fd (peer->socket), SIOCOUTQ, &in_kernel) == 0 &&
+          in_kernel > 0)
+        queued = in_kernel;
+    }
+#endif
+    if (peer->unread + queued > limit) {
       GST_OBJECT_LOCK (self);
       self->slow_peers++;
       GST_OBJECT_UNLOCK (self);
@@ -451,11 +470,16 @@ peer_send (GstDdnnSrc *self, Peer *peer, const gchar *text)
           " bytes unread",
           peer->name, limit);
       peer->doomed = TRUE;
-      g_main_context_invoke (self->context, reap_doomed, self);
+      /* dropped from the main loop, not here where callers still use it */
+      {
+        GSource *reap = g_idle_source_new ();
+
+        g_source_set_callback (reap, reap_doomed, self, NULL);
+        g_source_attach (reap, self->context);
+        g_source_unref (reap);
+      }
       return;
     }
-  } else {
-    peer->unread = 0;
   }
   soup_websocket_connection_send_text (peer->conn, text);
   peer->last_out = g_get_monotonic_time ();
@@ -1413,6 +1437,15 @@ gst_ddnn_src_send_event (GstElement *element, GstEvent *event)
   GstDdnnSrc *self = GST_DDNN_SRC (element);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    GValue stats = G_VALUE_INIT;
+
+    /* what the peers did, for scripts that read the bus */
+    g_value_init (&stats, GST_TYPE_STRUCTURE);
+    g_object_get_property (G_OBJECT (self), "stats", &stats);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self),
+            gst_structure_copy (gst_value_get_structure (&stats))));
+    g_value_unset (&stats);
     g_mutex_lock (&self->lock);
     self->eos = TRUE;
     g_cond_broadcast (&self->cond);
@@ -1782,8 +1815,9 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MAX_PEER_QUEUE,
       g_param_spec_uint64 ("max-peer-queue", "Max peer queue",
-          "Bytes (acks, answers) a peer may leave unread while its socket is "
-          "full; beyond, it is disconnected and counted (stats: slow-peers)",
+          "Bytes (acks, answers) a peer may leave unread, in the kernel's "
+          "socket buffer and in libsoup's queue; beyond, it is disconnected "
+          "and counted (stats: slow-peers)",
           1024, G_MAXUINT64, DEFAULT_MAX_PEER_QUEUE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
