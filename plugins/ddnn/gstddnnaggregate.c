@@ -108,8 +108,7 @@ gst_ddnn_align_get_type (void)
     { GST_DDNN_ALIGN_SAMPLE_NUMBER, "Equal sample numbers (recorded video)",
         "sample-number" },
     { GST_DDNN_ALIGN_RUNNING_TIME,
-        "Overlapping running times (one host's live cameras)",
-        "running-time" },
+        "Overlapping running times (one host's live cameras)", "running-time" },
     { GST_DDNN_ALIGN_CAPTURE_TIME,
         "Capture times within the tolerance (cameras on a shared clock)",
         "capture-time" },
@@ -341,9 +340,9 @@ post_view_message (GstDdnnAggregate *self, GstAggregatorPad *pad, gint view,
   GST_INFO_OBJECT (pad, "view %d %s", view, event);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("ddnn-view", "event", G_TYPE_STRING, event,
-              "view", G_TYPE_INT, view, "pad", G_TYPE_STRING,
-              GST_PAD_NAME (pad), NULL)));
+          gst_structure_new ("ddnn-view", "event", G_TYPE_STRING, event, "view",
+              G_TYPE_INT, view, "pad", G_TYPE_STRING, GST_PAD_NAME (pad),
+              NULL)));
 }
 
 /* In live mode the base class waits for data until this running time plus
@@ -475,8 +474,8 @@ head_place (GstDdnnAggregate *self, const Head *h, GstDdnnAlign align,
  * answers and requests for features reach each camera with its own (live
  * cameras count on their own); under ring_lock. */
 static void
-remember_fused (GstDdnnAggregate *self, guint64 fused_sample,
-    GstBuffer **views, GstAggregatorPad **pads, guint n_views)
+remember_fused (GstDdnnAggregate *self, guint64 fused_sample, GstBuffer **views,
+    GstAggregatorPad **pads, guint n_views)
 {
   FusedSample *f;
   guint v;
@@ -505,13 +504,14 @@ find_fused (GstDdnnAggregate *self, guint64 sample, gint view)
   guint i;
 
   for (i = 1; i <= FUSED_RING; i++) {
-    FusedSample *f = &self->ring[(self->ring_next + FUSED_RING - i) % FUSED_RING];
+    FusedSample *f =
+        &self->ring[(self->ring_next + FUSED_RING - i) % FUSED_RING];
 
     if (!f->valid)
       break;
     if (view < 0 ? f->sample == sample
                  : (f->views & (G_GUINT64_CONSTANT (1) << view)) &&
-            f->samples[view] == sample)
+                f->samples[view] == sample)
       return f;
   }
   return NULL;
@@ -599,8 +599,7 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
         continue;
       if (!self->warned_no_capture) {
         GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-            ("Camera %d's frames have no capture time: dropped",
-                h->meta->view),
+            ("Camera %d's frames have no capture time: dropped", h->meta->view),
             ("align=capture-time needs cameras on a shared clock "
              "(ddnnsink clock=net|ptp|realtime); recorded video aligns by "
              "sample-number"));
@@ -810,8 +809,8 @@ gst_ddnn_aggregate_sink_event (
     gint view = -1;
     FusedSample *f;
 
-    gst_structure_get (s, "sample", G_TYPE_UINT64, &sample, "view", G_TYPE_INT,
-        &view, NULL);
+    gst_structure_get (
+        s, "sample", G_TYPE_UINT64, &sample, "view", G_TYPE_INT, &view, NULL);
     g_mutex_lock (&self->ring_lock);
     f = view >= 0 && view < DDNN_MAX_VIEWS ? find_fused (self, sample, view)
                                            : NULL;
@@ -888,8 +887,8 @@ gst_ddnn_aggregate_src_event (GstAggregator *agg, GstEvent *event)
   GST_OBJECT_UNLOCK (self);
   for (v = 0; v < DDNN_MAX_VIEWS; v++) {
     if (pads[v])
-      gst_pad_push_event (pads[v],
-          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, copies[v]));
+      gst_pad_push_event (
+          pads[v], gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, copies[v]));
     else if (copies[v])
       gst_structure_free (copies[v]);
     if (pads[v])
@@ -987,8 +986,7 @@ gst_ddnn_aggregate_get_property (
         gst_structure_set (stats, field, G_TYPE_UINT64, self->late[v], NULL);
         g_free (field);
         field = g_strdup_printf ("outside-view-%u", v);
-        gst_structure_set (
-            stats, field, G_TYPE_UINT64, self->outside[v], NULL);
+        gst_structure_set (stats, field, G_TYPE_UINT64, self->outside[v], NULL);
         g_free (field);
       }
       g_value_take_boxed (value, stats);

@@ -261,14 +261,14 @@ gst_ddnn_device_sink_event (GstBaseTransform *trans, GstEvent *event)
 
     ddnn_section_get_features_spec (self->section, &dtype, &n_dims, shape);
     for (d = 0; d < n_dims; d++)
-      g_string_append_printf (dims, "%s%" G_GSIZE_FORMAT, d ? "x" : "", shape[d]);
+      g_string_append_printf (
+          dims, "%s%" G_GSIZE_FORMAT, d ? "x" : "", shape[d]);
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (trans),
         gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
-            gst_structure_new (GST_DDNN_CAMERA_EVENT, "model-id",
-                G_TYPE_STRING, ddnn_model_get_id (self->model), "view",
-                G_TYPE_INT, (gint) self->section_view, "classes", G_TYPE_UINT,
-                ddnn_model_get_n_classes (self->model), "int8",
-                G_TYPE_BOOLEAN,
+            gst_structure_new (GST_DDNN_CAMERA_EVENT, "model-id", G_TYPE_STRING,
+                ddnn_model_get_id (self->model), "view", G_TYPE_INT,
+                (gint) self->section_view, "classes", G_TYPE_UINT,
+                ddnn_model_get_n_classes (self->model), "int8", G_TYPE_BOOLEAN,
                 ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
                 "features-dtype", G_TYPE_INT, (gint) dtype, "features-shape",
                 G_TYPE_STRING, dims->str, NULL)));

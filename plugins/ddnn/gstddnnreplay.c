@@ -142,8 +142,9 @@ gst_ddnn_replay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   GST_OBJECT_UNLOCK (self);
   if (!GST_CLOCK_TIME_IS_VALID (period) || !clock) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("No frame period"),
-        ("%s", clock ? "the caps carry no framerate: set the period property"
-                     : "the pipeline has no clock"));
+        ("%s",
+            clock ? "the caps carry no framerate: set the period property"
+                  : "the pipeline has no clock"));
     gst_clear_object (&clock);
     return GST_FLOW_NOT_NEGOTIATED;
   }
@@ -335,7 +336,8 @@ gst_ddnn_replay_class_init (GstDdnnReplayClass *klass)
   gobject_class->set_property = gst_ddnn_replay_set_property;
   gobject_class->get_property = gst_ddnn_replay_get_property;
   gobject_class->finalize = gst_ddnn_replay_finalize;
-  element_class->change_state = GST_DEBUG_FUNCPTR (gst_ddnn_replay_change_state);
+  element_class->change_state = GST_DEBUG_FUNCPTR (
+      gst_ddnn_replay_change_state);
 
   /**
    * GstDdnnReplay:start-time:

@@ -75,8 +75,7 @@ gst_ddnn_announce_write (
   guint d;
 
   g_snprintf (number, sizeof (number), "%u", announce->protocol);
-  soup_message_headers_replace (
-      headers, GST_DDNN_NET_PROTOCOL_HEADER, number);
+  soup_message_headers_replace (headers, GST_DDNN_NET_PROTOCOL_HEADER, number);
   soup_message_headers_replace (
       headers, GST_DDNN_NET_PEER_HEADER, announce->peer_id);
   soup_message_headers_replace (
@@ -98,15 +97,14 @@ gst_ddnn_announce_write (
     g_string_append_printf (
         features, "%s:", dtype_names[announce->features_dtype]);
     for (d = 0; d < announce->n_dims; d++)
-      g_string_append_printf (features, "%s%" G_GSIZE_FORMAT, d ? "x" : "",
-          announce->shape[d]);
+      g_string_append_printf (
+          features, "%s%" G_GSIZE_FORMAT, d ? "x" : "", announce->shape[d]);
   }
   soup_message_headers_replace (
       headers, GST_DDNN_NET_FEATURES_HEADER, features->str);
   g_string_free (features, TRUE);
   g_snprintf (number, sizeof (number), "%u", announce->heartbeat_ms);
-  soup_message_headers_replace (
-      headers, GST_DDNN_NET_HEARTBEAT_HEADER, number);
+  soup_message_headers_replace (headers, GST_DDNN_NET_HEARTBEAT_HEADER, number);
 }
 
 /* A decimal number in [0, max], the whole string. */
@@ -170,8 +168,8 @@ parse_features (GstDdnnAnnounce *announce, const gchar *text)
 }
 
 gboolean
-gst_ddnn_announce_read (GstDdnnAnnounce *announce,
-    SoupMessageHeaders *headers, GError **error)
+gst_ddnn_announce_read (
+    GstDdnnAnnounce *announce, SoupMessageHeaders *headers, GError **error)
 {
   const gchar *protocol, *peer, *session, *model, *view, *classes, *scores,
       *features, *beat;
@@ -182,17 +180,14 @@ gst_ddnn_announce_read (GstDdnnAnnounce *announce,
   protocol = soup_message_headers_get_one (
       headers, GST_DDNN_NET_PROTOCOL_HEADER);
   peer = soup_message_headers_get_one (headers, GST_DDNN_NET_PEER_HEADER);
-  session = soup_message_headers_get_one (
-      headers, GST_DDNN_NET_SESSION_HEADER);
+  session = soup_message_headers_get_one (headers, GST_DDNN_NET_SESSION_HEADER);
   model = soup_message_headers_get_one (headers, GST_DDNN_NET_MODEL_HEADER);
   view = soup_message_headers_get_one (headers, GST_DDNN_NET_VIEW_HEADER);
-  classes = soup_message_headers_get_one (
-      headers, GST_DDNN_NET_CLASSES_HEADER);
+  classes = soup_message_headers_get_one (headers, GST_DDNN_NET_CLASSES_HEADER);
   scores = soup_message_headers_get_one (headers, GST_DDNN_NET_SCORES_HEADER);
   features = soup_message_headers_get_one (
       headers, GST_DDNN_NET_FEATURES_HEADER);
-  beat = soup_message_headers_get_one (
-      headers, GST_DDNN_NET_HEARTBEAT_HEADER);
+  beat = soup_message_headers_get_one (headers, GST_DDNN_NET_HEARTBEAT_HEADER);
 
   if (!parse_number (protocol, G_MAXUINT16, &value)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
@@ -285,8 +280,7 @@ describe_features (
     return g_string_free (s, FALSE);
   g_string_append_printf (s, "%s:", dtype_names[dtype]);
   for (d = 0; d < n_dims; d++)
-    g_string_append_printf (
-        s, "%s%" G_GSIZE_FORMAT, d ? "x" : "", shape[d]);
+    g_string_append_printf (s, "%s%" G_GSIZE_FORMAT, d ? "x" : "", shape[d]);
   return g_string_free (s, FALSE);
 }
 
@@ -338,8 +332,8 @@ gst_ddnn_announce_fits_model (
       same = shape[d] == announce->shape[d];
     if (!same) {
       gchar *want = describe_features (TRUE, dtype, n_dims, shape);
-      gchar *got = describe_features (TRUE, announce->features_dtype,
-          announce->n_dims, announce->shape);
+      gchar *got = describe_features (
+          TRUE, announce->features_dtype, announce->n_dims, announce->shape);
 
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
           "features %s, but view %d's section gives %s", got, announce->view,
@@ -366,8 +360,8 @@ gst_ddnn_announce_fits_model (
         (values != takes_edge && values != takes_cloud)) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
           "fused features of %" G_GSIZE_FORMAT " values (%s), but the "
-          "model's upper sections take %" G_GSIZE_FORMAT " (edge) or %" G_GSIZE_FORMAT
-          " (cloud) values of f32 or bits",
+          "model's upper sections take %" G_GSIZE_FORMAT
+          " (edge) or %" G_GSIZE_FORMAT " (cloud) values of f32 or bits",
           values, dtype_names[announce->features_dtype], takes_edge,
           takes_cloud);
       return FALSE;
@@ -377,8 +371,8 @@ gst_ddnn_announce_fits_model (
 }
 
 gboolean
-gst_ddnn_announce_check_frame (const GstDdnnAnnounce *announce,
-    const GstDdnnFrame *frame, GError **error)
+gst_ddnn_announce_check_frame (
+    const GstDdnnAnnounce *announce, const GstDdnnFrame *frame, GError **error)
 {
   guint d;
 
@@ -413,8 +407,7 @@ gst_ddnn_announce_check_frame (const GstDdnnAnnounce *announce,
      * some are missing (their part is zeros): either, of the one shape */
     gboolean same = announce->has_features &&
         (frame->features_dtype == announce->features_dtype ||
-            (announce->view < 0 &&
-                frame->features_dtype != DDNN_DTYPE_I8 &&
+            (announce->view < 0 && frame->features_dtype != DDNN_DTYPE_I8 &&
                 announce->features_dtype != DDNN_DTYPE_I8)) &&
         frame->n_dims == announce->n_dims;
 
@@ -445,7 +438,8 @@ gst_ddnn_token_equal (const gchar *given, const gchar *expected)
 
   /* every byte of the expected token is looked at, whatever was given */
   for (i = 0; i < n; i++)
-    diff |= (guint) (guint8) expected[i] ^ (guint) (guint8) (i < m ? given[i] : 0);
+    diff |= (guint) (guint8) expected[i] ^
+        (guint) (guint8) (i < m ? given[i] : 0);
   return given && diff == 0;
 }
 

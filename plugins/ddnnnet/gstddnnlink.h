@@ -33,8 +33,8 @@ typedef struct
 } GstDdnnAnnounce;
 
 /* What the client will send, from the first sample's meta. */
-void gst_ddnn_announce_from_meta (GstDdnnAnnounce *announce,
-    const GstDdnnMeta *meta, gboolean int8_scores);
+void gst_ddnn_announce_from_meta (
+    GstDdnnAnnounce *announce, const GstDdnnMeta *meta, gboolean int8_scores);
 /* The same from a camera's GST_DDNN_CAMERA_EVENT, before its first
  * sample; FALSE if the event is not a usable one. */
 gboolean gst_ddnn_announce_from_camera (
@@ -43,8 +43,8 @@ void gst_ddnn_announce_write (
     const GstDdnnAnnounce *announce, SoupMessageHeaders *headers);
 /* Reads and checks the headers; FALSE, with the reason, when any is
  * missing or malformed. */
-gboolean gst_ddnn_announce_read (GstDdnnAnnounce *announce,
-    SoupMessageHeaders *headers, GError **error);
+gboolean gst_ddnn_announce_read (
+    GstDdnnAnnounce *announce, SoupMessageHeaders *headers, GError **error);
 void gst_ddnn_announce_clear (GstDdnnAnnounce *announce);
 /* "view 3" or "fused samples", for messages. */
 gchar *gst_ddnn_announce_describe (const GstDdnnAnnounce *announce);
@@ -52,11 +52,11 @@ gchar *gst_ddnn_announce_describe (const GstDdnnAnnounce *announce);
 /* Whether the announcement fits @model: its id, a view it has, its number
  * of classes and score encoding, and the features its sections give (a
  * camera's) or take (fused samples).  FALSE names both values. */
-gboolean gst_ddnn_announce_fits_model (const GstDdnnAnnounce *announce,
-    DdnnModel *model, GError **error);
+gboolean gst_ddnn_announce_fits_model (
+    const GstDdnnAnnounce *announce, DdnnModel *model, GError **error);
 /* Whether a parsed frame is what the connection announced. */
-gboolean gst_ddnn_announce_check_frame (const GstDdnnAnnounce *announce,
-    const GstDdnnFrame *frame, GError **error);
+gboolean gst_ddnn_announce_check_frame (
+    const GstDdnnAnnounce *announce, const GstDdnnFrame *frame, GError **error);
 
 /* Compares two tokens in a time that does not depend on where they first
  * differ. */
@@ -77,7 +77,7 @@ typedef struct
 
 /* Whether a line may go out now; if so, @suppressed is set to the number
  * held back since the last one (and reset). */
-gboolean gst_ddnn_rate_limit_allow (GstDdnnRateLimit *limit, gint64 now_us,
-    guint64 *suppressed);
+gboolean gst_ddnn_rate_limit_allow (
+    GstDdnnRateLimit *limit, gint64 now_us, guint64 *suppressed);
 
 G_END_DECLS

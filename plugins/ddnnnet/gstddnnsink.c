@@ -427,7 +427,8 @@ send_queued (gpointer data)
 
   g_mutex_lock (&self->lock);
   self->send_scheduled = FALSE;
-  if (!self->conn || soup_websocket_connection_get_state (self->conn) !=
+  if (!self->conn ||
+      soup_websocket_connection_get_state (self->conn) !=
           SOUP_WEBSOCKET_STATE_OPEN) {
     g_mutex_unlock (&self->lock);
     return G_SOURCE_REMOVE;
@@ -606,8 +607,7 @@ connect_failed (GstDdnnSink *self, GError *error)
                                    : 0;
   LinkFailure failure;
 
-  if (status == SOUP_STATUS_UNAUTHORIZED ||
-      (status >= 400 && status < 600))
+  if (status == SOUP_STATUS_UNAUTHORIZED || (status >= 400 && status < 600))
     failure = LINK_REFUSED;
   else if (error->domain == G_TLS_ERROR ||
       (self->connect_msg &&
@@ -615,8 +615,8 @@ connect_failed (GstDdnnSink *self, GError *error)
     failure = LINK_TLS;
   else
     failure = LINK_UNREACHABLE;
-  GST_INFO_OBJECT (self, "cannot connect to %s: %s (status %u)",
-      self->location, error->message, status);
+  GST_INFO_OBJECT (self, "cannot connect to %s: %s (status %u)", self->location,
+      error->message, status);
   if (failure == self->failure && status == self->failure_status)
     return;
   self->failure = failure;
@@ -798,8 +798,8 @@ network_thread (gpointer data)
 /* The clock capture times are stamped on (GstDdnnSink:clock), made and in
  * step before the pipeline picks it at PAUSED to PLAYING. */
 static gboolean
-start_clock (GstDdnnSink *self, GstDdnnClockSource source,
-    const gchar *address, gint port, guint domain, guint64 timeout)
+start_clock (GstDdnnSink *self, GstDdnnClockSource source, const gchar *address,
+    gint port, guint domain, guint64 timeout)
 {
   switch (source) {
     case GST_DDNN_CLOCK_PIPELINE:
@@ -822,8 +822,7 @@ start_clock (GstDdnnSink *self, GstDdnnClockSource source,
     case GST_DDNN_CLOCK_PTP:
       if (!gst_ptp_is_initialized () &&
           !gst_ptp_init (GST_PTP_CLOCK_ID_NONE, NULL)) {
-        GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
-            ("Cannot start PTP"),
+        GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Cannot start PTP"),
             ("gst_ptp_init failed: is gst-ptp-helper installed, with the "
              "rights to bind ports 319 and 320?"));
         return FALSE;
@@ -832,8 +831,8 @@ start_clock (GstDdnnSink *self, GstDdnnClockSource source,
       break;
   }
   if (!self->clock) {
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Cannot make the clock"),
-        (NULL));
+    GST_ELEMENT_ERROR (
+        self, RESOURCE, FAILED, ("Cannot make the clock"), (NULL));
     return FALSE;
   }
   GST_INFO_OBJECT (self, "waiting for the shared clock to be in step");
@@ -845,8 +844,7 @@ start_clock (GstDdnnSink *self, GstDdnnClockSource source,
           ("start the edge with ddnnsrc clock-port=%d", port));
     else
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("No PTP master in domain %u within %.1f s", domain,
-              timeout / 1e9),
+          ("No PTP master in domain %u within %.1f s", domain, timeout / 1e9),
           ("is a PTP master (ptp4l, a switch) running on this network?"));
     gst_clear_object (&self->clock);
     return FALSE;
@@ -891,7 +889,8 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   ptp_domain = self->ptp_domain;
   clock_timeout = self->clock_timeout;
   heartbeat = self->heartbeat;
-  self->active_token = self->token && *self->token ? g_strdup (self->token) : NULL;
+  self->active_token = self->token && *self->token ? g_strdup (self->token)
+                                                   : NULL;
   /* neither property: the environment's, which no process list shows */
   if (!self->active_token && !token_file && g_getenv ("DDNN_TOKEN") &&
       *g_getenv ("DDNN_TOKEN"))
@@ -923,7 +922,8 @@ gst_ddnn_sink_start (GstBaseSink *sink)
     g_free (self->active_token);
     if (!(self->active_token = gst_ddnn_token_read_file (token_file, &error))) {
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot read the token file %s", token_file), ("%s", error->message));
+          ("Cannot read the token file %s", token_file),
+          ("%s", error->message));
       g_error_free (error);
       return FALSE;
     }
@@ -1509,8 +1509,7 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
    */
   g_object_class_install_property (gobject_class, PROP_TOKEN_FILE,
       g_param_spec_string ("token-file", "Token file",
-          "File whose first line is the token to send (overrides token)",
-          NULL,
+          "File whose first line is the token to send (overrides token)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   /**
@@ -1547,8 +1546,8 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PTP_DOMAIN,
-      g_param_spec_uint ("ptp-domain", "PTP domain",
-          "PTP domain for clock=ptp", 0, 255, DEFAULT_PTP_DOMAIN,
+      g_param_spec_uint ("ptp-domain", "PTP domain", "PTP domain for clock=ptp",
+          0, 255, DEFAULT_PTP_DOMAIN,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLOCK_TIMEOUT,
@@ -1583,7 +1582,8 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
 
   gst_type_mark_as_plugin_api (GST_TYPE_DDNN_QUEUE_POLICY, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_DDNN_CLOCK_SOURCE, 0);
-  element_class->provide_clock = GST_DEBUG_FUNCPTR (gst_ddnn_sink_provide_clock);
+  element_class->provide_clock = GST_DEBUG_FUNCPTR (
+      gst_ddnn_sink_provide_clock);
   GST_DEBUG_CATEGORY_INIT (
       gst_ddnn_sink_debug, "ddnnsink", 0, "DDNN network sink");
 }

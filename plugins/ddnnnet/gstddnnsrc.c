@@ -381,16 +381,15 @@ peer_free (Peer *peer)
 }
 
 static void
-post_peer_message (GstDdnnSrc *self, Peer *peer, const gchar *event,
-    const gchar *reason)
+post_peer_message (
+    GstDdnnSrc *self, Peer *peer, const gchar *event, const gchar *reason)
 {
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("ddnn-peer", "event", G_TYPE_STRING, event,
-              "peer", G_TYPE_STRING, peer->announce.peer_id, "address",
-              G_TYPE_STRING, peer->host, "view", G_TYPE_INT,
-              peer->announce.view, "reason", G_TYPE_STRING,
-              reason ? reason : "", NULL)));
+          gst_structure_new ("ddnn-peer", "event", G_TYPE_STRING, event, "peer",
+              G_TYPE_STRING, peer->announce.peer_id, "address", G_TYPE_STRING,
+              peer->host, "view", G_TYPE_INT, peer->announce.view, "reason",
+              G_TYPE_STRING, reason ? reason : "", NULL)));
 }
 
 static void
@@ -436,7 +435,8 @@ peer_send (GstDdnnSrc *self, Peer *peer, const gchar *text)
 {
   gsize size = strlen (text);
 
-  if (peer->doomed || soup_websocket_connection_get_state (peer->conn) !=
+  if (peer->doomed ||
+      soup_websocket_connection_get_state (peer->conn) !=
           SOUP_WEBSOCKET_STATE_OPEN)
     return;
   if (peer->socket) {
@@ -567,8 +567,8 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   if (frame.features_only) {
     /* a reply to a request for features: it goes, out of band, to the
      * element that holds the sample (ddnnexit) */
-    key = g_strdup_printf ("%s/%u/%" G_GUINT64_FORMAT,
-        peer->announce.session, index, frame.sample);
+    key = g_strdup_printf ("%s/%u/%" G_GUINT64_FORMAT, peer->announce.session,
+        index, frame.sample);
     GST_LOG_OBJECT (self,
         "features of sample %" G_GUINT64_FORMAT " view %u from %s",
         frame.sample, index, peer->name);
@@ -734,8 +734,8 @@ token_ok (GstDdnnSrc *self, SoupServerMessage *msg)
 /* Refuses @msg before the upgrade; the connection is closed after the
  * answer, so that a refused client holds nothing here. */
 static void
-refuse (GstDdnnSrc *self, SoupServerMessage *msg, guint status,
-    const gchar *reason)
+refuse (
+    GstDdnnSrc *self, SoupServerMessage *msg, guint status, const gchar *reason)
 {
   SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
   gchar *host = remote_host (msg);
@@ -753,8 +753,8 @@ refuse (GstDdnnSrc *self, SoupServerMessage *msg, guint status,
 
 /* Whether @announce may connect now; FALSE with the status and reason. */
 static gboolean
-announce_ok (GstDdnnSrc *self, const GstDdnnAnnounce *announce,
-    guint *status, gchar **reason)
+announce_ok (GstDdnnSrc *self, const GstDdnnAnnounce *announce, guint *status,
+    gchar **reason)
 {
   GError *error = NULL;
   guint views;
@@ -822,8 +822,8 @@ on_early (SoupServer *server, SoupServerMessage *msg, const char *path,
     refuse (self, msg, SOUP_STATUS_UNAUTHORIZED, "wrong or missing token");
     return;
   }
-  if (!gst_ddnn_announce_read (&announce,
-          soup_server_message_get_request_headers (msg), &error)) {
+  if (!gst_ddnn_announce_read (
+          &announce, soup_server_message_get_request_headers (msg), &error)) {
     reason = g_strdup_printf ("bad announcement: %s", error->message);
     refuse (self, msg, SOUP_STATUS_BAD_REQUEST, reason);
     g_free (reason);
@@ -882,7 +882,7 @@ on_request_started (SoupServer *server, SoupServerMessage *msg, gpointer data)
     return;
   }
   g_hash_table_insert (self->handshakes, msg,
-      g_memdup2 (&(gint64) { g_get_monotonic_time () }, sizeof (gint64)));
+      g_memdup2 (&(gint64){ g_get_monotonic_time () }, sizeof (gint64)));
   g_object_weak_ref (G_OBJECT (msg), forget_handshake, self);
 }
 
@@ -909,8 +909,7 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
           soup_server_message_get_request_headers (msg), &error) ||
       !announce_ok (self, &peer->announce, &status, &reason)) {
     soup_websocket_connection_close (conn,
-        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-        reason ? reason : "refused");
+        SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, reason ? reason : "refused");
     g_clear_error (&error);
     g_free (reason);
     peer_free (peer);
@@ -1010,9 +1009,9 @@ send_request (gpointer data)
   if (g_hash_table_size (self->requested) >= REQUESTED_MAX)
     g_hash_table_remove_all (self->requested);
   g_hash_table_insert (self->requested,
-      g_strdup_printf ("%s/%u/%" G_GUINT64_FORMAT, peer->announce.session,
-          a->index, sample),
-      g_memdup2 (&(gint64) { g_get_monotonic_time () }, sizeof (gint64)));
+      g_strdup_printf (
+          "%s/%u/%" G_GUINT64_FORMAT, peer->announce.session, a->index, sample),
+      g_memdup2 (&(gint64){ g_get_monotonic_time () }, sizeof (gint64)));
   g_snprintf (text, sizeof (text), "features %" G_GUINT64_FORMAT, sample);
   peer_send (self, peer, text);
   return G_SOURCE_REMOVE;
@@ -1237,8 +1236,8 @@ start_server (gpointer data)
       !(certificate = g_tls_certificate_new_from_files (cert, key, &sd->error)))
     goto done;
   self->server = soup_server_new ("tls-certificate", certificate, NULL);
-  g_signal_connect (self->server, "request-started",
-      G_CALLBACK (on_request_started), self);
+  g_signal_connect (
+      self->server, "request-started", G_CALLBACK (on_request_started), self);
   soup_server_add_early_handler (
       self->server, GST_DDNN_NET_PATH, on_early, self, NULL);
   soup_server_add_websocket_handler (
@@ -1318,7 +1317,8 @@ gst_ddnn_src_start (GstDdnnSrc *self)
   GST_OBJECT_LOCK (self);
   model = g_strdup (self->model_path);
   token_file = g_strdup (self->token_file);
-  self->active_token = self->token && *self->token ? g_strdup (self->token) : NULL;
+  self->active_token = self->token && *self->token ? g_strdup (self->token)
+                                                   : NULL;
   /* neither property: the environment's, which no process list shows */
   if (!self->active_token && !token_file && g_getenv ("DDNN_TOKEN") &&
       *g_getenv ("DDNN_TOKEN"))
@@ -1331,7 +1331,8 @@ gst_ddnn_src_start (GstDdnnSrc *self)
     g_free (self->active_token);
     if (!(self->active_token = gst_ddnn_token_read_file (token_file, &error))) {
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot read the token file %s", token_file), ("%s", error->message));
+          ("Cannot read the token file %s", token_file),
+          ("%s", error->message));
       g_error_free (error);
       return FALSE;
     }
@@ -1341,8 +1342,8 @@ gst_ddnn_src_start (GstDdnnSrc *self)
   self->peers_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->handshakes = g_hash_table_new_full (
       g_direct_hash, g_direct_equal, NULL, g_free);
-  self->fused_senders = g_hash_table_new_full (g_int64_hash, g_int64_equal,
-      g_free, (GDestroyNotify) g_queue_free);
+  self->fused_senders = g_hash_table_new_full (
+      g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_queue_free);
   g_queue_init (&self->fused_order);
   self->log_limits = g_hash_table_new_full (
       g_str_hash, g_str_equal, g_free, g_free);

@@ -66,7 +66,15 @@ def setup():
 
 
 def start(ns, script, log, *args):
+    """Starts a pipeline script in a namespace; "-k TOKEN" goes in the
+    environment (DDNN_TOKEN), as the scripts take no token on the command
+    line."""
     env = dict(os.environ, BUILD=BUILD)
+    args = list(args)
+    if "-k" in args:
+        i = args.index("-k")
+        env["DDNN_TOKEN"] = args[i + 1]
+        del args[i:i + 2]
     return subprocess.Popen(["ip", "netns", "exec", ns, os.path.join(SRC, "pipelines", script),
                              *args], stdout=open(log, "w"), stderr=subprocess.STDOUT,
                             env=env, start_new_session=True)

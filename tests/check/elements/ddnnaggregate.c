@@ -6,7 +6,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
 #include <gstddnnframe.h>
+#include <gstddnnresult.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -458,6 +460,206 @@ GST_START_TEST (test_live_missing_view)
 
 GST_END_TEST;
 
+/* A camera's buffer captured at @capture_ms on the shared clock, with its
+ * own sample counter, arriving at running time @arrival_ms. */
+static GstBuffer *
+captured (DdnnModel *m, guint view, guint64 sample, guint capture_ms,
+    guint arrival_ms)
+{
+  GstBuffer *buffer = tiny_view (m, view, sample);
+
+  gst_buffer_get_ddnn_meta (buffer)->capture_time = (GstClockTime) capture_ms *
+      GST_MSECOND;
+  GST_BUFFER_PTS (buffer) = (GstClockTime) arrival_ms * GST_MSECOND;
+  GST_BUFFER_DURATION (buffer) = GST_CLOCK_TIME_NONE;
+  return buffer;
+}
+
+static guint64
+pull_upstream_sample (GstHarness *h)
+{
+  GstEvent *event;
+  guint64 sample = G_MAXUINT64;
+
+  /* the pad's own events (latency, reconfigure) may come first */
+  while ((event = gst_harness_pull_upstream_event (h)) &&
+      !gst_event_has_name (event, GST_DDNN_ANSWER_EVENT))
+    gst_event_unref (event);
+  fail_unless (event != NULL);
+  fail_unless (gst_structure_get_uint64 (
+      gst_event_get_structure (event), "sample", &sample));
+  gst_event_unref (event);
+  return sample;
+}
+
+/* Cameras on separate hosts: their counters disagree, their capture times
+ * (a shared clock) do.  Views within the tolerance are one moment whatever
+ * their sample numbers; an answer goes back to each camera under its own
+ * number; a camera that stays away past the timeout is not waited for
+ * again (the next moment leaves at once), and it rejoins with its next
+ * buffer.  The test clock drives the timeout. */
+GST_START_TEST (test_capture_time)
+{
+  g_autofree gchar *path = tiny_model ("max", "max");
+  DdnnModel *m = ddnn_model_load (path, NULL);
+  GstElement *e = gst_element_factory_make ("ddnnaggregate", NULL);
+  GstBuffer *in[3], *out;
+  GstDdnnMeta *meta;
+  GstHarness *h[3];
+  GstStructure *stats = NULL;
+  guint64 n = 0;
+  guint v;
+
+  g_object_set (e, "model", path, "timeout", 10 * GST_MSECOND, "tolerance",
+      (guint64) 5 * GST_MSECOND, NULL);
+  gst_util_set_object_arg (G_OBJECT (e), "align", "capture-time");
+  tiny_harness (e, h);
+  gst_object_unref (e);
+  gst_harness_use_testclock (h[0]);
+  for (v = 0; v < 3; v++)
+    gst_harness_set_upstream_latency (h[v], 5 * GST_MSECOND);
+
+  /* moment 1000 ms: counters 7, 100 and 3, capture times within 3 ms */
+  in[0] = captured (m, 0, 7, 1000, 0);
+  in[1] = captured (m, 1, 100, 1003, 1);
+  in[2] = captured (m, 2, 3, 998, 2);
+  for (v = 0; v < 3; v++)
+    gst_harness_push (h[v], gst_buffer_ref (in[v]));
+  out = gst_harness_pull (h[0]);
+  meta = gst_buffer_get_ddnn_meta (out);
+  fail_unless_equals_uint64 (meta->view_mask, 7);
+  fail_unless_equals_uint64 (meta->sample, 7);
+  check_by_hand (out, in, "max", "max");
+  for (v = 0; v < 3; v++)
+    gst_buffer_unref (in[v]);
+
+  /* its answer reaches each camera's pad with that camera's number */
+  fail_unless (gst_pad_push_event (h[0]->sinkpad,
+      gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+          gst_structure_new (GST_DDNN_ANSWER_EVENT, "sample", G_TYPE_UINT64,
+              meta->sample, "views", G_TYPE_UINT64, meta->view_mask, NULL))));
+  fail_unless_equals_uint64 (pull_upstream_sample (h[0]), 7);
+  fail_unless_equals_uint64 (pull_upstream_sample (h[1]), 100);
+  fail_unless_equals_uint64 (pull_upstream_sample (h[2]), 3);
+  gst_buffer_unref (out);
+
+  /* moment 1033 ms: camera 2 does not come; after the timeout (arrival
+   * 33 ms + 5 ms upstream + 10 ms) the moment goes on without it */
+  in[0] = captured (m, 0, 8, 1033, 33);
+  in[1] = captured (m, 1, 101, 1034, 33);
+  in[2] = NULL;
+  for (v = 0; v < 2; v++)
+    gst_harness_push (h[v], gst_buffer_ref (in[v]));
+  fail_unless (gst_harness_wait_for_clock_id_waits (h[0], 1, 5));
+  fail_unless (gst_harness_try_pull (h[0]) == NULL);
+  fail_unless (gst_harness_crank_single_clock_wait (h[0]));
+  out = gst_harness_pull (h[0]);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 3);
+  check_by_hand (out, in, "max", "max");
+  gst_buffer_unref (out);
+  for (v = 0; v < 2; v++)
+    gst_buffer_unref (in[v]);
+
+  /* moment 1066 ms: camera 2 has left; the moment leaves with no wait
+   * beyond the clock's present (48 ms) */
+  in[0] = captured (m, 0, 9, 1066, 66);
+  in[1] = captured (m, 1, 102, 1066, 66);
+  gst_harness_set_time (h[0], 70 * GST_MSECOND);
+  for (v = 0; v < 2; v++)
+    gst_harness_push (h[v], gst_buffer_ref (in[v]));
+  /* (a test clock wants a crank even for a time that has passed) */
+  fail_unless (gst_harness_wait_for_clock_id_waits (h[0], 1, 5));
+  fail_unless (gst_test_clock_get_next_entry_time (GST_TEST_CLOCK (
+                   GST_ELEMENT_CLOCK (h[0]->element))) <= 70 * GST_MSECOND);
+  fail_unless (gst_harness_crank_single_clock_wait (h[0]));
+  out = gst_harness_pull (h[0]);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 3);
+  fail_unless_equals_uint64 (
+      gst_clock_get_time (GST_ELEMENT_CLOCK (h[0]->element)), 70 * GST_MSECOND);
+  gst_buffer_unref (out);
+  for (v = 0; v < 2; v++)
+    gst_buffer_unref (in[v]);
+
+  /* moment 1100 ms: camera 2 is back, with a counter of its own */
+  in[2] = captured (m, 2, 0, 1101, 100);
+  in[0] = captured (m, 0, 10, 1100, 100);
+  in[1] = captured (m, 1, 103, 1099, 100);
+  gst_harness_set_time (h[0], 100 * GST_MSECOND);
+  for (v = 3; v > 0; v--)
+    gst_harness_push (h[v - 1], gst_buffer_ref (in[v - 1]));
+  out = gst_harness_pull (h[0]);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 7);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->sample, 10);
+  check_by_hand (out, in, "max", "max");
+  gst_buffer_unref (out);
+  for (v = 0; v < 3; v++)
+    gst_buffer_unref (in[v]);
+
+  g_object_get (h[0]->element, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "samples", &n));
+  fail_unless_equals_uint64 (n, 4);
+  fail_unless (gst_structure_get_uint64 (stats, "missing-view-2", &n));
+  fail_unless_equals_uint64 (n, 2);
+  gst_structure_free (stats);
+  for (v = 3; v > 0; v--)
+    gst_harness_teardown (h[v - 1]);
+  g_unlink (path);
+  ddnn_model_unref (m);
+}
+
+GST_END_TEST;
+
+/* One absurd sample number (2^64 - 1, from a peer that lies) is dropped
+ * and counted, and the samples after it are fused as before; when every
+ * camera jumps, fusion starts afresh at the new numbers. */
+GST_START_TEST (test_sample_window)
+{
+  g_autofree gchar *path = tiny_model ("max", "max");
+  DdnnModel *m = ddnn_model_load (path, NULL);
+  GstElement *e = gst_element_factory_make ("ddnnaggregate", NULL);
+  GstStructure *stats = NULL;
+  GstHarness *h[3];
+  GstBuffer *out;
+  guint64 n = 0, s;
+  guint v;
+
+  g_object_set (e, "model", path, "sample-window", (guint64) 100, NULL);
+  tiny_harness (e, h);
+  gst_object_unref (e);
+
+  for (v = 0; v < 3; v++)
+    gst_harness_push (h[v], tiny_view (m, v, 0));
+  gst_buffer_unref (gst_harness_pull (h[0]));
+  gst_harness_push (h[2], tiny_view (m, 2, G_MAXUINT64));
+  for (s = 1; s <= 3; s++) {
+    for (v = 0; v < 3; v++)
+      gst_harness_push (h[v], tiny_view (m, v, s));
+    out = gst_harness_pull (h[0]);
+    fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->sample, s);
+    fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 7);
+    gst_buffer_unref (out);
+  }
+  g_object_get (h[0]->element, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "outside-view-2", &n));
+  fail_unless_equals_uint64 (n, 1);
+  gst_structure_free (stats);
+
+  /* all three jump together (a replay restarted elsewhere): afresh there */
+  for (v = 0; v < 3; v++)
+    gst_harness_push (h[v], tiny_view (m, v, 500));
+  out = gst_harness_pull (h[0]);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->sample, 500);
+  fail_unless_equals_uint64 (gst_buffer_get_ddnn_meta (out)->view_mask, 7);
+  gst_buffer_unref (out);
+
+  for (v = 3; v > 0; v--)
+    gst_harness_teardown (h[v - 1]);
+  g_unlink (path);
+  ddnn_model_unref (m);
+}
+
+GST_END_TEST;
+
 /* A camera that runs another model is a stream error naming both ids. */
 GST_START_TEST (test_other_model)
 {
@@ -513,6 +715,8 @@ ddnnaggregate_suite (void)
   tcase_add_test (tc, test_mode_refused);
   tcase_add_test (tc, test_live_missing_view);
   tcase_add_test (tc, test_other_model);
+  tcase_add_test (tc, test_capture_time);
+  tcase_add_test (tc, test_sample_window);
   return s;
 }
 
