@@ -227,8 +227,8 @@ def main():
             fail(f"never reads: {sent} frames sent, disconnected: {cut}, the edge grew "
                  f"{rss0:.0f} -> {rss1:.0f} MB")
         if not re.search(r"ddnn-peer, event=\(string\)disconnected, peer=\(string\)hostile, "
-                         r"address=\(string\)127.0.0.1, view=\(int\)3, "
-                         r"reason=\(string\)\"it does not read",
+                         r"address=\(string\)127\.0\.0\.1, view=\(int\)3, "
+                         r"reason=\(string\)\"it\\ does\\ not\\ read",
                          open(f"{tmp}/edge.log").read()):
             fail("never reads: the edge did not say why it disconnected the peer")
         done.append(f"a peer that never reads: disconnected ({sent} frames sent); edge "
