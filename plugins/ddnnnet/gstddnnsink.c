@@ -930,6 +930,13 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   }
   /* a CA file that cannot be used fails here, not later in the network
    * thread where the pipeline would only hang */
+  if (ca_file && !g_path_is_absolute (ca_file)) {
+    /* GIO takes an anchor file by its absolute path only */
+    gchar *absolute = g_canonicalize_filename (ca_file, NULL);
+
+    g_free (ca_file);
+    ca_file = absolute;
+  }
   if (ca_file && !(self->tls_db = g_tls_file_database_new (ca_file, &error))) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot use the TLS CA file %s", ca_file), ("%s", error->message));

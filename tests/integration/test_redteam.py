@@ -291,6 +291,39 @@ def main():
         print("  - a wrong token: a warning on the camera's bus ('The server at ... refused "
               "the token'), its answers its own")
 
+        # TLS that fails, a server that cannot be reached: warnings with the reason
+        openssl = subprocess.run(["sh", "-c", "command -v openssl"], capture_output=True,
+                                 text=True).stdout.strip()
+        if not openssl:
+            fail("openssl is needed to make the test certificates")
+        for name in ("server", "other"):
+            subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", f"{tmp}/{name}.key", "-out", f"{tmp}/{name}.pem",
+                            "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True)
+        tls = start_script(src, build, "cloud.sh", f"{tmp}/tls.log", "-m", model,
+                           "-c", f"{tmp}/server.pem", "-K", f"{tmp}/server.key", env=env)
+        tport = port_of(f"{tmp}/tls.log", tls)
+        for location, ca, want in ((f"wss://127.0.0.1:{tport}/ddnn", f"{tmp}/other.pem",
+                                    "TLS with"),
+                                   ("ws://127.0.0.1:9/ddnn", None, "Cannot reach")):
+            r = subprocess.run(
+                ["gst-launch-1.0", "videotestsrc", "num-buffers=3", "!",
+                 "video/x-raw,format=GRAY8,width=32,height=32", "!", "ddnndevice",
+                 f"model={model}", "view=0", "!", "ddnnsink", f"location={location}",
+                 "timeout=300000000", *([f"tls-ca-file={ca}"] if ca else [])],
+                capture_output=True, text=True, timeout=60,
+                env=dict(os.environ, GST_PLUGIN_PATH=f"{build}/plugins/ddnn:{build}/plugins/ddnnnet",
+                         DDNN_TOKEN=TOKEN))
+            out = r.stdout + r.stderr
+            if not re.search(r"WARNING: from element .*" + want, out):
+                fail(f"{want}: no such warning on the bus:\n{out[-1500:]}")
+        stop(tls)
+        print("  - TLS with a server whose certificate the CA file does not vouch for, and "
+              "a server that cannot be reached: warnings on the bus ('TLS with ... failed', "
+              "'Cannot reach ...')")
+
 
 if __name__ == "__main__":
     main()

@@ -383,6 +383,47 @@ GST_START_TEST (test_features_on_demand)
 
 GST_END_TEST;
 
+/* A sample of another model is refused, as the aggregator and the cloud
+ * refuse it: a stream error that names both ids. */
+GST_START_TEST (test_other_model)
+{
+  g_autofree gchar *path = g_build_filename (
+      g_getenv ("DDNN_SOURCE_DIR"), "models", "fmv6-binary.safetensors", NULL);
+  GstElement *e = gst_element_factory_make ("ddnnexit", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstBuffer *in;
+  GstDdnnMeta *meta;
+  GstMessage *msg;
+  GError *error = NULL;
+  gchar *debug = NULL;
+
+  g_object_set (e, "model", path, NULL);
+  gst_element_set_bus (e, bus);
+  h = gst_harness_new_with_element (e, "sink", "exit");
+  gst_harness_set_src_caps_str (h, GST_DDNN_CAPS);
+  in = gst_buffer_new ();
+  meta = gst_buffer_add_ddnn_meta (in, "0123456789abcdef0123", 10);
+  meta->view = -1;
+  meta->entropy = 0.1f;
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, &debug);
+  fail_unless (
+      g_error_matches (error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE));
+  fail_unless (strstr (debug, "0123456789abcdef") != NULL);
+  fail_unless (strstr (debug, "182fbc27799c70e0") != NULL);
+  g_error_free (error);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_harness_teardown (h);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnexit_suite (void)
 {
@@ -394,6 +435,7 @@ ddnnexit_suite (void)
   tcase_add_test (tc, test_no_meta);
   tcase_add_test (tc, test_frames);
   tcase_add_test (tc, test_features_on_demand);
+  tcase_add_test (tc, test_other_model);
   return s;
 }
 
