@@ -1,12 +1,68 @@
-/* libFuzzer target: raw socket payloads as the network elements get them.
- * The first byte chooses the direction: even, a binary message at a
- * ddnnsrc (gst_ddnn_buffer_new_from_frame, what ddnnsrc calls on every
- * message before anything else); odd, the text of an answer at a ddnnsink
- * (gst_ddnn_result_from_json).  Any input must give a buffer or structure
- * or be refused with a GError, never crash or leak.
+/* libFuzzer target: what a peer sends, as the network elements get it.
+ * The first byte chooses: 0 mod 3, a binary message at a ddnnsrc
+ * (gst_ddnn_buffer_new_from_frame, what ddnnsrc calls on every message
+ * before anything else); 1 mod 3, the text of an answer at a ddnnsink
+ * (gst_ddnn_result_from_json); 2 mod 3, a handshake: lines "Name: value"
+ * up to an empty line, read as the upgrade request's headers
+ * (gst_ddnn_announce_read), then the rest as a frame checked against that
+ * announcement at the door (gst_ddnn_announce_check_frame).  Any input must
+ * give a buffer, structure or announcement or be refused with a GError,
+ * never crash or leak.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gstddnnlink.h"
 #include <gstddnnframe.h>
 #include <gstddnnresult.h>
+#include <string.h>
+
+/* The handshake case: headers, then a frame at the door. */
+static void
+handshake (const guint8 *data, size_t size)
+{
+  SoupMessageHeaders *headers = soup_message_headers_new (
+      SOUP_MESSAGE_HEADERS_REQUEST);
+  const guint8 *end = data + size, *line = data;
+  GstDdnnAnnounce announce;
+  GError *error = NULL;
+
+  while (line < end) {
+    const guint8 *nl = memchr (line, '\n', end - line);
+    gsize n = (nl ? nl : end) - line;
+    gchar *text = g_strndup ((const gchar *) line, n);
+    gchar *colon = strchr (text, ':');
+
+    line += n + (nl ? 1 : 0);
+    if (n == 0) {
+      g_free (text);
+      break;
+    }
+    if (colon && colon > text) {
+      *colon = '\0';
+      soup_message_headers_append (headers, text, g_strstrip (colon + 1));
+    }
+    g_free (text);
+  }
+  if (gst_ddnn_announce_read (&announce, headers, &error)) {
+    GstDdnnFrame frame;
+    gchar *what = gst_ddnn_announce_describe (&announce);
+
+    g_assert (what != NULL);
+    g_free (what);
+    if (gst_ddnn_frame_parse (line, end - line, &frame, &error)) {
+      if (!gst_ddnn_announce_check_frame (&announce, &frame, &error)) {
+        g_assert (error != NULL);
+        g_clear_error (&error);
+      }
+    } else {
+      g_assert (error != NULL);
+      g_clear_error (&error);
+    }
+    gst_ddnn_announce_clear (&announce);
+  } else {
+    g_assert (error != NULL);
+    g_error_free (error);
+  }
+  soup_message_headers_unref (headers);
+}
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
@@ -22,7 +78,9 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
   }
   if (size == 0)
     return 0;
-  if (data[0] % 2 == 0) {
+  if (data[0] % 3 == 2) {
+    handshake (data + 1, size - 1);
+  } else if (data[0] % 3 == 0) {
     GstDdnnFrame frame;
     GstBuffer *buffer = gst_ddnn_buffer_new_from_frame (
         g_bytes_new (data + 1, size - 1), &frame, &error);
