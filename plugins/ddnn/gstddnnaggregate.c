@@ -315,6 +315,7 @@ typedef struct
   gboolean absent; /* left out after a timeout: not waited for */
   gboolean joined; /* has given a buffer since it (re)connected or left */
   GstClockTime last_capture; /* for the frame period */
+  GstClockTime last_arrival; /* running time of its latest buffer */
 } PadState;
 
 static GQuark pad_state_quark;
@@ -328,6 +329,7 @@ pad_state (GstAggregatorPad *pad)
     state = g_new0 (PadState, 1);
     state->view = -1;
     state->last_capture = GST_CLOCK_TIME_NONE;
+    state->last_arrival = GST_CLOCK_TIME_NONE;
     g_object_set_qdata_full (G_OBJECT (pad), pad_state_quark, state, g_free);
   }
   return state;
@@ -535,6 +537,7 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
   GError *error = NULL;
   GList *l, *waited = NULL;
   HeadPlace places[DDNN_MAX_VIEWS * 2];
+  GstClockTime now = GST_CLOCK_TIME_NONE, wait = 0;
 
   GST_OBJECT_LOCK (self);
   align = self->align;
@@ -559,7 +562,15 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     heads[n_heads].rt = running_time (pad, head);
     n_heads++;
   }
+  if (waited && GST_ELEMENT_CLOCK (self)) {
+    GstClockTime base = (GstClockTime) GST_ELEMENT_CAST (self)->base_time;
+
+    now = gst_clock_get_time (GST_ELEMENT_CLOCK (self));
+    now = now > base ? now - base : 0;
+  }
   GST_OBJECT_UNLOCK (self);
+  if (waited)
+    wait = gst_aggregator_get_latency (agg);
 
   for (i = 0; i < n_heads && !bad; i++)
     bad = !check_view (self, heads[i].pad, heads[i].meta);
@@ -579,6 +590,8 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
       post_view_message (self, heads[i].pad, heads[i].meta->view, "joined");
     }
     state->view = heads[i].meta->view;
+    if (GST_CLOCK_TIME_IS_VALID (heads[i].rt))
+      state->last_arrival = heads[i].rt;
     /* the frame period, for the capture-time tolerance */
     if (align == GST_DDNN_ALIGN_CAPTURE_TIME && GST_CLOCK_TIME_IS_VALID (ct)) {
       if (GST_CLOCK_TIME_IS_VALID (state->last_capture) &&
@@ -740,11 +753,16 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
       gst_aggregator_pad_drop_buffer (h->pad);
     }
   }
-  /* a camera waited for until the timeout has left: later samples do not
-   * wait for it, until it comes back */
+  /* a camera waited for until the timeout, from which nothing at all came
+   * for longer than the timeout, has left: later samples do not wait for
+   * it, until it comes back.  One that is only slow (its frames still come)
+   * is waited for again. */
   for (l = waited; l; l = l->next) {
     PadState *state = pad_state (l->data);
 
+    if (GST_CLOCK_TIME_IS_VALID (state->last_arrival) &&
+        (!GST_CLOCK_TIME_IS_VALID (now) || now <= state->last_arrival + wait))
+      continue;
     state->absent = TRUE;
     state->joined = FALSE;
     if (state->view >= 0)

@@ -9,8 +9,9 @@
  * others: frame k of the recording is the moment #GstDdnnReplay:start-time
  * + k frame periods on the pipeline's clock, and is let through at that
  * moment.  Frames whose moment has passed are dropped, so a camera
- * process that starts late (or restarts) starts at the current moment,
- * not at frame 0.  Each frame leaves with its offset set to k (ddnndevice
+ * process that starts late (or restarts) starts at the current moment
+ * (one frame period ahead, the time for its link to open), not at frame
+ * 0.  Each frame leaves with its offset set to k (ddnndevice
  * takes it as the sample number, so answers name the recording's sample
  * index) and its PTS at the running time of its moment (ddnndevice stamps
  * the capture time from it).
@@ -63,6 +64,7 @@ struct _GstDdnnReplay
 
   /* streaming thread */
   guint64 index;
+  gboolean played_any;
   GstClockTime caps_period, start;
 
   /* waiting for PLAYING and for the moments, under lock */
@@ -87,6 +89,7 @@ gst_ddnn_replay_start (GstBaseTransform *trans)
   GstDdnnReplay *self = GST_DDNN_REPLAY (trans);
 
   self->index = 0;
+  self->played_any = FALSE;
   self->caps_period = GST_CLOCK_TIME_NONE;
   self->start = GST_CLOCK_TIME_NONE;
   GST_OBJECT_LOCK (self);
@@ -154,8 +157,9 @@ gst_ddnn_replay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   moment = self->start + k * period;
 
   /* a moment that has passed is not played: a camera that starts late
-   * joins the scene at its next moment */
-  if (moment < now) {
+   * joins the scene one frame period ahead (time for its link to open, so
+   * that its first frame is not late) */
+  if (moment < now + (self->played_any ? 0 : period)) {
     GST_OBJECT_LOCK (self);
     self->skipped++;
     GST_OBJECT_UNLOCK (self);
@@ -181,6 +185,7 @@ gst_ddnn_replay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   if (waited == GST_CLOCK_UNSCHEDULED)
     return GST_FLOW_FLUSHING;
 
+  self->played_any = TRUE;
   GST_BUFFER_OFFSET (buffer) = k;
   GST_BUFFER_PTS (buffer) = moment >= base ? moment - base : 0;
   GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
