@@ -50,11 +50,12 @@ end=$(date +%s.%N)
 # the edge ends its stream (EOS), so its link to the cloud reports its bytes
 kill -INT "$edge_pid"
 wait "$edge_pid" 2>/dev/null || true
-up=$(link_bytes "$out/devices.log" bytes)
-next_=$(link_bytes "$out/edge.log" bytes)
+up=$(link_bytes "$out/devices.log" wire-up)
+down=$(link_bytes "$out/devices.log" wire-down)
+next_=$(link_bytes "$out/edge.log" wire-up)
 payload=$(link_bytes "$out/devices.log" payload-bytes)
 awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels.csv" \
-  -v up="$up" -v next_="$next_" -v payload="$payload" '
+  -v up="$up" -v down="$down" -v next_="$next_" -v payload="$payload" '
   BEGIN {
     while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] }
     while ((getline line < (out "/devices.jsonl")) > 0) {
@@ -67,7 +68,7 @@ awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels
     printf "%d of %d samples answered at the cameras'"'"' host in %.2f s\n", total, n, t1 - t0
     for (t in k) printf "  %-18s %5d (%5.1f %%), %5.1f %% right\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
     printf "  overall            %5.1f %% right\n", 100 * right / total
-    printf "bytes: cameras -> edge %d (%.1f B/sample), edge -> cloud %d (%.1f B/sample)\n", up, up / n, next_, next_ / n
-    printf "  of which scores and features (the rest is the 64-byte frame headers): cameras -> edge %.1f B/sample, %.1fx below raw\n", payload / n, 6144 * n / payload
+    printf "bytes on the wire, all framing included: cameras -> edge %d (%.1f B/sample, %.1fx below raw), edge -> cameras %d (%.1f B/sample: acks, answers, requests, beats), edge -> cloud %d (%.1f B/sample)\n", up, up / n, 6144 * n / up, down, down / n, next_, next_ / n
+    printf "  of which scores and features (the rest is framing: link frame and WebSocket headers, beats, handshakes): cameras -> edge %.1f B/sample, %.1fx below raw\n", payload / n, 6144 * n / payload
     printf "raw offload (6 x 32 x 32 grey frames): %d B/sample, %.1fx more than sent\n", 6144, 6144 * n / (up + next_)
   }'

@@ -7,7 +7,7 @@
  * every frame of the connection will be (gstddnnlink.h):
  *   Authorization: Bearer TOKEN   (a server with a token answers 401 to any
  *                                  other, and closes the connection)
- *   X-Ddnn-Protocol: 1            the version of this link protocol
+ *   X-Ddnn-Protocol: 2            the version of this link protocol
  *   X-Ddnn-Peer: ID               a stable id of the sending element
  *   X-Ddnn-Session: ID            one start of it: frames resent after a
  *                                 reconnect of one session are recognised
@@ -24,14 +24,16 @@
  * connections).  A view belongs to one connection at a time; the same
  * session reconnecting takes it over.
  *
- * Up (client to server): binary messages, each exactly one wire frame
- * (gstddnnframe.h), checked by gst_ddnn_frame_parse() and then against the
- * announcement; a frame that breaks either gets the peer disconnected.
- * A sender's frames have rising sample numbers.  Text "beat" on an idle
- * link.
+ * Up (client to server): binary messages, each exactly one link frame
+ * (gstddnnlinkframe.h: what changes from frame to frame; what the
+ * handshake fixed stays out), turned back into a file frame and checked
+ * (gst_ddnn_frame_parse) and then against the announcement; a frame that
+ * breaks either gets the peer disconnected.  A sender's frames have rising
+ * sample numbers.  Text "beat" on an idle link.
  *
  * Down (server to client): text messages,
- *   "ack N"        every frame with sample number <= N has arrived;
+ *   "ack N"        every frame with sample number <= N has arrived
+ *                  (cumulative: one for all the frames that came together);
  *   "answer JSON"  an answer for one of the client's samples, a ddnn-result
  *                  JSON line (gstddnnresult.h);
  *   "features N"   the client is asked for the features of sample N;
@@ -41,7 +43,7 @@
 #pragma once
 
 #define GST_DDNN_NET_PATH "/ddnn"
-#define GST_DDNN_NET_PROTOCOL 1
+#define GST_DDNN_NET_PROTOCOL 2
 #define GST_DDNN_NET_PEER_HEADER "X-Ddnn-Peer"
 #define GST_DDNN_NET_SESSION_HEADER "X-Ddnn-Session"
 #define GST_DDNN_NET_PROTOCOL_HEADER "X-Ddnn-Protocol"
@@ -55,6 +57,11 @@
 /* the largest message either side accepts */
 #define GST_DDNN_NET_MAX_MESSAGE                                               \
   (GST_DDNN_FRAME_HEADER_SIZE + 4 * 1024 + 4 * GST_DDNN_FRAME_MAX_FEATURES)
+/* What the WebSocket's own framing adds to a message of @n bytes: a
+ * client's messages are masked (4 bytes), a server's are not. */
+#define GST_DDNN_NET_SERVER_FRAMING(n) ((n) < 126 ? 2 : (n) < 65536 ? 4 : 10)
+#define GST_DDNN_NET_CLIENT_FRAMING(n) (GST_DDNN_NET_SERVER_FRAMING (n) + 4)
+
 /* the largest text message a client accepts (an answer's JSON line) */
 #define GST_DDNN_NET_MAX_TEXT (64 * 1024)
 

@@ -51,6 +51,7 @@
 #include "gstddnnnet.h"
 #include <gst/net/net.h>
 #include <gstddnnframe.h>
+#include <gstddnnlinkframe.h>
 #include <gstddnnmodel.h>
 #include <gstddnnresult.h>
 #include <libsoup/soup.h>
@@ -205,8 +206,10 @@ struct _GstDdnnSink
    * once it is known */
   GstDdnnAnnounce announce;
   gboolean announced;
+  /* the open connection's link frame state */
+  GstDdnnLinkState link;
   guint64 sent, acked, resent, dropped, bytes, payload, answered, degraded,
-      late, features_sent, features_missed;
+      late, features_sent, features_missed, wire_up, wire_down, acks;
   gdouble rtt_us;
 };
 
@@ -350,7 +353,11 @@ on_timer (gpointer data)
     if (now - self->last_in > 3 * (gint64) heartbeat * 1000) {
       lose_connection (self, "no heartbeat from the server");
     } else if (now - self->last_out > (gint64) heartbeat * 1000) {
-      link_send (self->conn, NULL, 0, "beat");
+      if (link_send (self->conn, NULL, 0, "beat")) {
+        g_mutex_lock (&self->lock);
+        self->wire_up += GST_DDNN_NET_CLIENT_FRAMING (4) + 4;
+        g_mutex_unlock (&self->lock);
+      }
       self->last_out = now;
     }
   }
@@ -435,20 +442,36 @@ send_queued (gpointer data)
   }
   for (l = self->items.head; l; l = l->next) {
     Item *item = l->data;
-    gsize size;
+    gsize size, wire;
     gconstpointer bytes;
+    GstDdnnFrame frame;
+    GBytes *link;
+    GError *error = NULL;
 
     if (item->sent_at)
       continue;
+    /* the file frame goes as a link frame: what the handshake fixed, and
+     * the checksum, stay out */
     bytes = g_bytes_get_data (item->frame, &size);
+    if (!gst_ddnn_frame_parse (bytes, size, &frame, &error) ||
+        !(link = gst_ddnn_link_frame_encode (&self->link, &frame, &error))) {
+      GST_WARNING_OBJECT (self, "not sent: %s", error->message);
+      g_clear_error (&error);
+      item->sent_at = g_get_monotonic_time ();
+      continue;
+    }
+    bytes = g_bytes_get_data (link, &size);
     item->sent_at = g_get_monotonic_time ();
     if (item->ever_sent)
       self->resent++;
     item->ever_sent = TRUE;
     self->sent++;
-    self->bytes += size;
-    self->payload += size - GST_DDNN_FRAME_HEADER_SIZE;
+    wire = GST_DDNN_NET_CLIENT_FRAMING (size) + size;
+    self->bytes += wire;
+    self->wire_up += wire;
+    self->payload += frame.scores_size + frame.features_size;
     link_send (self->conn, bytes, size, NULL);
+    g_bytes_unref (link);
     self->last_out = item->sent_at;
   }
   g_mutex_unlock (&self->lock);
@@ -465,6 +488,9 @@ on_message (
   gchar *line;
 
   self->last_in = g_get_monotonic_time ();
+  g_mutex_lock (&self->lock);
+  self->wire_down += GST_DDNN_NET_SERVER_FRAMING (size) + size;
+  g_mutex_unlock (&self->lock);
   if (type != SOUP_WEBSOCKET_DATA_TEXT) {
     GST_WARNING_OBJECT (self, "ignored a binary message from the server");
     return;
@@ -478,6 +504,7 @@ on_message (
     gint64 now = g_get_monotonic_time ();
 
     g_mutex_lock (&self->lock);
+    self->acks++;
     while (!g_queue_is_empty (&self->items)) {
       Item *item = g_queue_peek_head (&self->items);
 
@@ -651,8 +678,24 @@ connect_failed (GstDdnnSink *self, GError *error)
 }
 
 static void
+add_header_bytes (const char *name, const char *value, gpointer data)
+{
+  *(gsize *) data += strlen (name) + strlen (value) + 4;
+}
+
+static gsize
+headers_bytes (SoupMessageHeaders *headers)
+{
+  gsize n = 0;
+
+  soup_message_headers_foreach (headers, add_header_bytes, &n);
+  return n;
+}
+
+static void
 on_connected (GObject *source, GAsyncResult *res, gpointer data)
 {
+  gsize handshake_up, handshake_down;
   GstDdnnSink *self = data;
   GError *error = NULL;
   SoupWebsocketConnection *conn = soup_session_websocket_connect_finish (
@@ -668,6 +711,15 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
     g_error_free (error);
     return;
   }
+  /* the handshake as it crossed the wire: request and response, their
+   * lines and headers */
+  handshake_up = headers_bytes (
+                     soup_message_get_request_headers (self->connect_msg)) +
+      strlen ("GET  HTTP/1.1\r\n\r\n") +
+      strlen (g_uri_get_path (soup_message_get_uri (self->connect_msg)));
+  handshake_down = headers_bytes (
+                       soup_message_get_response_headers (self->connect_msg)) +
+      strlen ("HTTP/1.1 101 Switching Protocols\r\n\r\n");
   g_clear_object (&self->connect_msg);
   self->failure = LINK_OK;
   self->failure_status = 0;
@@ -682,6 +734,13 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), self);
   g_mutex_lock (&self->lock);
   self->conn = conn;
+  /* a new connection starts its link frames afresh */
+  gst_ddnn_link_state_init (&self->link, self->announce.model_id,
+      self->announce.view, self->announce.n_classes, self->announce.int8_scores,
+      self->announce.has_features, self->announce.features_dtype,
+      self->announce.n_dims, self->announce.shape);
+  self->wire_up += handshake_up;
+  self->wire_down += handshake_down;
   g_mutex_unlock (&self->lock);
   send_queued (self);
 }
@@ -969,6 +1028,7 @@ gst_ddnn_sink_start (GstBaseSink *sink)
       g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) g_bytes_unref);
   g_queue_init (&self->ring_order);
   self->payload = self->features_sent = self->features_missed = 0;
+  self->wire_up = self->wire_down = self->acks = 0;
   g_mutex_unlock (&self->lock);
   self->backoff = 0;
   self->cancel = g_cancellable_new ();
@@ -1381,7 +1441,9 @@ gst_ddnn_sink_get_property (
               G_TYPE_UINT64, self->features_missed, "rtt", G_TYPE_DOUBLE,
               self->rtt_us, "answered", G_TYPE_UINT64, self->answered,
               "degraded", G_TYPE_UINT64, self->degraded, "late", G_TYPE_UINT64,
-              self->late, NULL));
+              self->late, "wire-up", G_TYPE_UINT64, self->wire_up, "wire-down",
+              G_TYPE_UINT64, self->wire_down, "acks", G_TYPE_UINT64, self->acks,
+              NULL));
       g_mutex_unlock (&self->lock);
       return;
     default:

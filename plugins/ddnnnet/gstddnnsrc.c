@@ -56,11 +56,16 @@
 #include "gstddnnnet.h"
 #include <gst/net/net.h>
 #include <gstddnnframe.h>
+#include <gstddnnlinkframe.h>
 #include <gstddnnmodel.h>
 #include <gstddnnresult.h>
 #include <libsoup/soup.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
+#ifdef __linux__
+#include <linux/tcp.h>
+#endif
 #ifdef __linux__
 #include <linux/sockios.h>
 #endif
@@ -114,12 +119,21 @@ typedef struct
   GSocket *socket;
   guint64 id;
   GstDdnnAnnounce announce;
+  GstDdnnLinkState link;
+  /* acknowledgements: the highest sample to acknowledge, sent once for all
+   * the frames that came together */
+  guint64 ack_upto;
+  GSource *ack_source;
   gchar *name; /* "address:port (peer id, view N)", for messages */
   gchar *host;
   /* heartbeats: monotonic µs of the last message each way */
   gint64 last_in, last_out;
   /* bytes handed to libsoup while its socket stayed full */
   guint64 unread;
+  /* a peer that does not read: its TCP acknowledgements stop while bytes
+   * wait for it */
+  guint64 tcp_acked;
+  gint64 stalled_since;
   gboolean doomed;
 } Peer;
 
@@ -365,6 +379,10 @@ log_allowed (GstDdnnSrc *self, const gchar *host, guint64 *suppressed)
 static void
 peer_free (Peer *peer)
 {
+  if (peer->ack_source) {
+    g_source_destroy (peer->ack_source);
+    g_clear_pointer (&peer->ack_source, g_source_unref);
+  }
   if (peer->conn) {
     g_signal_handlers_disconnect_by_data (peer->conn, peer);
     if (soup_websocket_connection_get_state (peer->conn) ==
@@ -410,6 +428,48 @@ drop_peer (GstDdnnSrc *self, Peer *peer, gushort code, const gchar *reason)
   peer_free (peer);
 }
 
+/* Whether @peer has taken nothing of what waits for it for @limit µs
+ * (Linux: the kernel's send queue and TCP_INFO's acknowledged bytes). */
+static gboolean
+peer_stalled (Peer *peer, gint64 now, gint64 limit)
+{
+#if defined(SIOCOUTQ) && defined(TCP_INFO)
+  struct tcp_info info;
+  socklen_t len = sizeof (info);
+  int fd, queued = 0;
+
+  if (!peer->socket)
+    return FALSE;
+  fd = g_socket_get_fd (peer->socket);
+  if (ioctl (fd, SIOCOUTQ, &queued) != 0 ||
+      getsockopt (fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+    return FALSE;
+  if (queued <= 0 || info.tcpi_bytes_acked != peer->tcp_acked) {
+    peer->tcp_acked = info.tcpi_bytes_acked;
+    peer->stalled_since = 0;
+    return FALSE;
+  }
+  if (!peer->stalled_since)
+    peer->stalled_since = now;
+  return now - peer->stalled_since > limit;
+#else
+  return FALSE;
+#endif
+}
+
+/* A peer that does not read would never take a closing handshake either:
+ * its connection is cut at once, and all that waited for it freed. */
+static void
+cut_off (GstDdnnSrc *self, Peer *peer)
+{
+  if (peer->socket)
+    g_socket_shutdown (peer->socket, TRUE, TRUE, NULL);
+  if (peer->conn)
+    g_io_stream_close (
+        soup_websocket_connection_get_io_stream (peer->conn), NULL, NULL);
+  drop_peer (self, peer, 0, "it does not read what it is sent");
+}
+
 static gboolean
 reap_doomed (gpointer data)
 {
@@ -421,8 +481,7 @@ reap_doomed (gpointer data)
 
     next = l->next;
     if (peer->doomed)
-      drop_peer (self, peer, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-          "it does not read what it is sent");
+      cut_off (self, peer);
   }
   return G_SOURCE_REMOVE;
 }
@@ -485,14 +544,31 @@ peer_send (GstDdnnSrc *self, Peer *peer, const gchar *text)
   peer->last_out = g_get_monotonic_time ();
 }
 
-/* Every frame that arrives whole is acknowledged, kept or not. */
+static gboolean
+send_acks (gpointer data)
+{
+  Peer *peer = data;
+  gchar ack[32];
+
+  g_clear_pointer (&peer->ack_source, g_source_unref);
+  g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, peer->ack_upto);
+  peer_send (peer->src, peer, ack);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every frame that arrives whole is acknowledged, kept or not: once the
+ * frames that came together are handled, one cumulative "ack N" goes for
+ * all of them. */
 static void
 send_ack (GstDdnnSrc *self, Peer *peer, guint64 sample)
 {
-  gchar ack[32];
-
-  g_snprintf (ack, sizeof (ack), "ack %" G_GUINT64_FORMAT, sample);
-  peer_send (self, peer, ack);
+  peer->ack_upto = MAX (peer->ack_upto, sample);
+  if (peer->ack_source)
+    return;
+  peer->ack_source = g_idle_source_new ();
+  g_source_set_priority (peer->ack_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (peer->ack_source, send_acks, peer, NULL);
+  g_source_attach (peer->ack_source, self->context);
 }
 
 /* Fused samples: which connections sent sample N, oldest first, so that
@@ -553,9 +629,20 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   LastSample *last;
   GstClockTime now;
 
-  /* every byte is checked before anything is read, and then the frame
-   * against what its connection announced: nothing a peer sends can be a
-   * stream error downstream */
+  /* the link frame becomes the file frame it stands for; every byte is
+   * checked before anything is read, and then the frame against what its
+   * connection announced: nothing a peer sends can be a stream error
+   * downstream */
+  {
+    gsize size;
+    const guint8 *data = g_bytes_get_data (bytes, &size);
+    GBytes *file = gst_ddnn_link_frame_decode (&peer->link, data, size, error);
+
+    g_bytes_unref (bytes);
+    if (!file)
+      return FALSE;
+    bytes = file;
+  }
   if (!(buffer = gst_ddnn_buffer_new_from_frame (bytes, &frame, error)))
     return FALSE;
   if (!gst_ddnn_announce_check_frame (&peer->announce, &frame, error)) {
@@ -916,6 +1003,10 @@ on_websocket (SoupServer *server, SoupServerMessage *msg, const char *path,
     return;
   }
   peer->id = ++self->next_peer_id;
+  gst_ddnn_link_state_init (&peer->link, peer->announce.model_id,
+      peer->announce.view, peer->announce.n_classes, peer->announce.int8_scores,
+      peer->announce.has_features, peer->announce.features_dtype,
+      peer->announce.n_dims, peer->announce.shape);
   peer->socket = socket ? g_object_ref (socket) : NULL;
   what = gst_ddnn_announce_describe (&peer->announce);
   {
@@ -1143,6 +1234,18 @@ on_heartbeat (gpointer data)
         : idle_us;
 
     next = l->next;
+    if (!peer->doomed &&
+        peer_stalled (peer, now, dead ? dead : 10 * G_USEC_PER_SEC)) {
+      GST_OBJECT_LOCK (self);
+      self->slow_peers++;
+      GST_OBJECT_UNLOCK (self);
+      PEER_WARNING (self, peer->host, FAILED,
+          "Disconnected peer %s: it has read nothing of what it was sent for "
+          "%" G_GINT64_FORMAT " s",
+          peer->name, (now - peer->stalled_since) / G_USEC_PER_SEC);
+      cut_off (self, peer);
+      continue;
+    }
     if (dead && now - peer->last_in > dead) {
       GST_OBJECT_LOCK (self);
       self->idle++;

@@ -4,13 +4,15 @@
  * before anything else); 1 mod 3, the text of an answer at a ddnnsink
  * (gst_ddnn_result_from_json); 2 mod 3, a handshake: lines "Name: value"
  * up to an empty line, read as the upgrade request's headers
- * (gst_ddnn_announce_read), then the rest as a frame checked against that
- * announcement at the door (gst_ddnn_announce_check_frame).  Any input must
+ * (gst_ddnn_announce_read), then the rest as the connection's first link
+ * frame (gst_ddnn_link_frame_decode), whose file frame is checked against
+ * that announcement at the door (gst_ddnn_announce_check_frame).  Any input must
  * give a buffer, structure or announcement or be refused with a GError,
  * never crash or leak.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gstddnnlink.h"
 #include <gstddnnframe.h>
+#include <gstddnnlinkframe.h>
 #include <gstddnnresult.h>
 #include <string.h>
 
@@ -44,14 +46,27 @@ handshake (const guint8 *data, size_t size)
   if (gst_ddnn_announce_read (&announce, headers, &error)) {
     GstDdnnFrame frame;
     gchar *what = gst_ddnn_announce_describe (&announce);
+    GstDdnnLinkState link;
+    GBytes *file;
 
     g_assert (what != NULL);
     g_free (what);
-    if (gst_ddnn_frame_parse (line, end - line, &frame, &error)) {
+
+    gst_ddnn_link_state_init (&link, announce.model_id, announce.view,
+        announce.n_classes, announce.int8_scores, announce.has_features,
+        announce.features_dtype, announce.n_dims, announce.shape);
+    file = gst_ddnn_link_frame_decode (&link, line, end - line, &error);
+    if (file) {
+      gsize n;
+      const guint8 *bytes = g_bytes_get_data (file, &n);
+
+      /* what the link decoder gives, the file parser takes */
+      g_assert (gst_ddnn_frame_parse (bytes, n, &frame, NULL));
       if (!gst_ddnn_announce_check_frame (&announce, &frame, &error)) {
         g_assert (error != NULL);
         g_clear_error (&error);
       }
+      g_bytes_unref (file);
     } else {
       g_assert (error != NULL);
       g_clear_error (&error);

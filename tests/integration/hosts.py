@@ -78,7 +78,7 @@ import zlib
 
 
 def announcement(model_id, view, classes=10, scores="int8", features="bits:8x8x8",
-                 peer="hostile", session="s1", protocol=1, heartbeat=0):
+                 peer="hostile", session="s1", protocol=2, heartbeat=0):
     """The upgrade headers a ddnnsink sends (plugins/ddnnnet/gstddnnnet.h)."""
     return {"X-Ddnn-Protocol": str(protocol), "X-Ddnn-Peer": peer,
             "X-Ddnn-Session": session, "X-Ddnn-Model": model_id[:16],
@@ -194,3 +194,29 @@ def frame(model_id, view, sample, classes=10, features=None, view_mask=None,
     head += struct.pack("<HHH", *shp)
     crc = zlib.crc32(head + payload) & 0xffffffff
     return head + struct.pack("<I", crc) + payload
+
+
+def varint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([(v & 0x7f) | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def link_frame(view, sample, classes=10, features=None, view_mask=None, dtype=3,
+               previous=0):
+    """A link frame (gst/gstddnnlinkframe.h) with int8 scores and, if given,
+    features of the dtype and shape the handshake announced; @previous is
+    the connection's previous sample number (0 on a new connection)."""
+    flags = 0x20 if features is not None else 0
+    delta = (sample - previous) % 2**64
+    if delta >= 2**63:
+        delta -= 2**64
+    out = bytes([flags]) + varint(((delta << 1) ^ (delta >> 63)) % 2**64)
+    if view < 0:
+        out += varint(view_mask if view_mask is not None else 1)
+        if features is not None:
+            out += bytes([dtype - 1])
+    out += bytes(classes) + struct.pack("<e", 1.0)
+    return out + (features or b"")
