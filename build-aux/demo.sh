@@ -47,9 +47,11 @@ start=$(date +%s.%N)
   -m "$model" -r "$rate" -f -o "$out/results.jsonl" > "$out/devices.log" 2>&1 &
 devices=$!; pids="$pids $devices"
 
-# what the cameras send for a sample: 6 scores frames (64-byte header, 12 B
-# of int8 scores), and for a sample the edge cannot answer, 6 features
-# frames (64-byte header, 64 B of 1-bit features)
+# what the cameras send for a sample, as the link carries it: 6 scores
+# frames (12 B of int8 scores, a 3-byte link frame header and the
+# WebSocket's 6), and for a sample the edge cannot answer, 6 features
+# replies (64 B of 1-bit features, about 8 B of headers); the summary gives
+# the counted figures)
 progress() {
   awk -F, -v n="$n" -v results="$out/results.jsonl" '
     NR > 1 { label[$1] = $2 }
@@ -60,7 +62,7 @@ progress() {
         done++; right += (c == label[s])
         if (line ~ /"tier":"device"/ && line !~ /"degraded":true/) local++
       }
-      bytes = done * 6 * 76 + (done - local) * 6 * 128
+      bytes = done * 6 * 21 + (done - local) * 6 * 72
       printf "\r  %d/%d samples, %.0f %% answered locally, %.1f %% right, %.0f B/sample sent (raw: 6144, %.1fx less)   ",
         done, n, done ? 100 * local / done : 0, done ? 100 * right / done : 0,
         done ? bytes / done : 0, bytes ? 6144 * done / bytes : 0
@@ -81,10 +83,11 @@ pids=
 # the summary, from the answers as the cameras' host got them and the bytes
 # the cameras' links counted
 echo
-bytes=$(link_bytes "$out/devices.log" bytes)
+bytes=$(link_bytes "$out/devices.log" wire-up)
+down=$(link_bytes "$out/devices.log" wire-down)
 payload=$(link_bytes "$out/devices.log" payload-bytes)
 awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" \
-  -v bytes="$bytes" -v payload="$payload" '
+  -v bytes="$bytes" -v down="$down" -v payload="$payload" '
   NR > 1 { label[$1] = $2 }
   END {
     while ((getline line < results) > 0) {
@@ -97,8 +100,9 @@ awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" \
     printf "%-22s %8s %10s %10s\n", "answered at", "samples", "share", "accuracy"
     for (t in k) printf "%-22s %8d %9.1f%% %9.1f%%\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
     printf "%-22s %8d %9.1f%% %9.1f%%\n", "overall", total, 100 * total / n, 100 * right / total
-    printf "\nbytes from the cameras: %.1f B/sample (%.1fx less than raw offload of 6144 B);\n", bytes / n, 6144 * n / bytes
-    printf "  of which scores and features %.1f B/sample (%.1fx less), the rest frame headers\n", payload / n, 6144 * n / payload
+    printf "\nbytes from the cameras on the wire, all framing included: %.1f B/sample (%.1fx less than raw offload of 6144 B);\n", bytes / n, 6144 * n / bytes
+    printf "  of which scores and features %.1f B/sample (%.1fx less); the rest link frame and WebSocket headers, beats, handshakes\n", payload / n, 6144 * n / payload
+    printf "bytes to the cameras (answers, acks, requests for features, beats): %.1f B/sample\n", down / n
     printf "%d samples in %.1f s: %.0f samples/s (cameras paced at the rate asked)\n", total, t1 - t0, total / (t1 - t0)
   }' "$video/labels.csv"
 
