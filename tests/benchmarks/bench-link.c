@@ -1,5 +1,6 @@
 /* A DDNN link over loopback: frames/s with one and with six senders, the
- * answer round trip with one frame in flight, and the framing per frame.
+ * answer round trip with one frame in flight, and the framing per frame as
+ * the sinks counted it.
  *
  * Method: one process.  The receiving pipeline is
  *   ddnnsrc port=0 ! ddnnexit threshold=1 ! fakesink   (per view; ddnnsrc's
@@ -225,11 +226,34 @@ main (int argc, char **argv)
         rtt[reps / 2], rtt[reps * 99 / 100], reps);
     g_free (rtt);
   }
-  printf (
-      "framing per frame beyond its %d B of scores and features: 64 B frame "
-      "header + 6 B WebSocket header and mask = 70 B up; ~10 B of "
-      "acknowledgement down\n",
-      12 + 64);
+  {
+    /* what the sinks counted on the wire: link frames with the WebSocket's
+     * header, against their scores and features; and what came down */
+    guint64 sent = 0, bytes = 0, payload = 0, acks = 0, down = 0;
+
+    for (s = 0; s < 6; s++) {
+      GstStructure *stats = NULL;
+      guint64 v;
+
+      g_object_get (sinks[s], "stats", &stats, NULL);
+      gst_structure_get_uint64 (stats, "sent", &v);
+      sent += v;
+      gst_structure_get_uint64 (stats, "bytes", &v);
+      bytes += v;
+      gst_structure_get_uint64 (stats, "payload-bytes", &v);
+      payload += v;
+      gst_structure_get_uint64 (stats, "acks", &v);
+      acks += v;
+      gst_structure_get_uint64 (stats, "wire-down", &v);
+      down += v;
+      gst_structure_free (stats);
+    }
+    printf ("framing per frame beyond its scores and features: %.1f B up "
+            "(link frame header and WebSocket's); %.3f ack messages per frame; "
+            "%.1f B down per frame (acks and answers)\n",
+        sent ? (double) (bytes - payload) / sent : 0.0,
+        sent ? (double) acks / sent : 0.0, sent ? (double) down / sent : 0.0);
+  }
 
   for (s = 0; s < 6; s++) {
     gst_element_set_state (sinks[s], GST_STATE_NULL);
