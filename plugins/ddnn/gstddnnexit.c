@@ -68,7 +68,7 @@ typedef struct
   GstBuffer *buffer;
   guint64 views, got;
   DdnnTensor *features[DDNN_MAX_VIEWS];
-  gint64 deadline;
+  GstClockTime deadline; /* on the element's clock */
 } Awaiting;
 
 #define DEFAULT_THRESHOLD 0.5
@@ -98,6 +98,12 @@ struct _GstDdnnExit
   GMutex lock, push_lock;
   GCond cond;
   GHashTable *awaiting;
+  /* the deadlines expire on the element's clock, from a thread of their
+   * own, so that a live stream that pauses is still answered on time;
+   * under lock */
+  GThread *timer;
+  GstClockID timer_id;
+  gboolean timer_running;
   /* the sink caps are application/x-ddnn: payloads are frames */
   gboolean frames;
   /* -1 until asked: whether answers go back upstream (a ddnnsrc there) */
@@ -187,11 +193,35 @@ finish_awaiting (GstDdnnExit *self, Awaiting *a)
   return push_to (self, self->nextpad, buffer);
 }
 
+/* The clock deadlines are kept on: the pipeline's once there is one, else
+ * the system clock (whose time the pipeline's usually is). */
+static GstClock *
+deadline_clock (GstDdnnExit *self)
+{
+  GstClock *clock;
+
+  GST_OBJECT_LOCK (self);
+  clock = GST_ELEMENT_CLOCK (self) ? gst_object_ref (GST_ELEMENT_CLOCK (self))
+                                   : NULL;
+  GST_OBJECT_UNLOCK (self);
+  return clock ? clock : gst_system_clock_obtain ();
+}
+
+static GstClockTime
+deadline_now (GstDdnnExit *self)
+{
+  GstClock *clock = deadline_clock (self);
+  GstClockTime now = gst_clock_get_time (clock);
+
+  gst_object_unref (clock);
+  return now;
+}
+
 /* Finishes the waiting samples whose time is up (all with @all). */
 static void
 expire_awaiting (GstDdnnExit *self, gboolean all)
 {
-  gint64 now = g_get_monotonic_time ();
+  GstClockTime now = deadline_now (self);
   GList *due = NULL, *l;
   GHashTableIter iter;
   gpointer value;
@@ -345,7 +375,7 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     a = g_new0 (Awaiting, 1);
     a->buffer = buffer;
     a->views = meta->view_mask;
-    a->deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
+    a->deadline = deadline_now (self) + timeout;
     request = gst_structure_new (GST_DDNN_FEATURES_REQUEST, "sample",
         G_TYPE_UINT64, meta->sample, "views", G_TYPE_UINT64, meta->view_mask,
         NULL);
@@ -353,6 +383,8 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     g_hash_table_insert (
         self->awaiting, g_memdup2 (&meta->sample, sizeof (guint64)), a);
     self->requested++;
+    /* the timer waits for the earliest deadline */
+    g_cond_broadcast (&self->cond);
     g_mutex_unlock (&self->lock);
     gst_pad_push_event (self->sinkpad,
         gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, request));
@@ -402,6 +434,70 @@ gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
   return gst_pad_event_default (pad, parent, event);
 }
 
+/* The timer thread: waits on the element's clock for the earliest
+ * deadline of the samples waiting for features, and finishes them then,
+ * whether buffers come or not. */
+static gpointer
+timer_loop (gpointer data)
+{
+  GstDdnnExit *self = data;
+
+  g_mutex_lock (&self->lock);
+  while (self->timer_running) {
+    GstClockTime earliest = GST_CLOCK_TIME_NONE;
+    GHashTableIter iter;
+    gpointer value;
+    GstClock *clock;
+    GstClockID id;
+
+    if (self->awaiting) {
+      g_hash_table_iter_init (&iter, self->awaiting);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        earliest = MIN (earliest, ((Awaiting *) value)->deadline);
+    }
+    if (!GST_CLOCK_TIME_IS_VALID (earliest)) {
+      g_cond_wait (&self->cond, &self->lock);
+      continue;
+    }
+    g_mutex_unlock (&self->lock);
+    clock = deadline_clock (self);
+    id = gst_clock_new_single_shot_id (clock, earliest);
+    gst_object_unref (clock);
+    g_mutex_lock (&self->lock);
+    if (!self->timer_running) {
+      gst_clock_id_unref (id);
+      break;
+    }
+    self->timer_id = id;
+    g_mutex_unlock (&self->lock);
+    gst_clock_id_wait (id, NULL);
+    g_mutex_lock (&self->lock);
+    self->timer_id = NULL;
+    gst_clock_id_unref (id);
+    g_mutex_unlock (&self->lock);
+    expire_awaiting (self, FALSE);
+    g_mutex_lock (&self->lock);
+  }
+  g_mutex_unlock (&self->lock);
+  return NULL;
+}
+
+static void
+timer_stop (GstDdnnExit *self)
+{
+  GThread *thread;
+
+  g_mutex_lock (&self->lock);
+  self->timer_running = FALSE;
+  if (self->timer_id)
+    gst_clock_id_unschedule (self->timer_id);
+  g_cond_broadcast (&self->cond);
+  thread = g_steal_pointer (&self->timer);
+  g_mutex_unlock (&self->lock);
+  if (thread)
+    g_thread_join (thread);
+}
+
 static gboolean
 gst_ddnn_exit_start (GstDdnnExit *self)
 {
@@ -418,6 +514,8 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   g_mutex_lock (&self->lock);
   self->awaiting = g_hash_table_new_full (
       g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) awaiting_free);
+  self->timer_running = TRUE;
+  self->timer = g_thread_new ("ddnnexit-timer", timer_loop, self);
   g_mutex_unlock (&self->lock);
   gst_flow_combiner_reset (self->combiner);
   if (results &&
@@ -438,8 +536,12 @@ gst_ddnn_exit_change_state (GstElement *element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
-      !gst_ddnn_exit_start (self))
+      !gst_ddnn_exit_start (self)) {
+    timer_stop (self);
     return GST_STATE_CHANGE_FAILURE;
+  }
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    timer_stop (self);
   ret = GST_ELEMENT_CLASS (gst_ddnn_exit_parent_class)
             ->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
@@ -590,7 +692,9 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
    *
    * Features on demand: how long (ns) a sample that goes on waits for its
    * cameras' features; it then goes on with those that came, or, with
-   * none, is answered here marked degraded.
+   * none, is answered here marked degraded.  The deadline is kept on the
+   * element's clock by a thread of its own, so it holds when no further
+   * buffer comes (a live stream that pauses).
    */
   g_object_class_install_property (gobject_class, PROP_FEATURES_TIMEOUT,
       g_param_spec_uint64 ("features-timeout", "Features timeout",

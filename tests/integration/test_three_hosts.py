@@ -258,7 +258,8 @@ def main():
         once_each(got, n, "tls, edge")
         wrong = [s for s in ref if (got[s][0]["class"], got[s][0]["tier"]) != ref[s]]
         if wrong:
-            fail(f"tls: {len(wrong)} answers differ from the engine's")
+            fail(f"tls: {len(wrong)} answers differ from the engine's, e.g. "
+                 f"{[(got[s][0], ref[s]) for s in wrong[:3]]}")
         if "wss://" not in open(f"{d}/cloud.log").read():
             fail("tls: the cloud did not listen on wss://")
         print(f"6. edge -> cloud over wss: all {n} answers equal the engine's")
