@@ -315,7 +315,12 @@ typedef struct
   gboolean absent; /* left out after a timeout: not waited for */
   gboolean joined; /* has given a buffer since it (re)connected or left */
   GstClockTime last_capture; /* for the frame period */
-  GstClockTime last_arrival; /* running time of its latest buffer */
+  GstClockTime last_arrival; /* running time it last had a buffer waiting */
+  /* the head buffer first seen waiting (compared, not referenced) and the
+   * running time then: a sample waits timeout from when the aggregator
+   * is ready for it, even when it runs behind the cameras */
+  gconstpointer seen_head;
+  GstClockTime seen_at;
 } PadState;
 
 static GQuark pad_state_quark;
@@ -330,6 +335,7 @@ pad_state (GstAggregatorPad *pad)
     state->view = -1;
     state->last_capture = GST_CLOCK_TIME_NONE;
     state->last_arrival = GST_CLOCK_TIME_NONE;
+    state->seen_at = GST_CLOCK_TIME_NONE;
     g_object_set_qdata_full (G_OBJECT (pad), pad_state_quark, state, g_free);
   }
   return state;
@@ -355,11 +361,17 @@ post_view_message (GstDdnnAggregate *self, GstAggregatorPad *pad, gint view,
 static GstClockTime
 gst_ddnn_aggregate_get_next_time (GstAggregator *agg)
 {
-  GstClockTime next = GST_CLOCK_TIME_NONE;
+  GstClockTime next = GST_CLOCK_TIME_NONE, now = GST_CLOCK_TIME_NONE;
   gboolean all_present_ready = TRUE;
   GList *l;
 
   GST_OBJECT_LOCK (agg);
+  if (GST_ELEMENT_CLOCK (agg)) {
+    GstClockTime base = (GstClockTime) GST_ELEMENT_CAST (agg)->base_time;
+
+    now = gst_clock_get_time (GST_ELEMENT_CLOCK (agg));
+    now = now > base ? now - base : 0;
+  }
   for (l = GST_ELEMENT (agg)->sinkpads; l; l = l->next) {
     GstAggregatorPad *pad = l->data;
     GstBuffer *head = gst_aggregator_pad_peek_buffer (pad);
@@ -371,6 +383,19 @@ gst_ddnn_aggregate_get_next_time (GstAggregator *agg)
       continue;
     }
     rt = running_time (pad, head);
+    {
+      PadState *state = pad_state (pad);
+
+      /* a buffer that came long before the aggregator got to it (it runs
+       * behind) is waited with from when it was first seen */
+      if (state->seen_head != (gconstpointer) head) {
+        state->seen_head = head;
+        state->seen_at = now;
+      }
+      if (GST_CLOCK_TIME_IS_VALID (rt) &&
+          GST_CLOCK_TIME_IS_VALID (state->seen_at))
+        rt = MAX (rt, state->seen_at);
+    }
     if (GST_CLOCK_TIME_IS_VALID (rt) &&
         (!GST_CLOCK_TIME_IS_VALID (next) || rt < next))
       next = rt;
@@ -562,7 +587,7 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
     heads[n_heads].rt = running_time (pad, head);
     n_heads++;
   }
-  if (waited && GST_ELEMENT_CLOCK (self)) {
+  if (GST_ELEMENT_CLOCK (self)) {
     GstClockTime base = (GstClockTime) GST_ELEMENT_CAST (self)->base_time;
 
     now = gst_clock_get_time (GST_ELEMENT_CLOCK (self));
@@ -590,8 +615,10 @@ gst_ddnn_aggregate_aggregate (GstAggregator *agg, gboolean timeout)
       post_view_message (self, heads[i].pad, heads[i].meta->view, "joined");
     }
     state->view = heads[i].meta->view;
-    if (GST_CLOCK_TIME_IS_VALID (heads[i].rt))
-      state->last_arrival = heads[i].rt;
+    /* when the aggregator last saw a buffer of this camera, on its own
+     * clock: a camera is gone when it has seen none for the timeout, even
+     * if the aggregator runs behind */
+    state->last_arrival = GST_CLOCK_TIME_IS_VALID (now) ? now : heads[i].rt;
     /* the frame period, for the capture-time tolerance */
     if (align == GST_DDNN_ALIGN_CAPTURE_TIME && GST_CLOCK_TIME_IS_VALID (ct)) {
       if (GST_CLOCK_TIME_IS_VALID (state->last_capture) &&
