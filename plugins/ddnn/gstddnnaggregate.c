@@ -1156,8 +1156,11 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
    * GstDdnnAggregate:timeout:
    *
    * With live sources: how long (ns) beyond the latency upstream reports
-   * a sample waits for a late camera before it goes on without it.  The
-   * same value as the base class's `latency`.  A camera left out this way
+   * a sample waits for a late camera before it goes on without it,
+   * counted from the later of the sample's first buffer's running time and
+   * the moment the aggregator got to it (so an aggregator that runs behind
+   * does not cut out cameras whose frames are merely queued).  The same
+   * value as the base class's `latency`.  A camera left out this way
    * is taken to have left (a `ddnn-view` element message with event
    * "left"): later samples do not wait for it until its next buffer comes
    * ("joined").
