@@ -466,6 +466,44 @@ gst_ddnn_token_read_file (const gchar *path, GError **error)
 }
 
 gboolean
+gst_ddnn_token_resolve (GstElement *element, const gchar *token,
+    const gchar *token_file, gchar **active)
+{
+  GError *error = NULL;
+  const gchar *env = g_getenv ("DDNN_TOKEN");
+
+  *active = NULL;
+  if (token_file) {
+    if (!(*active = gst_ddnn_token_read_file (token_file, &error))) {
+      GST_ELEMENT_ERROR (element, RESOURCE, OPEN_READ,
+          ("Cannot read the token file %s", token_file),
+          ("%s", error->message));
+      g_error_free (error);
+      return FALSE;
+    }
+  } else if (token && *token) {
+    *active = g_strdup (token);
+  } else if (env && *env) {
+    /* neither property: the environment's, which no process list shows */
+    *active = g_strdup (env);
+  }
+  return TRUE;
+}
+
+void
+gst_ddnn_post_stats (GstElement *element)
+{
+  GValue stats = G_VALUE_INIT;
+
+  g_value_init (&stats, GST_TYPE_STRUCTURE);
+  g_object_get_property (G_OBJECT (element), "stats", &stats);
+  gst_element_post_message (element,
+      gst_message_new_element (GST_OBJECT (element),
+          gst_structure_copy (gst_value_get_structure (&stats))));
+  g_value_unset (&stats);
+}
+
+gboolean
 gst_ddnn_rate_limit_allow (
     GstDdnnRateLimit *limit, gint64 now_us, guint64 *suppressed)
 {

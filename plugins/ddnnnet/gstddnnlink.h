@@ -65,6 +65,17 @@ gboolean gst_ddnn_token_equal (const gchar *given, const gchar *expected);
  * unreadable or empty file is an error that names it. */
 gchar *gst_ddnn_token_read_file (const gchar *path, GError **error);
 
+/* The token an element uses: from @token_file if set (read now; a file
+ * that cannot be read is a RESOURCE error posted from @element, and
+ * FALSE), else @token, else the environment variable DDNN_TOKEN, else none
+ * (@active set to NULL). */
+gboolean gst_ddnn_token_resolve (GstElement *element, const gchar *token,
+    const gchar *token_file, gchar **active);
+
+/* Posts @element's "stats" property as an element message, for scripts
+ * that read the bus (gst-launch-1.0 -m). */
+void gst_ddnn_post_stats (GstElement *element);
+
 /* At most GST_DDNN_NET_LOG_BURST lines per GST_DDNN_NET_LOG_PERIOD about
  * one peer or address; the rest are counted and reported with the next
  * line that goes out. */

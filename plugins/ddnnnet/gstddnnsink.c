@@ -931,6 +931,7 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   GUri *uri;
 
   g_autofree gchar *token_file = NULL, *ca_file = NULL, *clock_address = NULL;
+  g_autofree gchar *token = NULL;
   GstDdnnClockSource clock_source;
   gint clock_port;
   guint ptp_domain, heartbeat;
@@ -948,12 +949,7 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   ptp_domain = self->ptp_domain;
   clock_timeout = self->clock_timeout;
   heartbeat = self->heartbeat;
-  self->active_token = self->token && *self->token ? g_strdup (self->token)
-                                                   : NULL;
-  /* neither property: the environment's, which no process list shows */
-  if (!self->active_token && !token_file && g_getenv ("DDNN_TOKEN") &&
-      *g_getenv ("DDNN_TOKEN"))
-    self->active_token = g_strdup (g_getenv ("DDNN_TOKEN"));
+  token = g_strdup (self->token);
   GST_OBJECT_UNLOCK (self);
   if (!self->location ||
       !(uri = g_uri_parse (self->location, G_URI_FLAGS_NONE, NULL))) {
@@ -977,16 +973,9 @@ gst_ddnn_sink_start (GstBaseSink *sink)
       !(self->results = gst_ddnn_element_open_results (
             GST_ELEMENT (self), results)))
     return FALSE;
-  if (token_file) {
-    g_free (self->active_token);
-    if (!(self->active_token = gst_ddnn_token_read_file (token_file, &error))) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot read the token file %s", token_file),
-          ("%s", error->message));
-      g_error_free (error);
-      return FALSE;
-    }
-  }
+  if (!gst_ddnn_token_resolve (
+          GST_ELEMENT (self), token, token_file, &self->active_token))
+    return FALSE;
   /* a CA file that cannot be used fails here, not later in the network
    * thread where the pipeline would only hang */
   if (ca_file && !g_path_is_absolute (ca_file)) {
@@ -1263,16 +1252,7 @@ gst_ddnn_sink_event (GstBaseSink *sink, GstEvent *event)
           g_queue_get_length (&self->pending));
     g_mutex_unlock (&self->lock);
     /* what crossed the link, for scripts that read the bus */
-    {
-      GValue stats = G_VALUE_INIT;
-
-      g_value_init (&stats, GST_TYPE_STRUCTURE);
-      g_object_get_property (G_OBJECT (self), "stats", &stats);
-      gst_element_post_message (GST_ELEMENT (self),
-          gst_message_new_element (GST_OBJECT (self),
-              gst_structure_copy (gst_value_get_structure (&stats))));
-      g_value_unset (&stats);
-    }
+    gst_ddnn_post_stats (GST_ELEMENT (self));
   }
   return GST_BASE_SINK_CLASS (gst_ddnn_sink_parent_class)->event (sink, event);
 }

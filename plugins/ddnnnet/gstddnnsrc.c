@@ -1414,32 +1414,19 @@ static gboolean
 gst_ddnn_src_start (GstDdnnSrc *self)
 {
   StartData sd = { self, NULL, FALSE };
-  g_autofree gchar *model = NULL, *token_file = NULL;
-  GError *error = NULL;
+  g_autofree gchar *model = NULL, *token_file = NULL, *token = NULL;
 
   GST_OBJECT_LOCK (self);
   model = g_strdup (self->model_path);
   token_file = g_strdup (self->token_file);
-  self->active_token = self->token && *self->token ? g_strdup (self->token)
-                                                   : NULL;
-  /* neither property: the environment's, which no process list shows */
-  if (!self->active_token && !token_file && g_getenv ("DDNN_TOKEN") &&
-      *g_getenv ("DDNN_TOKEN"))
-    self->active_token = g_strdup (g_getenv ("DDNN_TOKEN"));
+  token = g_strdup (self->token);
   GST_OBJECT_UNLOCK (self);
   if (model &&
       !(self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), model)))
     return FALSE;
-  if (token_file) {
-    g_free (self->active_token);
-    if (!(self->active_token = gst_ddnn_token_read_file (token_file, &error))) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-          ("Cannot read the token file %s", token_file),
-          ("%s", error->message));
-      g_error_free (error);
-      return FALSE;
-    }
-  }
+  if (!gst_ddnn_token_resolve (
+          GST_ELEMENT (self), token, token_file, &self->active_token))
+    return FALSE;
   self->pinned_model[0] = '\0';
   memset (self->owners, 0, sizeof (self->owners));
   self->peers_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -1541,15 +1528,8 @@ gst_ddnn_src_send_event (GstElement *element, GstEvent *event)
   GstDdnnSrc *self = GST_DDNN_SRC (element);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    GValue stats = G_VALUE_INIT;
-
     /* what the peers did, for scripts that read the bus */
-    g_value_init (&stats, GST_TYPE_STRUCTURE);
-    g_object_get_property (G_OBJECT (self), "stats", &stats);
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_element (GST_OBJECT (self),
-            gst_structure_copy (gst_value_get_structure (&stats))));
-    g_value_unset (&stats);
+    gst_ddnn_post_stats (element);
     g_mutex_lock (&self->lock);
     self->eos = TRUE;
     g_cond_broadcast (&self->cond);
