@@ -10,8 +10,8 @@
  * + k frame periods on the pipeline's clock, and is let through at that
  * moment.  Frames whose moment has passed are dropped, so a camera
  * process that starts late (or restarts) starts at the current moment
- * (one frame period ahead, the time for its link to open), not at frame
- * 0.  Each frame leaves with its offset set to k (ddnndevice
+ * (a quarter of a second ahead, the time for its link to open), not at
+ * frame 0.  Each frame leaves with its offset set to k (ddnndevice
  * takes it as the sample number, so answers name the recording's sample
  * index) and its PTS at the running time of its moment (ddnndevice stamps
  * the capture time from it).
@@ -52,6 +52,7 @@ enum
 };
 
 #define DEFAULT_START_TIME 0
+#define START_LEAD (250 * GST_MSECOND)
 #define DEFAULT_PERIOD 0
 
 struct _GstDdnnReplay
@@ -157,9 +158,10 @@ gst_ddnn_replay_transform_ip (GstBaseTransform *trans, GstBuffer *buffer)
   moment = self->start + k * period;
 
   /* a moment that has passed is not played: a camera that starts late
-   * joins the scene one frame period ahead (time for its link to open, so
-   * that its first frame is not late) */
-  if (moment < now + (self->played_any ? 0 : period)) {
+   * joins the scene a little ahead (a frame period, and at least
+   * START_LEAD: time for its link to open on a busy host, so that its
+   * first frame is not late) */
+  if (moment < now + (self->played_any ? 0 : MAX (period, START_LEAD))) {
     GST_OBJECT_LOCK (self);
     self->skipped++;
     GST_OBJECT_UNLOCK (self);
