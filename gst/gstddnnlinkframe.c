@@ -6,6 +6,8 @@
 
 #include "gstddnnlinkframe.h"
 
+#include "gstddnnbytes.h"
+
 #include <string.h>
 
 /* link frame flags */
@@ -193,27 +195,6 @@ gst_ddnn_link_frame_encode (
   return g_bytes_new_take (g_realloc (out, p - out), p - out);
 }
 
-static void
-put_u16 (guint8 *p, guint16 v)
-{
-  p[0] = v & 0xff;
-  p[1] = v >> 8;
-}
-
-static void
-put_u32 (guint8 *p, guint32 v)
-{
-  put_u16 (p, v & 0xffff);
-  put_u16 (p + 2, v >> 16);
-}
-
-static void
-put_u64 (guint8 *p, guint64 v)
-{
-  put_u32 (p, (guint32) v);
-  put_u32 (p + 4, (guint32) (v >> 32));
-}
-
 GBytes *
 gst_ddnn_link_frame_decode (
     GstDdnnLinkState *state, const guint8 *data, gsize size, GError **error)
@@ -314,18 +295,18 @@ gst_ddnn_link_frame_decode (
   out[5] = state->view >= 0 ? (guint8) state->view : FILE_VIEW_FUSED;
   out[6] = has_features ? (guint8) (dtype + 1) : 0;
   out[7] = has_features ? (guint8) state->n_dims : 0;
-  put_u64 (out + 8, sample);
-  put_u64 (out + 16, GST_CLOCK_TIME_IS_VALID (pts) ? pts : 0);
-  put_u64 (out + 24, GST_CLOCK_TIME_IS_VALID (capture) ? capture : 0);
-  put_u64 (out + 32, view_mask);
+  write_u64 (out + 8, sample);
+  write_u64 (out + 16, GST_CLOCK_TIME_IS_VALID (pts) ? pts : 0);
+  write_u64 (out + 24, GST_CLOCK_TIME_IS_VALID (capture) ? capture : 0);
+  write_u64 (out + 32, view_mask);
   for (i = 0; i < 8; i++) {
     gchar hex[3] = { state->model_id[2 * i], state->model_id[2 * i + 1], 0 };
 
     out[40 + i] = (guint8) g_ascii_strtoull (hex, NULL, 16);
   }
-  put_u16 (out + 52, (guint16) state->n_classes);
+  write_u16 (out + 52, (guint16) state->n_classes);
   for (i = 0; has_features && i < state->n_dims; i++)
-    put_u16 (out + 54 + 2 * i, (guint16) state->shape[i]);
+    write_u16 (out + 54 + 2 * i, (guint16) state->shape[i]);
   memcpy (out + GST_DDNN_FRAME_HEADER_SIZE, p, s_size + f_size);
   if (!features_only) {
     GstDdnnFrame scored;
@@ -340,12 +321,12 @@ gst_ddnn_link_frame_decode (
     ddnn_softmax (state->n_classes, scores, probs);
     entropy = ddnn_normalized_entropy (state->n_classes, probs);
     memcpy (&crc, &entropy, 4);
-    put_u32 (out + 48, crc);
+    write_u32 (out + 48, crc);
   }
   crc = gst_ddnn_crc32 (0, out, 60);
   crc = gst_ddnn_crc32 (crc, out + GST_DDNN_FRAME_HEADER_SIZE,
       total - GST_DDNN_FRAME_HEADER_SIZE);
-  put_u32 (out + 60, crc);
+  write_u32 (out + 60, crc);
   /* whatever came in, what goes on is a frame the file parser accepts */
   if (!gst_ddnn_frame_parse (out, total, &frame, error)) {
     g_free (out);
