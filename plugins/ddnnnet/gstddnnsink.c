@@ -123,15 +123,15 @@ enum
 #define DEFAULT_PTP_DOMAIN 0
 #define DEFAULT_CLOCK_TIMEOUT (10 * GST_SECOND)
 
-#define DEFAULT_HEARTBEAT 1000
+#define DEFAULT_HEARTBEAT GST_SECOND
 
 #define DEFAULT_RING_SIZE 1024
 
 #define DEFAULT_MAX_QUEUE 4096
 #define DEFAULT_QUEUE_POLICY GST_DDNN_QUEUE_BLOCK
-#define DEFAULT_BACKOFF_MAX 2000
+#define DEFAULT_BACKOFF_MAX (2 * GST_SECOND)
 #define DEFAULT_TIMEOUT (2 * GST_SECOND)
-#define BACKOFF_MIN 50
+#define BACKOFF_MIN_MS 50
 
 typedef struct
 {
@@ -156,11 +156,11 @@ struct _GstDdnnSink
   gchar *location, *token, *ca_file, *model_path, *results_path, *peer_id;
   guint max_queue;
   GstDdnnQueuePolicy policy;
-  guint backoff_max;
+  guint64 backoff_max;
   guint64 timeout;
   gboolean on_demand;
   guint ring_size;
-  guint heartbeat;
+  guint64 heartbeat;
   gchar *token_file;
   GstDdnnClockSource clock_source;
   gchar *clock_address;
@@ -336,23 +336,67 @@ take_pending (GstDdnnSink *self, guint64 sample)
 static void lose_connection (GstDdnnSink *self, const gchar *why);
 
 /* Network thread: degraded answers for what is overdue. */
+/* The timer wakes the network thread when something falls due (the
+ * oldest answer's deadline, a heartbeat to send, the server's to check)
+ * and not otherwise.  Its ready time may be moved earlier from any
+ * thread. */
+static gboolean
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs timer_funcs = { NULL, NULL, timer_dispatch, NULL };
+
+/* Any thread, holding the lock: wake the timer at @when (monotonic µs) if
+ * that is earlier than it would wake. */
+static void
+timer_wake_at (GstDdnnSink *self, gint64 when)
+{
+  GSource *timer = self->timer;
+  gint64 ready;
+
+  if (!timer)
+    return;
+  ready = g_source_get_ready_time (timer);
+  if (ready < 0 || when < ready)
+    g_source_set_ready_time (timer, when);
+}
+
+/* Network thread: the timer's next wake, from what is due. */
+static void
+timer_schedule (GstDdnnSink *self)
+{
+  gint64 next = G_MAXINT64;
+  gint64 heartbeat = (gint64) self->announce.heartbeat_ms * 1000;
+
+  if (heartbeat && self->conn)
+    next = MIN (self->last_out + (gint64) heartbeat,
+        self->last_in + 3 * (gint64) heartbeat);
+  /* under the lock that the streaming thread holds to wake it sooner */
+  g_mutex_lock (&self->lock);
+  if (!g_queue_is_empty (&self->pending))
+    next = MIN (
+        next, ((Pending *) g_queue_peek_head (&self->pending))->deadline);
+  g_source_set_ready_time (self->timer, next == G_MAXINT64 ? -1 : next);
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
 on_timer (gpointer data)
 {
   GstDdnnSink *self = data;
   gint64 now = g_get_monotonic_time ();
   GList *due = NULL, *l;
-  guint heartbeat;
+  /* the beat announced (whole ms), which the server holds this end to */
+  gint64 heartbeat = (gint64) self->announce.heartbeat_ms * 1000;
 
   /* heartbeats: a beat when idle, and a link silent for three beats is
    * taken for dead (a partition does not close TCP for minutes) */
-  GST_OBJECT_LOCK (self);
-  heartbeat = self->heartbeat;
-  GST_OBJECT_UNLOCK (self);
   if (heartbeat && self->conn) {
-    if (now - self->last_in > 3 * (gint64) heartbeat * 1000) {
+    if (now - self->last_in >= 3 * (gint64) heartbeat) {
       lose_connection (self, "no heartbeat from the server");
-    } else if (now - self->last_out > (gint64) heartbeat * 1000) {
+    } else if (now - self->last_out >= (gint64) heartbeat) {
       if (link_send (self->conn, NULL, 0, "beat")) {
         g_mutex_lock (&self->lock);
         self->wire_up += GST_DDNN_NET_CLIENT_FRAMING (4) + 4;
@@ -384,6 +428,7 @@ on_timer (gpointer data)
     pending_free (p);
   }
   g_list_free (due);
+  timer_schedule (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -572,10 +617,10 @@ schedule_reconnect (GstDdnnSink *self)
   if (self->retry || g_cancellable_is_cancelled (self->cancel))
     return;
   GST_OBJECT_LOCK (self);
-  backoff_max = self->backoff_max;
+  backoff_max = (guint) MAX (1, self->backoff_max / GST_MSECOND);
   GST_OBJECT_UNLOCK (self);
   self->backoff = self->backoff ? MIN (self->backoff * 2, backoff_max)
-                                : MIN (BACKOFF_MIN, backoff_max);
+                                : MIN (BACKOFF_MIN_MS, backoff_max);
   GST_INFO_OBJECT (self, "reconnecting in %u ms", self->backoff);
   self->retry = g_timeout_source_new (self->backoff);
   g_source_set_callback (self->retry, retry_connect, self, NULL);
@@ -742,6 +787,7 @@ on_connected (GObject *source, GAsyncResult *res, gpointer data)
   self->wire_up += handshake_up;
   self->wire_down += handshake_down;
   g_mutex_unlock (&self->lock);
+  timer_schedule (self);
   send_queued (self);
 }
 
@@ -797,9 +843,6 @@ start_network (gpointer data)
   GstDdnnSink *self = data;
 
   connect_now (self);
-  self->timer = g_timeout_source_new (5);
-  g_source_set_callback (self->timer, on_timer, self, NULL);
-  g_source_attach (self->timer, self->context);
   return G_SOURCE_REMOVE;
 }
 
@@ -813,10 +856,8 @@ stop_network (gpointer data)
     g_source_destroy (self->retry);
     g_clear_pointer (&self->retry, g_source_unref);
   }
-  if (self->timer) {
+  if (self->timer)
     g_source_destroy (self->timer);
-    g_clear_pointer (&self->timer, g_source_unref);
-  }
   g_mutex_lock (&self->lock);
   if (self->conn) {
     g_signal_handlers_disconnect_by_data (self->conn, self);
@@ -934,8 +975,8 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   g_autofree gchar *token = NULL;
   GstDdnnClockSource clock_source;
   gint clock_port;
-  guint ptp_domain, heartbeat;
-  guint64 clock_timeout;
+  guint ptp_domain;
+  guint64 clock_timeout, heartbeat;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
@@ -1001,7 +1042,10 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   self->announce.peer_id = g_strdup (self->peer_id);
   self->announce.session = g_strdup_printf (
       "%08x%08x", g_random_int (), g_random_int ());
-  self->announce.heartbeat_ms = heartbeat;
+  /* whole ms on the wire; a beat shorter than 1 ms is 1 ms */
+  self->announce.heartbeat_ms = heartbeat
+      ? (guint) MAX (1, heartbeat / GST_MSECOND)
+      : 0;
   self->announced = FALSE;
   self->failure = LINK_OK;
   self->failure_status = 0;
@@ -1023,6 +1067,12 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   self->cancel = g_cancellable_new ();
   self->context = g_main_context_new ();
   self->loop = g_main_loop_new (self->context, FALSE);
+  /* made here, not in the thread, so that the streaming thread can wake
+   * it from the first frame on */
+  self->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_callback (self->timer, on_timer, self, NULL);
+  g_source_set_ready_time (self->timer, -1);
+  g_source_attach (self->timer, self->context);
   self->thread = g_thread_new ("ddnnsink", network_thread, self);
   return TRUE;
 }
@@ -1037,6 +1087,10 @@ gst_ddnn_sink_stop (GstBaseSink *sink)
     g_main_context_invoke (self->context, stop_network, self);
     g_thread_join (self->thread);
     self->thread = NULL;
+  }
+  if (self->timer) {
+    g_source_destroy (self->timer);
+    g_clear_pointer (&self->timer, g_source_unref);
   }
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -1204,6 +1258,9 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   if (!g_hash_table_contains (self->pending_by_sample, &p->sample)) {
     g_hash_table_insert (self->pending_by_sample, &p->sample, p);
     g_queue_push_tail (&self->pending, p);
+    /* the oldest answer's deadline wakes the network thread */
+    if (g_queue_get_length (&self->pending) == 1 && p->deadline != G_MAXINT64)
+      timer_wake_at (self, p->deadline);
   } else {
     pending_free (p);
   }
@@ -1290,7 +1347,7 @@ gst_ddnn_sink_set_property (
       self->policy = g_value_get_enum (value);
       break;
     case PROP_BACKOFF_MAX:
-      self->backoff_max = g_value_get_uint (value);
+      self->backoff_max = g_value_get_uint64 (value);
       break;
     case PROP_TIMEOUT:
       self->timeout = g_value_get_uint64 (value);
@@ -1310,7 +1367,7 @@ gst_ddnn_sink_set_property (
       self->ring_size = g_value_get_uint (value);
       break;
     case PROP_HEARTBEAT:
-      self->heartbeat = g_value_get_uint (value);
+      self->heartbeat = g_value_get_uint64 (value);
       break;
     case PROP_TOKEN_FILE:
       g_free (self->token_file);
@@ -1370,7 +1427,7 @@ gst_ddnn_sink_get_property (
       g_value_set_enum (value, self->policy);
       break;
     case PROP_BACKOFF_MAX:
-      g_value_set_uint (value, self->backoff_max);
+      g_value_set_uint64 (value, self->backoff_max);
       break;
     case PROP_TIMEOUT:
       g_value_set_uint64 (value, self->timeout);
@@ -1388,7 +1445,7 @@ gst_ddnn_sink_get_property (
       g_value_set_uint (value, self->ring_size);
       break;
     case PROP_HEARTBEAT:
-      g_value_set_uint (value, self->heartbeat);
+      g_value_set_uint64 (value, self->heartbeat);
       break;
     case PROP_TOKEN_FILE:
       g_value_set_string (value, self->token_file);
@@ -1504,10 +1561,10 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_BACKOFF_MAX,
-      g_param_spec_uint ("backoff-max", "Backoff max",
-          "Longest wait (ms) between reconnection attempts; the wait starts "
+      g_param_spec_uint64 ("backoff-max", "Backoff max",
+          "Longest wait (ns) between reconnection attempts; the wait starts "
           "at 50 ms and doubles",
-          1, 600000, DEFAULT_BACKOFF_MAX,
+          GST_MSECOND, 600 * GST_SECOND, DEFAULT_BACKOFF_MAX,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
@@ -1544,10 +1601,11 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_HEARTBEAT,
-      g_param_spec_uint ("heartbeat", "Heartbeat",
-          "Beat interval (ms) on an idle link; a link silent for three beats "
-          "is dropped and reconnected (0 = no heartbeats)",
-          0, 600000, DEFAULT_HEARTBEAT,
+      g_param_spec_uint64 ("heartbeat", "Heartbeat",
+          "Beat interval (ns, sent in whole ms) on an idle link; a link "
+          "silent for three beats is dropped and reconnected (0 = no "
+          "heartbeats)",
+          0, 600 * GST_SECOND, DEFAULT_HEARTBEAT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   /**

@@ -71,6 +71,7 @@
 #endif
 
 GST_DEBUG_CATEGORY_STATIC (gst_ddnn_src_debug);
+
 #define GST_CAT_DEFAULT gst_ddnn_src_debug
 
 enum
@@ -94,7 +95,38 @@ enum
   PROP_MAX_PEER_QUEUE,
   PROP_CLOCK_PORT,
   PROP_BOUND_CLOCK_PORT,
+  PROP_THREADING,
 };
+
+typedef enum
+{
+  GST_DDNN_THREADING_AUTO,
+  GST_DDNN_THREADING_NETWORK,
+  GST_DDNN_THREADING_PADS,
+} GstDdnnThreading;
+
+#define GST_TYPE_DDNN_THREADING (gst_ddnn_threading_get_type ())
+
+static GType
+gst_ddnn_threading_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    { GST_DDNN_THREADING_AUTO,
+        "The network thread where only one pad can exist, else the pads'",
+        "auto" },
+    { GST_DDNN_THREADING_NETWORK, "The network thread pushes every frame",
+        "network" },
+    { GST_DDNN_THREADING_PADS, "Each pad's own thread, behind a queue",
+        "pads" },
+    { 0, NULL, NULL },
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (
+        &type, g_enum_register_static ("GstDdnnSrcThreading", values));
+  return type;
+}
 
 #define DEFAULT_PORT 0
 #define DEFAULT_ADDRESS "0.0.0.0"
@@ -104,6 +136,7 @@ enum
 #define DEFAULT_IDLE_TIMEOUT (60 * GST_SECOND)
 #define DEFAULT_MAX_PEER_QUEUE (1024 * 1024)
 #define DEFAULT_CLOCK_PORT -1
+#define DEFAULT_THREADING GST_DDNN_THREADING_AUTO
 #define FUSED 64
 /* fused samples whose senders are remembered, features requests kept */
 #define FUSED_SENDERS_MAX 65536
@@ -148,6 +181,12 @@ typedef struct
   GstPad *pad;
   guint index; /* the view, or FUSED */
   GQueue queue;
+  /* frames pushed by the network thread itself, not queued for the task */
+  gboolean direct;
+  /* a thread is pushing on the pad (the task, or the network thread):
+   * the other waits, so that nothing overtakes */
+  gboolean busy;
+  gboolean failed;
 } OutPad;
 
 struct _GstDdnnSrc
@@ -167,6 +206,7 @@ struct _GstDdnnSrc
   guint max_connections;
   guint64 handshake_timeout, idle_timeout, max_peer_queue;
   gint clock_port, bound_clock_port;
+  GstDdnnThreading threading;
   guint64 received, duplicates, rejected, overflows, answers, peers_seen;
   guint64 feature_requests, feature_replies, refused, conflicts, slow_peers,
       timeouts, idle;
@@ -217,6 +257,28 @@ GST_ELEMENT_REGISTER_DEFINE (
 /* ------------------------------------------------------------------ */
 /* source pads                                                         */
 
+/* What a push on @out returned: FALSE where the pad stops (flushing, or
+ * an error, posted once). */
+static gboolean
+flow_ok (GstDdnnSrc *self, OutPad *out, GstFlowReturn ret)
+{
+  if (ret == GST_FLOW_OK)
+    return TRUE;
+  if (ret == GST_FLOW_NOT_LINKED) {
+    GST_LOG_OBJECT (out->pad, "not linked: the frame is dropped");
+    return TRUE;
+  }
+  GST_DEBUG_OBJECT (out->pad, "stopping: %s", gst_flow_get_name (ret));
+  g_mutex_lock (&self->lock);
+  if (ret == GST_FLOW_ERROR || ret == GST_FLOW_NOT_NEGOTIATED) {
+    if (!out->failed)
+      GST_ELEMENT_FLOW_ERROR (self, ret);
+    out->failed = TRUE;
+  }
+  g_mutex_unlock (&self->lock);
+  return FALSE;
+}
+
 static void
 out_pad_loop (gpointer data)
 {
@@ -228,7 +290,8 @@ out_pad_loop (gpointer data)
   GstFlowReturn ret;
 
   g_mutex_lock (&self->lock);
-  while (!self->flushing && !self->eos && g_queue_is_empty (&out->queue))
+  while (!self->flushing &&
+      (out->busy || (!self->eos && g_queue_is_empty (&out->queue))))
     g_cond_wait (&self->cond, &self->lock);
   if (self->flushing) {
     g_mutex_unlock (&self->lock);
@@ -243,28 +306,88 @@ out_pad_loop (gpointer data)
     return;
   }
   item = g_queue_pop_head (&out->queue);
+  out->busy = TRUE;
   g_mutex_unlock (&self->lock);
   if (GST_IS_EVENT (item)) {
     gst_pad_push_event (pad, GST_EVENT_CAST (item));
+    ret = GST_FLOW_OK;
+  } else {
+    buffer = GST_BUFFER_CAST (item);
+    ret = gst_pad_push (pad, buffer);
+  }
+  g_mutex_lock (&self->lock);
+  out->busy = FALSE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  if (!flow_ok (self, out, ret))
+    gst_pad_pause_task (pad);
+}
+
+/* The network thread gives @buffer to @out's peer itself when the pad
+ * pushes directly and nothing is queued or being pushed before it;
+ * otherwise it is queued for the pad's task.  Takes @buffer. */
+static void
+out_pad_give (GstDdnnSrc *self, OutPad *out, GstBuffer *buffer)
+{
+  GstFlowReturn ret;
+
+  g_mutex_lock (&self->lock);
+  if (out->direct && !out->busy && !out->failed && !self->flushing &&
+      g_queue_is_empty (&out->queue)) {
+    out->busy = TRUE;
+    g_mutex_unlock (&self->lock);
+    ret = gst_pad_push (out->pad, buffer);
+    g_mutex_lock (&self->lock);
+    out->busy = FALSE;
+    g_cond_broadcast (&self->cond);
+    g_mutex_unlock (&self->lock);
+    flow_ok (self, out, ret);
     return;
   }
-  buffer = GST_BUFFER_CAST (item);
-
-  ret = gst_pad_push (pad, buffer);
-  if (ret == GST_FLOW_NOT_LINKED) {
-    GST_LOG_OBJECT (pad, "not linked: the frame is dropped");
-  } else if (ret != GST_FLOW_OK) {
-    GST_DEBUG_OBJECT (pad, "pausing: %s", gst_flow_get_name (ret));
-    gst_pad_pause_task (pad);
-    if (ret == GST_FLOW_ERROR || ret == GST_FLOW_NOT_NEGOTIATED)
-      GST_ELEMENT_FLOW_ERROR (self, ret);
+  if (g_queue_get_length (&out->queue) >= self->max_queue) {
+    /* downstream is not keeping up: the oldest goes */
+    gst_mini_object_unref (g_queue_pop_head (&out->queue));
+    GST_OBJECT_LOCK (self);
+    self->overflows++;
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "queue of %s full: dropped its oldest frame",
+        GST_PAD_NAME (out->pad));
   }
+  g_queue_push_tail (&out->queue, buffer);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 static gboolean gst_ddnn_src_src_event (
     GstPad *pad, GstObject *parent, GstEvent *event);
 static gboolean gst_ddnn_src_src_query (
     GstPad *pad, GstObject *parent, GstQuery *query);
+
+/* Whether the network thread pushes frames itself: asked for, or (auto)
+ * where the element can have only one pad, so that nothing downstream can
+ * wait on one of its pads for a frame of another (an aggregator would
+ * deadlock the thread that feeds all of them). */
+static gboolean
+pushes_directly (GstDdnnSrc *self)
+{
+  gboolean direct;
+
+  GST_OBJECT_LOCK (self);
+  switch (self->threading) {
+    case GST_DDNN_THREADING_NETWORK:
+      direct = TRUE;
+      break;
+    case GST_DDNN_THREADING_PADS:
+      direct = FALSE;
+      break;
+    default:
+      direct = (self->views == 1 && !self->fused_pad) ||
+          (self->views == 0 && self->fused_pad);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+  return direct;
+}
 
 /* Network thread: the pad of @index, made on its first frame. */
 static OutPad *
@@ -285,6 +408,7 @@ get_out_pad (GstDdnnSrc *self, guint index)
 
   out = g_new0 (OutPad, 1);
   out->index = index;
+  out->direct = pushes_directly (self);
   g_queue_init (&out->queue);
   name = index == FUSED ? g_strdup ("src_fused")
                         : g_strdup_printf ("src_%u", index);
@@ -711,24 +835,12 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
     remember_fused_sender (self, peer, frame.sample);
 
   out = get_out_pad (self, index);
-  g_mutex_lock (&self->lock);
-  if (g_queue_get_length (&out->queue) >= self->max_queue) {
-    /* downstream is not keeping up: the oldest goes */
-    gst_mini_object_unref (g_queue_pop_head (&out->queue));
-    GST_OBJECT_LOCK (self);
-    self->overflows++;
-    GST_OBJECT_UNLOCK (self);
-    GST_WARNING_OBJECT (self, "queue of %s full: dropped its oldest frame",
-        GST_PAD_NAME (out->pad));
-  }
-  g_queue_push_tail (&out->queue, buffer);
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-
   GST_OBJECT_LOCK (self);
   self->received++;
   GST_OBJECT_UNLOCK (self);
   send_ack (self, peer, frame.sample);
+  /* last: pushed here, the frame may come back as an answer at once */
+  out_pad_give (self, out, buffer);
   return TRUE;
 }
 
@@ -1665,6 +1777,9 @@ gst_ddnn_src_set_property (
     case PROP_CLOCK_PORT:
       self->clock_port = g_value_get_int (value);
       break;
+    case PROP_THREADING:
+      self->threading = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1730,6 +1845,9 @@ gst_ddnn_src_get_property (
       break;
     case PROP_BOUND_CLOCK_PORT:
       g_value_set_int (value, self->bound_clock_port);
+      break;
+    case PROP_THREADING:
+      g_value_set_enum (value, self->threading);
       break;
     case PROP_STATS:
       g_value_take_boxed (value,
@@ -1925,6 +2043,32 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
       g_param_spec_int ("bound-clock-port", "Bound clock port",
           "The UDP port the clock is served on (-1 when none)", -1, 65535, -1,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstDdnnSrc:threading:
+   *
+   * Which thread pushes the frames.  `pads`: each source pad has its own
+   * thread and a queue of up to #GstDdnnSrc:max-queue frames (the oldest
+   * dropped and counted beyond); a slow branch does not hold up the
+   * network.  `network`: the network thread pushes each frame itself, so
+   * that an answer made downstream goes back on the same thread with no
+   * hand-off (the lowest round trip); a busy downstream then holds up this
+   * element's network, and TCP pushes back on the peers.  Only for
+   * branches that never wait for another pad of this element (not one
+   * `ddnnaggregate` over several of its pads, which would wait forever).
+   * `auto` (the default): `network` where the element can have one pad
+   * only (#GstDdnnSrc:views=1 and no fused pad, or only the fused pad),
+   * `pads` otherwise.
+   */
+  g_object_class_install_property (gobject_class, PROP_THREADING,
+      g_param_spec_enum ("threading", "Threading",
+          "Which thread pushes the frames: the pads' own (pads), the network "
+          "thread (network: the lowest round trip, for branches that never "
+          "wait for another pad of this element), or network where only one "
+          "pad can exist (auto)",
+          GST_TYPE_DDNN_THREADING, DEFAULT_THREADING,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  gst_type_mark_as_plugin_api (GST_TYPE_DDNN_THREADING, 0);
 
   gst_element_class_add_static_pad_template (element_class, &view_template);
   gst_element_class_add_static_pad_template (element_class, &fused_template);
@@ -1951,6 +2095,7 @@ gst_ddnn_src_init (GstDdnnSrc *self)
   self->idle_timeout = DEFAULT_IDLE_TIMEOUT;
   self->max_peer_queue = DEFAULT_MAX_PEER_QUEUE;
   self->clock_port = DEFAULT_CLOCK_PORT;
+  self->threading = DEFAULT_THREADING;
   self->bound_clock_port = -1;
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);

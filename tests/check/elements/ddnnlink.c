@@ -52,7 +52,7 @@ server_stop (Server *server)
 }
 
 static GstHarness *
-camera (const Server *server, guint heartbeat)
+camera (const Server *server, guint64 heartbeat)
 {
   GstElement *sink = gst_element_factory_make ("ddnnsink", NULL);
   gchar *location = g_strdup_printf ("ws://127.0.0.1:%d/ddnn", server->port);
@@ -117,7 +117,7 @@ GST_START_TEST (test_link_frames)
   gint64 until;
 
   server_start (&server, model_path);
-  h = camera (&server, 1000);
+  h = camera (&server, GST_SECOND);
   for (s = 0; s < 200; s++)
     fail_unless_equals_int (
         gst_harness_push (h, camera_buffer (s)), GST_FLOW_OK);
@@ -184,7 +184,7 @@ GST_START_TEST (test_other_model_refused)
   gchar prefix[17];
 
   server_start (&server, other);
-  h = camera (&server, 1000);
+  h = camera (&server, GST_SECOND);
   gst_element_set_bus (h->element, bus);
   gst_harness_push (h, camera_buffer (0));
   msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_WARNING);
