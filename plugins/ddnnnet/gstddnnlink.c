@@ -520,3 +520,123 @@ gst_ddnn_rate_limit_allow (
   limit->suppressed = 0;
   return TRUE;
 }
+
+/* ------------------------------------------------------------------ */
+/* the shared network thread                                          */
+
+static GMutex net_lock;
+static guint net_users;
+static GMainContext *net_context;
+static GMainLoop *net_loop;
+static GThread *net_thread;
+
+static gpointer
+net_thread_run (gpointer data)
+{
+  GMainContext *context = data;
+  GMainLoop *loop = net_loop;
+
+  g_main_context_push_thread_default (context);
+  g_main_loop_run (loop);
+  /* let what was cancelled finish */
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+GMainContext *
+gst_ddnn_net_thread_ref (void)
+{
+  GMainContext *context;
+
+  g_mutex_lock (&net_lock);
+  if (net_users++ == 0) {
+    net_context = g_main_context_new ();
+    net_loop = g_main_loop_new (net_context, FALSE);
+    net_thread = g_thread_new ("ddnnsink-net", net_thread_run, net_context);
+  }
+  context = g_main_context_ref (net_context);
+  g_mutex_unlock (&net_lock);
+  return context;
+}
+
+static gboolean
+net_thread_quit (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+void
+gst_ddnn_net_thread_unref (void)
+{
+  GThread *thread = NULL;
+  GMainLoop *loop = NULL;
+  GMainContext *context = NULL;
+
+  g_mutex_lock (&net_lock);
+  g_return_if_fail (net_users > 0);
+  if (--net_users == 0) {
+    thread = g_steal_pointer (&net_thread);
+    loop = g_steal_pointer (&net_loop);
+    context = g_steal_pointer (&net_context);
+  }
+  g_mutex_unlock (&net_lock);
+  if (!thread)
+    return;
+  g_return_if_fail (thread != g_thread_self ());
+  g_main_context_invoke (context, net_thread_quit, loop);
+  g_thread_join (thread);
+  g_main_loop_unref (loop);
+  g_main_context_unref (context);
+}
+
+typedef struct
+{
+  GSourceFunc func;
+  gpointer data;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+} NetCall;
+
+static gboolean
+net_call_run (gpointer data)
+{
+  NetCall *call = data;
+
+  call->func (call->data);
+  g_mutex_lock (&call->lock);
+  call->done = TRUE;
+  g_cond_signal (&call->cond);
+  g_mutex_unlock (&call->lock);
+  return G_SOURCE_REMOVE;
+}
+
+void
+gst_ddnn_net_thread_call (GSourceFunc func, gpointer data)
+{
+  NetCall call = { func, data };
+  GMainContext *context;
+
+  g_mutex_lock (&net_lock);
+  context = net_context ? g_main_context_ref (net_context) : NULL;
+  g_mutex_unlock (&net_lock);
+  g_return_if_fail (context != NULL);
+  if (g_main_context_is_owner (context)) {
+    func (data);
+    g_main_context_unref (context);
+    return;
+  }
+  g_mutex_init (&call.lock);
+  g_cond_init (&call.cond);
+  g_main_context_invoke (context, net_call_run, &call);
+  g_mutex_lock (&call.lock);
+  while (!call.done)
+    g_cond_wait (&call.cond, &call.lock);
+  g_mutex_unlock (&call.lock);
+  g_mutex_clear (&call.lock);
+  g_cond_clear (&call.cond);
+  g_main_context_unref (context);
+}

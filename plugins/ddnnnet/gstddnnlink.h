@@ -91,4 +91,16 @@ typedef struct
 gboolean gst_ddnn_rate_limit_allow (
     GstDdnnRateLimit *limit, gint64 now_us, guint64 *suppressed);
 
+/* The network thread the ddnnsinks of a process share: one thread and
+ * main context for all their connections, so that frames for several
+ * links are sent in one wake-up and the senders do not each need a thread
+ * of their own.  Started by the first gst_ddnn_net_thread_ref () and
+ * stopped by the last unref (which must not run on the thread itself). */
+GMainContext *gst_ddnn_net_thread_ref (void);
+void gst_ddnn_net_thread_unref (void);
+
+/* Runs @func (@data) on the shared thread and waits for it: what it makes
+ * (sessions, sources, connections) belongs to the thread's context. */
+void gst_ddnn_net_thread_call (GSourceFunc func, gpointer data);
+
 G_END_DECLS

@@ -179,8 +179,6 @@ struct _GstDdnnSink
   guint failure_status;
   GstDdnnResultWriter *results;
   GMainContext *context;
-  GMainLoop *loop;
-  GThread *thread;
   SoupSession *session;
   SoupWebsocketConnection *conn; /* network thread */
   GCancellable *cancel;
@@ -737,14 +735,46 @@ headers_bytes (SoupMessageHeaders *headers)
   return n;
 }
 
+/* What a connection attempt needs when it ends: the element (kept alive
+ * by it: the network thread is shared and may outlive the element's run)
+ * and the run's cancellable. */
+typedef struct
+{
+  GstDdnnSink *self;
+  GCancellable *cancel;
+} Attempt;
+
+static void connected (
+    GstDdnnSink *self, SoupWebsocketConnection *conn, GError *error);
+
 static void
 on_connected (GObject *source, GAsyncResult *res, gpointer data)
 {
-  gsize handshake_up, handshake_down;
-  GstDdnnSink *self = data;
+  Attempt *attempt = data;
   GError *error = NULL;
   SoupWebsocketConnection *conn = soup_session_websocket_connect_finish (
       SOUP_SESSION (source), res, &error);
+
+  if (g_cancellable_is_cancelled (attempt->cancel)) {
+    /* the element stopped (and may have started again) meanwhile */
+    if (conn) {
+      soup_websocket_connection_close (
+          conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+      g_object_unref (conn);
+    }
+    g_clear_error (&error);
+  } else {
+    connected (attempt->self, conn, error);
+  }
+  gst_object_unref (attempt->self);
+  g_object_unref (attempt->cancel);
+  g_free (attempt);
+}
+
+static void
+connected (GstDdnnSink *self, SoupWebsocketConnection *conn, GError *error)
+{
+  gsize handshake_up, handshake_down;
 
   self->connecting = FALSE;
   if (!conn) {
@@ -825,8 +855,14 @@ connect_now (GstDdnnSink *self)
   self->connecting = TRUE;
   g_clear_object (&self->connect_msg);
   self->connect_msg = g_object_ref (msg);
-  soup_session_websocket_connect_async (self->session, msg, NULL, NULL,
-      G_PRIORITY_DEFAULT, self->cancel, on_connected, self);
+  {
+    Attempt *attempt = g_new (Attempt, 1);
+
+    attempt->self = gst_object_ref (self);
+    attempt->cancel = g_object_ref (self->cancel);
+    soup_session_websocket_connect_async (self->session, msg, NULL, NULL,
+        G_PRIORITY_DEFAULT, self->cancel, on_connected, attempt);
+  }
   g_object_unref (msg);
 }
 
@@ -837,11 +873,15 @@ start_link (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Network thread: what the element's run needs there. */
 static gboolean
 start_network (gpointer data)
 {
   GstDdnnSink *self = data;
 
+  self->session = soup_session_new ();
+  if (self->tls_db)
+    soup_session_set_tls_database (self->session, self->tls_db);
   connect_now (self);
   return G_SOURCE_REMOVE;
 }
@@ -868,28 +908,10 @@ stop_network (gpointer data)
     g_clear_object (&self->conn);
   }
   g_mutex_unlock (&self->lock);
-  g_main_loop_quit (self->loop);
-  return G_SOURCE_REMOVE;
-}
-
-static gpointer
-network_thread (gpointer data)
-{
-  GstDdnnSink *self = data;
-
-  g_main_context_push_thread_default (self->context);
-  self->session = soup_session_new ();
-  if (self->tls_db)
-    soup_session_set_tls_database (self->session, self->tls_db);
-  start_network (self);
-  g_main_loop_run (self->loop);
-  /* let cancelled operations finish */
-  while (g_main_context_iteration (self->context, FALSE))
-    ;
   g_clear_object (&self->session);
   g_clear_object (&self->connect_msg);
-  g_main_context_pop_thread_default (self->context);
-  return NULL;
+  self->connecting = FALSE;
+  return G_SOURCE_REMOVE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1065,15 +1087,15 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   g_mutex_unlock (&self->lock);
   self->backoff = 0;
   self->cancel = g_cancellable_new ();
-  self->context = g_main_context_new ();
-  self->loop = g_main_loop_new (self->context, FALSE);
-  /* made here, not in the thread, so that the streaming thread can wake
-   * it from the first frame on */
+  /* one network thread for all the ddnnsinks of the process */
+  self->context = gst_ddnn_net_thread_ref ();
+  /* made here, so that the streaming thread can wake it from the first
+   * frame on */
   self->timer = g_source_new (&timer_funcs, sizeof (GSource));
   g_source_set_callback (self->timer, on_timer, self, NULL);
   g_source_set_ready_time (self->timer, -1);
   g_source_attach (self->timer, self->context);
-  self->thread = g_thread_new ("ddnnsink", network_thread, self);
+  gst_ddnn_net_thread_call (start_network, self);
   return TRUE;
 }
 
@@ -1083,17 +1105,13 @@ gst_ddnn_sink_stop (GstBaseSink *sink)
   GstDdnnSink *self = GST_DDNN_SINK (sink);
   guint64 left;
 
-  if (self->thread) {
-    g_main_context_invoke (self->context, stop_network, self);
-    g_thread_join (self->thread);
-    self->thread = NULL;
-  }
-  if (self->timer) {
+  if (self->context) {
+    gst_ddnn_net_thread_call (stop_network, self);
     g_source_destroy (self->timer);
     g_clear_pointer (&self->timer, g_source_unref);
+    g_clear_pointer (&self->context, g_main_context_unref);
+    gst_ddnn_net_thread_unref ();
   }
-  g_clear_pointer (&self->loop, g_main_loop_unref);
-  g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_object (&self->cancel);
   g_mutex_lock (&self->lock);
   left = g_queue_get_length (&self->pending);

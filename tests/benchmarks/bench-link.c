@@ -431,7 +431,7 @@ main (int argc, char **argv)
    * answered at once by ddnnexit, the answer going back up to ddnnsrc and
    * down the socket (the round trip) */
   launch = g_strdup_printf (
-      "ddnnsrc name=in address=127.0.0.1 "
+      "ddnnsrc name=in address=127.0.0.1 threading=network "
       "in.src_0 ! fakesink async=false in.src_1 ! fakesink async=false "
       "in.src_2 ! fakesink async=false in.src_3 ! fakesink async=false "
       "in.src_4 ! fakesink async=false in.src_5 ! fakesink async=false "
