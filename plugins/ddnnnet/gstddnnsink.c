@@ -1537,12 +1537,26 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
   gobject_class->get_property = gst_ddnn_sink_get_property;
   gobject_class->finalize = gst_ddnn_sink_finalize;
 
+  /**
+   * GstDdnnSink:location:
+   *
+   * The `ddnnsrc` to send to: `ws://HOST:PORT/ddnn`, or `wss://HOST:PORT/ddnn`
+   * for TLS.  Required.  Default: none.
+   */
   g_object_class_install_property (gobject_class, PROP_LOCATION,
       g_param_spec_string ("location", "Location",
           "The ddnnsrc to send to: ws://HOST:PORT/ddnn or wss://HOST:PORT/ddnn",
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:token:
+   *
+   * The shared secret, sent as `Authorization: Bearer TOKEN` in the
+   * handshake.  It shows in a process list: prefer #GstDdnnSink:token-file or
+   * the `DDNN_TOKEN` environment variable (used when neither is set).
+   * Default: none.
+   */
   g_object_class_install_property (gobject_class, PROP_TOKEN,
       g_param_spec_string ("token", "Token",
           "Sent as 'Authorization: Bearer TOKEN' (visible in a process list: "
@@ -1551,6 +1565,12 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:tls-ca-file:
+   *
+   * A PEM file of the certificate authorities trusted for `wss://`, made
+   * absolute at start.  Default: none (the system's authorities).
+   */
   g_object_class_install_property (gobject_class, PROP_TLS_CA_FILE,
       g_param_spec_string ("tls-ca-file", "TLS CA file",
           "PEM file of the certificate authorities trusted for wss:// (unset "
@@ -1558,6 +1578,14 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:model:
+   *
+   * The model file (`.safetensors`).  With it the sink sends int8 scores
+   * where the model's wire section says so, names classes in its own
+   * (degraded) answers, and refuses samples of any other model.  Default:
+   * none (scores go as float32).
+   */
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "Optional: the model, for its wire format (int8 scores) and class "
@@ -1565,12 +1593,27 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:max-queue:
+   *
+   * How many frames are kept until the server acknowledges them, to be
+   * sent again after a reconnect; at that many, #GstDdnnSink:queue-policy
+   * applies.  Range 1 to 2^32 - 1 frames.  Default: 4096.
+   */
   g_object_class_install_property (gobject_class, PROP_MAX_QUEUE,
       g_param_spec_uint ("max-queue", "Max queue",
           "Unacknowledged frames kept for resending", 1, G_MAXUINT,
           DEFAULT_MAX_QUEUE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:queue-policy:
+   *
+   * What happens when #GstDdnnSink:max-queue frames wait for their
+   * acknowledgement: `block` (the default) holds the streaming thread until
+   * one is acknowledged; `drop-oldest` drops the oldest and counts it in
+   * #GstDdnnSink:stats (`dropped`).
+   */
   g_object_class_install_property (gobject_class, PROP_QUEUE_POLICY,
       g_param_spec_enum ("queue-policy", "Queue policy",
           "When max-queue frames are unacknowledged: block, or drop the "
@@ -1578,6 +1621,13 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           GST_TYPE_DDNN_QUEUE_POLICY, DEFAULT_QUEUE_POLICY,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:backoff-max:
+   *
+   * The longest wait between reconnection attempts, in nanoseconds; the
+   * wait starts at 50 ms and doubles after each failed attempt.  Range 1 ms
+   * to 600 s.  Default: 2 s.
+   */
   g_object_class_install_property (gobject_class, PROP_BACKOFF_MAX,
       g_param_spec_uint64 ("backoff-max", "Backoff max",
           "Longest wait (ns) between reconnection attempts; the wait starts "
@@ -1585,6 +1635,13 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           GST_MSECOND, 600 * GST_SECOND, DEFAULT_BACKOFF_MAX,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:timeout:
+   *
+   * How long the next tier has to answer a sample, in nanoseconds, counted
+   * from the sample's arrival here; then this tier gives its own answer,
+   * marked `degraded`.  0 waits forever.  Default: 2 s.
+   */
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_uint64 ("timeout", "Timeout",
           "How long (ns) the next tier has to answer a sample before this "
@@ -1592,12 +1649,25 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           0, G_MAXUINT64, DEFAULT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:results:
+   *
+   * A file to which each answer that comes home is appended as one JSON
+   * line (answers are also posted as `ddnn-result` element messages).
+   * Default: none.
+   */
   g_object_class_install_property (gobject_class, PROP_RESULTS,
       g_param_spec_string ("results", "Results",
           "Append each answer that comes home as a JSON line to this file",
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:peer-id:
+   *
+   * This sender's id (1 to 64 of `A-Za-z0-9._:-`), which the server uses to
+   * recognise this camera across restarts.  Default: none (a random one).
+   */
   g_object_class_install_property (gobject_class, PROP_PEER_ID,
       g_param_spec_string ("peer-id", "Peer id",
           "This sender's id, by which the server recognises frames it "
@@ -1605,6 +1675,14 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:features-on-demand:
+   *
+   * Send each sample's scores alone and keep its features here (the
+   * last #GstDdnnSink:ring-size samples') until the next tier asks for them:
+   * fewer bytes on the link when most samples exit early.  Default: FALSE
+   * (features go with the scores).
+   */
   g_object_class_install_property (gobject_class, PROP_FEATURES_ON_DEMAND,
       g_param_spec_boolean ("features-on-demand", "Features on demand",
           "Send the scores alone and keep the features until the next tier "
@@ -1612,12 +1690,29 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           FALSE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:ring-size:
+   *
+   * With #GstDdnnSink:features-on-demand: how many recent samples'
+   * features are kept for the next tier to ask for.  Range 1 to 2^32 - 1
+   * samples.  Default: 1024.
+   */
   g_object_class_install_property (gobject_class, PROP_RING_SIZE,
       g_param_spec_uint ("ring-size", "Ring size",
           "Features on demand: how many recent samples' features are kept", 1,
           G_MAXUINT, DEFAULT_RING_SIZE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:heartbeat:
+   *
+   * The beat on an idle link, in nanoseconds (announced in whole
+   * milliseconds; a beat under 1 ms is 1 ms).  A beat is sent only when
+   * nothing else was sent for that long, and a link on which nothing came
+   * for three beats is taken for dead and reconnected.  The server holds
+   * this sink to the same beat.  0 sends none, and the server then applies
+   * its #GstDdnnSrc:idle-timeout.  Range 0 to 600 s.  Default: 1 s.
+   */
   g_object_class_install_property (gobject_class, PROP_HEARTBEAT,
       g_param_spec_uint64 ("heartbeat", "Heartbeat",
           "Beat interval (ns, sent in whole ms) on an idle link; a link "
@@ -1658,23 +1753,48 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           GST_TYPE_DDNN_CLOCK_SOURCE, DEFAULT_CLOCK,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:clock-address:
+   *
+   * With #GstDdnnSink:clock `net`: the host of the time server (a
+   * `ddnnsrc` with #GstDdnnSrc:clock-port).  Default: 127.0.0.1.
+   */
   g_object_class_install_property (gobject_class, PROP_CLOCK_ADDRESS,
       g_param_spec_string ("clock-address", "Clock address",
           "Address of the time server for clock=net (the edge)",
           DEFAULT_CLOCK_ADDRESS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:clock-port:
+   *
+   * With #GstDdnnSink:clock `net`: the UDP port of the time server.  Range
+   * 0 to 65535.  Default: 0 (must be set for `net`).
+   */
   g_object_class_install_property (gobject_class, PROP_CLOCK_PORT,
       g_param_spec_int ("clock-port", "Clock port",
           "UDP port of the time server for clock=net", 0, 65535,
           DEFAULT_CLOCK_PORT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:ptp-domain:
+   *
+   * With #GstDdnnSink:clock `ptp`: the PTP (IEEE 1588) domain.  Range 0 to
+   * 255.  Default: 0.
+   */
   g_object_class_install_property (gobject_class, PROP_PTP_DOMAIN,
       g_param_spec_uint ("ptp-domain", "PTP domain", "PTP domain for clock=ptp",
           0, 255, DEFAULT_PTP_DOMAIN,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:clock-timeout:
+   *
+   * How long to wait at start for the shared clock (`net` or `ptp`) to be
+   * in step, in nanoseconds, before the element fails with an error.  0
+   * does not wait.  Default: 10 s.
+   */
   g_object_class_install_property (gobject_class, PROP_CLOCK_TIMEOUT,
       g_param_spec_uint64 ("clock-timeout", "Clock timeout",
           "Nanoseconds to wait for the shared clock to be in step before "
@@ -1682,6 +1802,18 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           0, G_MAXUINT64, DEFAULT_CLOCK_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSink:stats:
+   *
+   * What crossed the link since the element started, read-only: `sent`,
+   * `acked`, `resent`, `dropped` (frames); `bytes` (whole frames on the
+   * wire) and `payload-bytes` (their scores and features); `features-sent`,
+   * `features-missed` (features asked for and gone from the ring); `rtt`
+   * (µs, smoothed); `answered`, `degraded`, `late` (answers); `wire-up`,
+   * `wire-down` (every byte each way: WebSocket and frame headers,
+   * handshake, heartbeats, acks, answers); `acks` (acknowledgement
+   * messages).  Also posted as an element message at EOS.
+   */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "sent, acked, resent, dropped, bytes (whole frames), payload-bytes "

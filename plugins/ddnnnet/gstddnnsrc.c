@@ -1898,12 +1898,25 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_ddnn_src_change_state);
   element_class->send_event = GST_DEBUG_FUNCPTR (gst_ddnn_src_send_event);
 
+  /**
+   * GstDdnnSrc:port:
+   *
+   * The TCP port to listen on.  0 takes any free one: read it from
+   * #GstDdnnSrc:bound-port or the `ddnn-listening` element message.  Range
+   * 0 to 65535.  Default: 0.
+   */
   g_object_class_install_property (gobject_class, PROP_PORT,
       g_param_spec_int ("port", "Port",
           "TCP port to listen on (0 = any free one; see bound-port)", 0, 65535,
           DEFAULT_PORT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:address:
+   *
+   * The IP address to listen on: `0.0.0.0` for every IPv4 interface,
+   * `127.0.0.1` for this host only.  Default: 0.0.0.0.
+   */
   g_object_class_install_property (gobject_class, PROP_ADDRESS,
       g_param_spec_string ("address", "Address",
           "IP address to listen on (0.0.0.0 = all IPv4, 127.0.0.1 = this "
@@ -1911,6 +1924,15 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           DEFAULT_ADDRESS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:token:
+   *
+   * The shared secret every peer must send as `Authorization: Bearer
+   * TOKEN`; a peer without it gets 401 and nothing of it is read.  It shows
+   * in a process list: prefer #GstDdnnSrc:token-file or the `DDNN_TOKEN`
+   * environment variable (used when neither is set).  Default: none (any
+   * peer may connect).
+   */
   g_object_class_install_property (gobject_class, PROP_TOKEN,
       g_param_spec_string ("token", "Token",
           "Peers must send 'Authorization: Bearer TOKEN' (visible in a "
@@ -1919,20 +1941,45 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:tls-certificate:
+   *
+   * A PEM certificate file: with #GstDdnnSrc:tls-key, the server speaks
+   * `wss://`.  Default: none (plain `ws://`).
+   */
   g_object_class_install_property (gobject_class, PROP_TLS_CERTIFICATE,
       g_param_spec_string ("tls-certificate", "TLS certificate",
           "PEM certificate file: serve wss:// (needs tls-key)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:tls-key:
+   *
+   * The PEM private key of #GstDdnnSrc:tls-certificate.  Default: none.
+   */
   g_object_class_install_property (gobject_class, PROP_TLS_KEY,
       g_param_spec_string ("tls-key", "TLS key",
           "PEM private key file of tls-certificate", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:bound-port:
+   *
+   * The TCP port listened on, read-only: known from READY to PAUSED on
+   * (useful with #GstDdnnSrc:port 0).  0 before.
+   */
   g_object_class_install_property (gobject_class, PROP_BOUND_PORT,
       g_param_spec_int ("bound-port", "Bound port",
           "The port listened on (0 until READY to PAUSED)", 0, 65535, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstDdnnSrc:max-queue:
+   *
+   * With #GstDdnnSrc:threading `pads`: how many frames a pad holds while
+   * its branch is busy; beyond, the oldest is dropped and counted
+   * (#GstDdnnSrc:stats `overflows`).  Range 1 to 2^32 - 1 frames.  Default:
+   * 1024.
+   */
   g_object_class_install_property (gobject_class, PROP_MAX_QUEUE,
       g_param_spec_uint ("max-queue", "Max queue",
           "Frames held a pad while downstream is busy; beyond, the oldest is "
@@ -1940,6 +1987,15 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           1, G_MAXUINT, DEFAULT_MAX_QUEUE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:views:
+   *
+   * Make the pads `src_0` to `src_(N-1)` at the start, rather than each on
+   * its camera's first frame, so that every branch sees the end of the
+   * stream even if a camera never comes.  When set (or with
+   * #GstDdnnSrc:fused-pad), a peer announcing a view outside them is
+   * refused.  Range 0 to 64.  Default: 0 (pads come with their cameras).
+   */
   g_object_class_install_property (gobject_class, PROP_VIEWS,
       g_param_spec_uint ("views", "Views",
           "Make the pads src_0 .. src_(N-1) at the start rather than on each "
@@ -1948,6 +2004,12 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           0, 64, 0,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:fused-pad:
+   *
+   * Make the pad `src_fused` at the start, rather than on the first fused
+   * frame (a cloud behind an edge).  Default: FALSE.
+   */
   g_object_class_install_property (gobject_class, PROP_FUSED_PAD,
       g_param_spec_boolean ("fused-pad", "Fused pad",
           "Make the pad src_fused at the start rather than on the first fused "
@@ -1955,6 +2017,18 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           FALSE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:stats:
+   *
+   * What the peers did since the element started, read-only: `received`,
+   * `duplicates` (frames resent after a reconnect and dropped), `rejected`
+   * (peers disconnected for a bad frame), `overflows`, `answers`, `peers`
+   * (connections taken), `feature-requests`, `feature-replies`, `refused`
+   * (connections refused: token, announcement, max-connections),
+   * `conflicts` (a view held by another session), `slow-peers`,
+   * `handshake-timeouts`, `idle` (links dropped for silence).  Also posted
+   * as an element message at EOS.
+   */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "received, duplicates (resent frames dropped), rejected (peers "
@@ -1993,6 +2067,13 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:max-connections:
+   *
+   * How many connections are held at once, handshakes included; beyond,
+   * a new one is closed at once and counted (#GstDdnnSrc:stats `refused`).
+   * Range 1 to 65535.  Default: 256.
+   */
   g_object_class_install_property (gobject_class, PROP_MAX_CONNECTIONS,
       g_param_spec_uint ("max-connections", "Max connections",
           "Connections held at once, handshakes included; beyond, a new one "
@@ -2000,6 +2081,13 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           1, 65535, DEFAULT_MAX_CONNECTIONS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:handshake-timeout:
+   *
+   * How long a new connection has to complete its WebSocket handshake, in
+   * nanoseconds, before it is closed (and counted as
+   * `handshake-timeouts`).  0: no limit.  Default: 5 s.
+   */
   g_object_class_install_property (gobject_class, PROP_HANDSHAKE_TIMEOUT,
       g_param_spec_uint64 ("handshake-timeout", "Handshake timeout",
           "Nanoseconds a new connection has to become a WebSocket before it "
@@ -2007,6 +2095,14 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           0, G_MAXUINT64, DEFAULT_HANDSHAKE_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:idle-timeout:
+   *
+   * How long a peer that announced no heartbeat may stay silent, in
+   * nanoseconds, before its link is dropped (and counted as `idle`).  A
+   * peer that announced a heartbeat is dropped after three of its own beats
+   * instead.  0: no limit.  Default: 60 s.
+   */
   g_object_class_install_property (gobject_class, PROP_IDLE_TIMEOUT,
       g_param_spec_uint64 ("idle-timeout", "Idle timeout",
           "Nanoseconds a peer that announced no heartbeat may stay silent "
@@ -2015,6 +2111,15 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           0, G_MAXUINT64, DEFAULT_IDLE_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:max-peer-queue:
+   *
+   * How many bytes (acknowledgements, answers, requests) a peer may leave
+   * unread, in the kernel's socket buffer and in libsoup's queue; beyond,
+   * it is disconnected and counted (#GstDdnnSrc:stats `slow-peers`), so
+   * that a peer that never reads cannot fill this host's memory.  Range
+   * 1024 to 2^64 - 1 bytes.  Default: 1 MiB.
+   */
   g_object_class_install_property (gobject_class, PROP_MAX_PEER_QUEUE,
       g_param_spec_uint64 ("max-peer-queue", "Max peer queue",
           "Bytes (acks, answers) a peer may leave unread, in the kernel's "
@@ -2039,6 +2144,13 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
           -1, 65535, DEFAULT_CLOCK_PORT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnSrc:bound-clock-port:
+   *
+   * The UDP port the shared clock is served on, read-only, from READY to
+   * PAUSED on (useful with #GstDdnnSrc:clock-port 0).  -1 when no clock is
+   * served.
+   */
   g_object_class_install_property (gobject_class, PROP_BOUND_CLOCK_PORT,
       g_param_spec_int ("bound-clock-port", "Bound clock port",
           "The UDP port the clock is served on (-1 when none)", -1, 65535, -1,
