@@ -17,6 +17,9 @@
 #define LINK_FEATURES 0x20
 #define LINK_PTS 0x40
 #define LINK_CAPTURE 0x80
+/* "features only" without features: a frame in step (gstddnnlinkframe.h) */
+#define LINK_IN_STEP_MASK (LINK_FEATURES_ONLY | LINK_FEATURES)
+#define LINK_IN_STEP LINK_FEATURES_ONLY
 
 /* file frame flags and fields (gstddnnframe.h) */
 #define FILE_INT8 0x04
@@ -173,6 +176,27 @@ gst_ddnn_link_frame_encode (
 
   size = GST_DDNN_LINK_MAX_HEADER + frame->scores_size + frame->features_size;
   p = out = g_malloc (size);
+  /* the regular case, a camera's next sample at its usual pace, goes with
+   * no numbers at all */
+  if (!frame->features_only && !frame->has_features &&
+      frame->sample == state->sample + 1 &&
+      (!(flags & LINK_PTS) ||
+          (state->have_pts && frame->pts == state->pts + state->pts_step)) &&
+      (!(flags & LINK_CAPTURE) ||
+          (state->have_capture &&
+              frame->capture_time == state->capture + state->capture_step))) {
+    *p++ = flags | LINK_IN_STEP;
+    state->sample = frame->sample;
+    if (state->view < 0)
+      p = put_varint (p, frame->view_mask);
+    if (flags & LINK_PTS)
+      state->pts = frame->pts;
+    if (flags & LINK_CAPTURE)
+      state->capture = frame->capture_time;
+    memcpy (p, frame->scores, frame->scores_size);
+    p += frame->scores_size;
+    return g_bytes_new_take (g_realloc (out, p - out), p - out);
+  }
   *p++ = flags;
   p = put_varint (p, zigzag ((gint64) (frame->sample - state->sample)));
   if (!frame->features_only)
@@ -204,7 +228,7 @@ gst_ddnn_link_frame_decode (
   guint64 sample_delta, view_mask, sample;
   GstClockTime pts = GST_CLOCK_TIME_NONE, capture = GST_CLOCK_TIME_NONE;
   DdnnDtype dtype = state->features_dtype;
-  gboolean features_only, has_features;
+  gboolean features_only, has_features, in_step;
   gsize s_size, f_size, total, i;
   guint32 crc;
   GstDdnnFrame frame;
@@ -213,7 +237,8 @@ gst_ddnn_link_frame_decode (
   if (size < 1)
     goto truncated;
   flags = *p++;
-  features_only = (flags & LINK_FEATURES_ONLY) != 0;
+  in_step = (flags & LINK_IN_STEP_MASK) == LINK_IN_STEP;
+  features_only = !in_step && (flags & LINK_FEATURES_ONLY) != 0;
   has_features = (flags & LINK_FEATURES) != 0;
   if (((flags >> LINK_TIER_SHIFT) & 3) > DDNN_TIER_CLOUD) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
@@ -225,14 +250,25 @@ gst_ddnn_link_frame_decode (
         "features on a link that announced none");
     return NULL;
   }
-  if (features_only && (!has_features || (flags & (LINK_PTS | LINK_CAPTURE)))) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
-        "a features reply without features, or with times");
+  if (features_only && (flags & (LINK_PTS | LINK_CAPTURE))) {
+    g_set_error (
+        error, DDNN_ERROR, DDNN_ERROR_CORRUPT, "a features reply with times");
     return NULL;
   }
-  if (!get_varint (&p, end, &sample_delta))
-    goto truncated;
-  sample = state->sample + (guint64) unzigzag (sample_delta);
+  if (in_step &&
+      (((flags & LINK_PTS) && !state->have_pts) ||
+          ((flags & LINK_CAPTURE) && !state->have_capture))) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
+        "a frame in step before any time to step from");
+    return NULL;
+  }
+  if (in_step) {
+    sample = state->sample + 1;
+  } else {
+    if (!get_varint (&p, end, &sample_delta))
+      goto truncated;
+    sample = state->sample + (guint64) unzigzag (sample_delta);
+  }
   if (state->view < 0) {
     if (!get_varint (&p, end, &view_mask))
       goto truncated;
@@ -253,13 +289,27 @@ gst_ddnn_link_frame_decode (
   {
     GstDdnnLinkState next = *state;
 
-    if ((flags & LINK_PTS) &&
-        !get_time (&p, end, &pts, &next.pts, &next.pts_step, &next.have_pts))
-      goto truncated;
-    if ((flags & LINK_CAPTURE) &&
-        !get_time (&p, end, &capture, &next.capture, &next.capture_step,
-            &next.have_capture))
-      goto truncated;
+    if (in_step) {
+      /* the times are the predicted ones; the steps stay */
+      if (flags & LINK_PTS)
+        pts = next.pts = next.pts + next.pts_step;
+      if (flags & LINK_CAPTURE)
+        capture = next.capture = next.capture + next.capture_step;
+      if (((flags & LINK_PTS) && !GST_CLOCK_TIME_IS_VALID (pts)) ||
+          ((flags & LINK_CAPTURE) && !GST_CLOCK_TIME_IS_VALID (capture))) {
+        g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
+            "a frame in step to no valid time");
+        return NULL;
+      }
+    } else {
+      if ((flags & LINK_PTS) &&
+          !get_time (&p, end, &pts, &next.pts, &next.pts_step, &next.have_pts))
+        goto truncated;
+      if ((flags & LINK_CAPTURE) &&
+          !get_time (&p, end, &capture, &next.capture, &next.capture_step,
+              &next.have_capture))
+        goto truncated;
+    }
     s_size = features_only ? 0 : scores_size (state);
     f_size = has_features ? features_size (state, dtype) : 0;
     if (has_features && f_size == 0) {

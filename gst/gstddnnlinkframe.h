@@ -6,7 +6,8 @@
  *
  *   u8      flags: bits 0-1 exit, bits 2-3 tier, bit 4 features only (a
  *           reply to a request for features), bit 5 features present,
- *           bit 6 pts present, bit 7 capture time present
+ *           bit 6 pts present, bit 7 capture time present; bit 4 without
+ *           bit 5 marks a frame "in step" (below)
  *   varint  sample number, zigzag delta from the connection's previous
  *           sample (replies do not move it)
  *   varint  view mask (fused connections only)
@@ -18,10 +19,15 @@
  *           or 4 C bytes of float32), unless features only
  *   ...     features, their size fixed by the dtype and the shape
  *
+ * A frame in step is a camera's regular case: the next sample (the
+ * previous + 1), scores without features, and times (those present) that
+ * are exactly the predicted ones.  Its flags are followed by the view mask
+ * (fused connections) and the scores alone: no sample number, no times.
+ *
  * The entropy is not sent: the receiver computes it from the scores.  TCP
  * (and TLS) protect the bytes, so there is no checksum.  A camera's
- * scores-only frame of 10 int8 classes is 15 bytes (21 with the WebSocket's
- * own header) where its file frame is 76.
+ * scores-only frame of 10 int8 classes in step is 13 bytes (19 with the
+ * WebSocket's own header) where its file frame is 76.
  *
  * Each side keeps a GstDdnnLinkState per connection (reset when it opens);
  * gst_ddnn_link_frame_encode() and gst_ddnn_link_frame_decode() convert

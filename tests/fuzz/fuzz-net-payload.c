@@ -5,8 +5,9 @@
  * (gst_ddnn_result_from_json); 2 mod 3, a handshake: lines "Name: value"
  * up to an empty line, read as the upgrade request's headers
  * (gst_ddnn_announce_read), then the rest as the connection's first link
- * frame (gst_ddnn_link_frame_decode), whose file frame is checked against
- * that announcement at the door (gst_ddnn_announce_check_frame).  Any input must
+ * frame (gst_ddnn_link_frame_decode), and again as a run of frames each
+ * after a length byte; every file frame is checked against that
+ * announcement at the door (gst_ddnn_announce_check_frame).  Any input must
  * give a buffer, structure or announcement or be refused with a GError,
  * never crash or leak.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
@@ -48,28 +49,45 @@ handshake (const guint8 *data, size_t size)
     gchar *what = gst_ddnn_announce_describe (&announce);
     GstDdnnLinkState link;
     GBytes *file;
+    const guint8 *p;
+    guint pass;
 
     g_assert (what != NULL);
     g_free (what);
 
-    gst_ddnn_link_state_init (&link, announce.model_id, announce.view,
-        announce.n_classes, announce.int8_scores, announce.has_features,
-        announce.features_dtype, announce.n_dims, announce.shape);
-    file = gst_ddnn_link_frame_decode (&link, line, end - line, &error);
-    if (file) {
-      gsize n;
-      const guint8 *bytes = g_bytes_get_data (file, &n);
+    /* the rest: the connection's first link frame; then read again as a
+     * connection's frames one after another, each after a length byte
+     * (the running state: sample deltas, predicted times, frames in
+     * step) */
+    for (pass = 0; pass < 2; pass++) {
+      gst_ddnn_link_state_init (&link, announce.model_id, announce.view,
+          announce.n_classes, announce.int8_scores, announce.has_features,
+          announce.features_dtype, announce.n_dims, announce.shape);
+      for (p = line; p < end;) {
+        gsize left = (gsize) (end - p);
+        gsize n = pass == 0 ? left : MIN ((gsize) *p, left - 1);
 
-      /* what the link decoder gives, the file parser takes */
-      g_assert (gst_ddnn_frame_parse (bytes, n, &frame, NULL));
-      if (!gst_ddnn_announce_check_frame (&announce, &frame, &error)) {
-        g_assert (error != NULL);
-        g_clear_error (&error);
+        if (pass == 1)
+          p++;
+        file = gst_ddnn_link_frame_decode (&link, p, n, &error);
+        p += n;
+        if (file) {
+          gsize got;
+          const guint8 *bytes = g_bytes_get_data (file, &got);
+
+          /* what the link decoder gives, the file parser takes */
+          g_assert (gst_ddnn_frame_parse (bytes, got, &frame, NULL));
+          if (!gst_ddnn_announce_check_frame (&announce, &frame, &error)) {
+            g_assert (error != NULL);
+            g_clear_error (&error);
+          }
+          g_bytes_unref (file);
+        } else {
+          g_assert (error != NULL);
+          g_clear_error (&error);
+          break;
+        }
       }
-      g_bytes_unref (file);
-    } else {
-      g_assert (error != NULL);
-      g_clear_error (&error);
     }
     gst_ddnn_announce_clear (&announce);
   } else {

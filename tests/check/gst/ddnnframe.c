@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <gstddnnframe.h>
+#include <gstddnnlinkframe.h>
 
 static const gchar model_id[] =
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -196,6 +197,83 @@ GST_START_TEST (test_broken_frames)
 
 GST_END_TEST;
 
+/* Link frames of a camera's scores-only samples: the first two carry the
+ * sample delta and both times; from the third on, at a steady pace, the
+ * frame is "in step" (flags and scores only: 1 + 10 + 2 bytes); a frame
+ * off the pace carries its numbers again.  Each decodes to the file frame
+ * it came from. */
+GST_START_TEST (test_link_in_step)
+{
+  const gsize no_shape[3] = { 0 };
+  GstDdnnLinkState tx, rx;
+  /* 33 ms apart, but the sixth frame comes 5 ms late and the seventh is
+   * sample 8 (one skipped: the next step is taken for 66 ms, so sample 9
+   * is off the pace too, and sample 10 in step again) */
+  const guint64 samples[] = { 1, 2, 3, 4, 5, 6, 8, 9, 10 };
+  const GstClockTime late[] = { 0, 0, 0, 0, 0, 5, 5, 5, 5 };
+  const gsize sizes[] = { 0, 0, 13, 13, 13, 0, 0, 0, 13 };
+  guint k, i;
+
+  gst_ddnn_link_state_init (
+      &tx, model_id, 3, 10, TRUE, FALSE, DDNN_DTYPE_BIT, 0, no_shape);
+  rx = tx;
+  for (k = 0; k < G_N_ELEMENTS (samples); k++) {
+    GstBuffer *buffer = gst_buffer_new ();
+    GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (buffer, model_id, 10);
+    GBytes *file, *link, *back;
+    GstDdnnFrame frame, got;
+    const guint8 *data;
+    gsize size;
+    GError *error = NULL;
+
+    for (i = 0; i < 10; i++)
+      meta->scores[i] = (float) (i + k) * 0.5f - 2.0f;
+    meta->sample = samples[k];
+    meta->view = 3;
+    meta->view_mask = 1 << 3;
+    meta->pts = samples[k] * 33 * GST_MSECOND + late[k] * GST_MSECOND;
+    meta->capture_time = 7 * GST_SECOND + meta->pts;
+    file = gst_ddnn_frame_from_meta (meta, TRUE, FALSE, NULL);
+    data = g_bytes_get_data (file, &size);
+    fail_unless (gst_ddnn_frame_parse (data, size, &frame, NULL));
+    link = gst_ddnn_link_frame_encode (&tx, &frame, &error);
+    fail_unless (link != NULL, "%s", error ? error->message : "");
+    if (sizes[k]) {
+      fail_unless_equals_uint64 (g_bytes_get_size (link), sizes[k]);
+    } else {
+      fail_unless (g_bytes_get_size (link) > 13);
+    }
+    data = g_bytes_get_data (link, &size);
+    back = gst_ddnn_link_frame_decode (&rx, data, size, &error);
+    fail_unless (back != NULL, "%s", error ? error->message : "");
+    data = g_bytes_get_data (back, &size);
+    fail_unless (gst_ddnn_frame_parse (data, size, &got, NULL));
+    fail_unless_equals_uint64 (got.sample, samples[k]);
+    fail_unless_equals_uint64 (got.pts, meta->pts);
+    fail_unless_equals_uint64 (got.capture_time, meta->capture_time);
+    fail_unless_equals_int (got.scores_size, frame.scores_size);
+    fail_unless (memcmp (got.scores, frame.scores, frame.scores_size) == 0);
+    g_bytes_unref (back);
+    g_bytes_unref (link);
+    g_bytes_unref (file);
+    gst_buffer_unref (buffer);
+  }
+
+  /* a frame in step where there is nothing to step from is refused */
+  {
+    guint8 bogus[13] = { 0x40 | 0x10 };
+    GError *error = NULL;
+
+    gst_ddnn_link_state_init (
+        &rx, model_id, 3, 10, TRUE, FALSE, DDNN_DTYPE_BIT, 0, no_shape);
+    fail_if (gst_ddnn_link_frame_decode (&rx, bogus, sizeof (bogus), &error));
+    fail_unless (error != NULL);
+    g_error_free (error);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnframe_suite (void)
 {
@@ -207,6 +285,7 @@ ddnnframe_suite (void)
   tcase_add_test (tc, test_round_trip);
   tcase_add_test (tc, test_int8_scores);
   tcase_add_test (tc, test_broken_frames);
+  tcase_add_test (tc, test_link_in_step);
   return s;
 }
 
