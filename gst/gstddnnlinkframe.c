@@ -220,8 +220,8 @@ gst_ddnn_link_frame_encode (
 }
 
 GBytes *
-gst_ddnn_link_frame_decode (
-    GstDdnnLinkState *state, const guint8 *data, gsize size, GError **error)
+gst_ddnn_link_frame_decode (GstDdnnLinkState *state, const guint8 *data,
+    gsize size, gsize *consumed, GError **error)
 {
   const guint8 *p = data, *end = data + size;
   guint8 flags, *out;
@@ -316,7 +316,8 @@ gst_ddnn_link_frame_decode (
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE, "features of no size");
       return NULL;
     }
-    if ((gsize) (end - p) != s_size + f_size) {
+    if ((gsize) (end - p) < s_size + f_size ||
+        (!consumed && (gsize) (end - p) != s_size + f_size)) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_TRUNCATED,
           "link frame of sample %" G_GUINT64_FORMAT " holds %" G_GSIZE_FORMAT
           " bytes of scores and features, the handshake says %" G_GSIZE_FORMAT,
@@ -328,6 +329,8 @@ gst_ddnn_link_frame_decode (
     else
       next.sample = state->sample;
     *state = next;
+    if (consumed)
+      *consumed = (gsize) (p - data) + s_size + f_size;
   }
 
   /* the file frame, then its entropy from its own scores */

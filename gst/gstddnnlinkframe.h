@@ -29,6 +29,10 @@
  * scores-only frame of 10 int8 classes in step is 13 bytes (19 with the
  * WebSocket's own header) where its file frame is 76.
  *
+ * A WebSocket message carries one link frame or several one after
+ * another: a sender sends the frames that are ready together in one
+ * message.
+ *
  * Each side keeps a GstDdnnLinkState per connection (reset when it opens);
  * gst_ddnn_link_frame_encode() and gst_ddnn_link_frame_decode() convert
  * between file frames and link frames, so the rest of ddnn-gst only ever
@@ -74,8 +78,11 @@ GBytes *gst_ddnn_link_frame_encode (
 
 /* The file frame (with its checksum) of the link frame at @data; NULL,
  * with the reason, for anything that is not a whole, valid link frame of
- * this connection.  Every length is checked before anything is read. */
-GBytes *gst_ddnn_link_frame_decode (
-    GstDdnnLinkState *state, const guint8 *data, gsize size, GError **error);
+ * this connection.  Every length is checked before anything is read.
+ * With @consumed NULL the frame must fill @size exactly; otherwise it is
+ * the first of frames one after another (a link frame's size follows from
+ * its flags and the handshake), and @consumed is set to its size. */
+GBytes *gst_ddnn_link_frame_decode (GstDdnnLinkState *state, const guint8 *data,
+    gsize size, gsize *consumed, GError **error);
 
 G_END_DECLS

@@ -132,6 +132,8 @@ enum
 #define DEFAULT_BACKOFF_MAX (2 * GST_SECOND)
 #define DEFAULT_TIMEOUT (2 * GST_SECOND)
 #define BACKOFF_MIN_MS 50
+/* link frames sent together go in messages of up to this many bytes */
+#define BATCH_MAX (16 * 1024)
 
 typedef struct
 {
@@ -145,7 +147,9 @@ typedef struct
 {
   guint64 sample;
   gint64 deadline; /* monotonic µs */
-  GstStructure *own; /* this tier's answer, given if none comes */
+  /* the sample's frame, from which this tier's own answer is made if none
+   * comes in time (only then: most samples are answered) */
+  GBytes *frame;
 } Pending;
 
 struct _GstDdnnSink
@@ -207,7 +211,7 @@ struct _GstDdnnSink
   /* the open connection's link frame state */
   GstDdnnLinkState link;
   guint64 sent, acked, resent, dropped, bytes, payload, answered, degraded,
-      late, features_sent, features_missed, wire_up, wire_down, acks;
+      late, features_sent, features_missed, wire_up, wire_down, acks, messages;
   gdouble rtt_us;
 };
 
@@ -295,8 +299,7 @@ item_free (Item *item)
 static void
 pending_free (Pending *p)
 {
-  if (p->own)
-    gst_structure_free (p->own);
+  g_bytes_unref (p->frame);
   g_free (p);
 }
 
@@ -332,6 +335,25 @@ take_pending (GstDdnnSink *self, guint64 sample)
 }
 
 static void lose_connection (GstDdnnSink *self, const gchar *why);
+
+/* This tier's own answer for a sample the next did not answer in time,
+ * marked degraded. */
+static GstStructure *
+own_answer (GstDdnnSink *self, Pending *p)
+{
+  GstDdnnFrame frame;
+  GstBuffer *buffer = gst_ddnn_buffer_new_from_frame (
+      g_bytes_ref (p->frame), &frame, NULL);
+  GstDdnnMeta *meta = buffer ? gst_buffer_get_ddnn_meta (buffer) : NULL;
+  GstStructure *own;
+
+  /* the frame was made here and checked: it parses */
+  g_return_val_if_fail (meta != NULL, NULL);
+  own = gst_ddnn_result_new (meta, gst_ddnn_model_label (self->model, meta));
+  gst_structure_set (own, "degraded", G_TYPE_BOOLEAN, TRUE, NULL);
+  gst_buffer_unref (buffer);
+  return own;
+}
 
 /* Network thread: degraded answers for what is overdue. */
 /* The timer wakes the network thread when something falls due (the
@@ -421,8 +443,7 @@ on_timer (gpointer data)
     GST_DEBUG_OBJECT (self,
         "no answer for sample %" G_GUINT64_FORMAT " in time: degraded",
         p->sample);
-    give_answer (self, p->own);
-    p->own = NULL;
+    give_answer (self, own_answer (self, p));
     pending_free (p);
   }
   g_list_free (due);
@@ -469,10 +490,28 @@ handle_answer (GstDdnnSink *self, const gchar *json)
 static void connect_now (GstDdnnSink *self);
 
 /* Network thread: sends what has not gone on this connection yet. */
+/* Network thread, under the lock: one message of the link frames in
+ * @batch, emptied. */
+static void
+send_batch (GstDdnnSink *self, GByteArray *batch)
+{
+  gsize wire;
+
+  if (!batch->len)
+    return;
+  wire = GST_DDNN_NET_CLIENT_FRAMING (batch->len) + batch->len;
+  self->bytes += wire;
+  self->wire_up += wire;
+  self->messages++;
+  link_send (self->conn, batch->data, batch->len, NULL);
+  g_byte_array_set_size (batch, 0);
+}
+
 static gboolean
 send_queued (gpointer data)
 {
   GstDdnnSink *self = data;
+  GByteArray *batch;
   GList *l;
 
   g_mutex_lock (&self->lock);
@@ -483,9 +522,10 @@ send_queued (gpointer data)
     g_mutex_unlock (&self->lock);
     return G_SOURCE_REMOVE;
   }
+  batch = g_byte_array_new ();
   for (l = self->items.head; l; l = l->next) {
     Item *item = l->data;
-    gsize size, wire;
+    gsize size;
     gconstpointer bytes;
     GstDdnnFrame frame;
     GBytes *link;
@@ -504,19 +544,21 @@ send_queued (gpointer data)
       continue;
     }
     bytes = g_bytes_get_data (link, &size);
+    /* the frames ready now go together, in messages of up to BATCH_MAX */
+    if (batch->len && batch->len + size > BATCH_MAX)
+      send_batch (self, batch);
+    g_byte_array_append (batch, bytes, size);
+    g_bytes_unref (link);
     item->sent_at = g_get_monotonic_time ();
     if (item->ever_sent)
       self->resent++;
     item->ever_sent = TRUE;
     self->sent++;
-    wire = GST_DDNN_NET_CLIENT_FRAMING (size) + size;
-    self->bytes += wire;
-    self->wire_up += wire;
     self->payload += frame.scores_size + frame.features_size;
-    link_send (self->conn, bytes, size, NULL);
-    g_bytes_unref (link);
     self->last_out = item->sent_at;
   }
+  send_batch (self, batch);
+  g_byte_array_unref (batch);
   g_mutex_unlock (&self->lock);
   return G_SOURCE_REMOVE;
 }
@@ -1075,6 +1117,7 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   g_mutex_lock (&self->lock);
   self->flushing = FALSE;
   self->sent = self->acked = self->resent = self->dropped = self->bytes = 0;
+  self->messages = 0;
   self->answered = self->degraded = self->late = 0;
   self->giving = 0;
   self->rtt_us = 0;
@@ -1217,8 +1260,7 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   GST_OBJECT_UNLOCK (self);
   p = g_new0 (Pending, 1);
   p->sample = meta->sample;
-  p->own = gst_ddnn_result_new (meta, gst_ddnn_model_label (self->model, meta));
-  gst_structure_set (p->own, "degraded", G_TYPE_BOOLEAN, TRUE, NULL);
+  p->frame = g_bytes_ref (frame);
   p->deadline = timeout ? g_get_monotonic_time () + (gint64) (timeout / 1000)
                         : G_MAXINT64;
   gst_clear_buffer (&parsed);
@@ -1498,7 +1540,7 @@ gst_ddnn_sink_get_property (
               "degraded", G_TYPE_UINT64, self->degraded, "late", G_TYPE_UINT64,
               self->late, "wire-up", G_TYPE_UINT64, self->wire_up, "wire-down",
               G_TYPE_UINT64, self->wire_down, "acks", G_TYPE_UINT64, self->acks,
-              NULL));
+              "messages", G_TYPE_UINT64, self->messages, NULL));
       g_mutex_unlock (&self->lock);
       return;
     default:
@@ -1812,13 +1854,15 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
    * (µs, smoothed); `answered`, `degraded`, `late` (answers); `wire-up`,
    * `wire-down` (every byte each way: WebSocket and frame headers,
    * handshake, heartbeats, acks, answers); `acks` (acknowledgement
-   * messages).  Also posted as an element message at EOS.
+   * messages); `messages` (WebSocket messages of link frames: the frames
+   * ready at once go in one).  Also posted as an element message at EOS.
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "sent, acked, resent, dropped, bytes (whole frames), payload-bytes "
           "(scores and features), features-sent, features-missed, rtt (us, "
-          "smoothed), answered, degraded, late",
+          "smoothed), answered, degraded, late, wire-up, wire-down (every "
+          "byte each way), acks, messages",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);

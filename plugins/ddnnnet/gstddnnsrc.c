@@ -740,8 +740,8 @@ take_fused_sender (GstDdnnSrc *self, guint64 sample)
   return g_hash_table_lookup (self->peers_by_id, &id);
 }
 
-/* Checks and queues one frame; FALSE (with the reason) if the peer is to be
- * disconnected. */
+/* Checks and gives on one frame (the file frame a link frame stood for;
+ * taken); FALSE (with the reason) if the peer is to be disconnected. */
 static gboolean
 handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
 {
@@ -753,20 +753,8 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   LastSample *last;
   GstClockTime now;
 
-  /* the link frame becomes the file frame it stands for; every byte is
-   * checked before anything is read, and then the frame against what its
-   * connection announced: nothing a peer sends can be a stream error
-   * downstream */
-  {
-    gsize size;
-    const guint8 *data = g_bytes_get_data (bytes, &size);
-    GBytes *file = gst_ddnn_link_frame_decode (&peer->link, data, size, error);
-
-    g_bytes_unref (bytes);
-    if (!file)
-      return FALSE;
-    bytes = file;
-  }
+  /* checked against what its connection announced: nothing a peer sends
+   * can be a stream error downstream */
   if (!(buffer = gst_ddnn_buffer_new_from_frame (bytes, &frame, error)))
     return FALSE;
   if (!gst_ddnn_announce_check_frame (&peer->announce, &frame, error)) {
@@ -861,8 +849,28 @@ on_peer_message (
   if (type != SOUP_WEBSOCKET_DATA_BINARY) {
     g_set_error (&error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
         "a text message where frames are expected");
-  } else if (handle_frame (self, peer, g_bytes_ref (message), &error)) {
-    return;
+  } else {
+    /* the link frames of the message, one after another: each becomes
+     * the file frame it stands for, every byte checked before anything
+     * is read */
+    gsize size, used = 0;
+    const guint8 *bytes = g_bytes_get_data (message, &size);
+
+    while (used < size) {
+      gsize n = 0;
+      GBytes *file = gst_ddnn_link_frame_decode (
+          &peer->link, bytes + used, size - used, &n, &error);
+
+      if (!file || !handle_frame (self, peer, file, &error))
+        break;
+      used += n;
+      /* a frame pushed here may have ended the peer (its answer could
+       * not be sent) */
+      if (peer->doomed)
+        return;
+    }
+    if (!error)
+      return;
   }
   GST_OBJECT_LOCK (self);
   self->rejected++;

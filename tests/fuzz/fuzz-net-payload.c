@@ -5,8 +5,9 @@
  * (gst_ddnn_result_from_json); 2 mod 3, a handshake: lines "Name: value"
  * up to an empty line, read as the upgrade request's headers
  * (gst_ddnn_announce_read), then the rest as the connection's first link
- * frame (gst_ddnn_link_frame_decode), and again as a run of frames each
- * after a length byte; every file frame is checked against that
+ * frame (gst_ddnn_link_frame_decode), again as a run of frames each
+ * after a length byte, and again as one message of frames back to back;
+ * every file frame is checked against that
  * announcement at the door (gst_ddnn_announce_check_frame).  Any input must
  * give a buffer, structure or announcement or be refused with a GError,
  * never crash or leak.
@@ -55,26 +56,28 @@ handshake (const guint8 *data, size_t size)
     g_assert (what != NULL);
     g_free (what);
 
-    /* the rest: the connection's first link frame; then read again as a
-     * connection's frames one after another, each after a length byte
-     * (the running state: sample deltas, predicted times, frames in
-     * step) */
-    for (pass = 0; pass < 2; pass++) {
+    /* the rest: the connection's first link frame; then a connection's
+     * frames one after another, each after a length byte; then one
+     * message of frames back to back (the running state: sample deltas,
+     * predicted times, frames in step) */
+    for (pass = 0; pass < 3; pass++) {
       gst_ddnn_link_state_init (&link, announce.model_id, announce.view,
           announce.n_classes, announce.int8_scores, announce.has_features,
           announce.features_dtype, announce.n_dims, announce.shape);
       for (p = line; p < end;) {
-        gsize left = (gsize) (end - p);
-        gsize n = pass == 0 ? left : MIN ((gsize) *p, left - 1);
+        gsize left = (gsize) (end - p), used = 0;
+        gsize n = pass == 1 ? MIN ((gsize) *p, left - 1) : left;
 
         if (pass == 1)
           p++;
-        file = gst_ddnn_link_frame_decode (&link, p, n, &error);
-        p += n;
+        file = gst_ddnn_link_frame_decode (
+            &link, p, n, pass == 2 ? &used : NULL, &error);
         if (file) {
           gsize got;
           const guint8 *bytes = g_bytes_get_data (file, &got);
 
+          g_assert (pass != 2 || (used > 0 && used <= n));
+          p += pass == 2 ? used : n;
           /* what the link decoder gives, the file parser takes */
           g_assert (gst_ddnn_frame_parse (bytes, got, &frame, NULL));
           if (!gst_ddnn_announce_check_frame (&announce, &frame, &error)) {

@@ -158,6 +158,26 @@ def main():
         done.append(f"view-mask grab (the camera's view: 409; at the cloud it got "
                     f"{len(got)} answer, its own)")
 
+        # several link frames in one message, as a sink sends those ready
+        # together: each is taken and answered; a frame cut short after a
+        # good one in the same message disconnects the peer
+        s = accepted(cport, announcement(model_id, -1, features="bits:48x8x8",
+                                         session="batch"))
+        two = (link_frame(-1, 5000, features=bytes(384), view_mask=1) +
+               link_frame(-1, 5001, features=bytes(384), view_mask=1, previous=5000))
+        ws_send(s, two)
+        got = ws_messages(s, 2.0)
+        mine = sorted(json.loads(m[7:])["sample"] for m in got if m.startswith("answer "))
+        acked = [int(m[4:]) for m in got if m.startswith("ack ")]
+        if mine != [5000, 5001] or not acked or max(acked) != 5001:
+            fail(f"two frames in one message: answers {mine}, acks {acked}")
+        ws_send(s, link_frame(-1, 5002, features=bytes(384), view_mask=1, previous=5001) +
+                link_frame(-1, 5003, features=bytes(384), view_mask=1, previous=5002)[:-1])
+        if not closed_by_server(s):
+            fail("a message whose second frame is cut short: the peer was not disconnected")
+        done.append("several frames in one message (each answered; one cut short: "
+                    "disconnected)")
+
         # 1000 tokenless connections at once, the edge under a 1024-fd limit
         fds0 = open_fds(edge.pid)
         socks = []

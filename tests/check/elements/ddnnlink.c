@@ -258,7 +258,7 @@ typedef struct
   SoupServer *server;
   const gchar *refusal;
   GPtrArray *conns;
-  gint frames; /* atomic */
+  gint frames; /* messages of frames taken, atomic */
   gint port;
 } FakeServer;
 
@@ -480,11 +480,14 @@ GST_START_TEST (test_resend_after_reconnect)
   for (s = 0; s < 20; s++)
     fail_unless_equals_int (
         gst_harness_push (h, camera_buffer (s)), GST_FLOW_OK);
+  /* all sent (in one message or several), some of it taken */
   until = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (
-      g_atomic_int_get (&fake.frames) < 20 && g_get_monotonic_time () < until)
+  while ((stat (h->element, "sent") < 20 ||
+             g_atomic_int_get (&fake.frames) == 0) &&
+      g_get_monotonic_time () < until)
     g_usleep (10000);
-  fail_unless_equals_int (g_atomic_int_get (&fake.frames), 20);
+  fail_unless_equals_uint64 (stat (h->element, "sent"), 20);
+  fail_unless (g_atomic_int_get (&fake.frames) > 0);
   fail_unless_equals_uint64 (stat (h->element, "acked"), 0);
   fake_stop (&fake);
 
@@ -531,6 +534,64 @@ GST_START_TEST (test_resend_after_reconnect)
 
 GST_END_TEST;
 
+/* A next tier that never answers: each sample gets this tier's own answer,
+ * marked degraded, once its timeout has passed (the sink's timer wakes for
+ * the oldest deadline; nothing polls), with the class its scores say. */
+GST_START_TEST (test_degraded_in_time)
+{
+  FakeServer fake;
+  Server server;
+  GstHarness *h;
+  GstBus *bus = gst_bus_new ();
+  guint64 s, got = 0;
+  gint64 t0;
+
+  fake_start (&fake, NULL);
+  server.port = fake.port;
+  h = camera (&server, GST_SECOND);
+  g_object_set (h->element, "timeout", 200 * GST_MSECOND, NULL);
+  gst_element_set_bus (h->element, bus);
+  t0 = g_get_monotonic_time ();
+  for (s = 0; s < 3; s++)
+    fail_unless_equals_int (
+        gst_harness_push (h, camera_buffer (s)), GST_FLOW_OK);
+  while (got < 3) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (
+        bus, 5 * GST_SECOND, GST_MESSAGE_ELEMENT);
+    const GstStructure *st;
+    guint64 sample = G_MAXUINT64;
+    guint cls = G_MAXUINT;
+    gboolean degraded = FALSE;
+    GstBuffer *sent;
+    GstDdnnMeta *meta;
+
+    fail_unless (msg != NULL, "%" G_GUINT64_FORMAT " of 3 answers", got);
+    st = gst_message_get_structure (msg);
+    if (!gst_structure_has_name (st, "ddnn-result")) {
+      gst_message_unref (msg);
+      continue;
+    }
+    fail_unless (g_get_monotonic_time () - t0 >= 200 * 1000);
+    fail_unless (
+        gst_structure_get (st, "sample", G_TYPE_UINT64, &sample, "class",
+            G_TYPE_UINT, &cls, "degraded", G_TYPE_BOOLEAN, &degraded, NULL));
+    fail_unless_equals_uint64 (sample, got);
+    fail_unless (degraded);
+    sent = camera_buffer (sample);
+    meta = gst_buffer_get_ddnn_meta (sent);
+    fail_unless_equals_int (cls, ddnn_argmax (10, meta->scores));
+    gst_buffer_unref (sent);
+    gst_message_unref (msg);
+    got++;
+  }
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  fake_stop (&fake);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnlink_suite (void)
 {
@@ -546,6 +607,7 @@ ddnnlink_suite (void)
   tcase_add_test (tc, test_no_heartbeat);
   tcase_add_test (tc, test_other_version_refused);
   tcase_add_test (tc, test_resend_after_reconnect);
+  tcase_add_test (tc, test_degraded_in_time);
   return s;
 }
 

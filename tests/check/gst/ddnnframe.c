@@ -244,7 +244,7 @@ GST_START_TEST (test_link_in_step)
       fail_unless (g_bytes_get_size (link) > 13);
     }
     data = g_bytes_get_data (link, &size);
-    back = gst_ddnn_link_frame_decode (&rx, data, size, &error);
+    back = gst_ddnn_link_frame_decode (&rx, data, size, NULL, &error);
     fail_unless (back != NULL, "%s", error ? error->message : "");
     data = g_bytes_get_data (back, &size);
     fail_unless (gst_ddnn_frame_parse (data, size, &got, NULL));
@@ -266,7 +266,8 @@ GST_START_TEST (test_link_in_step)
 
     gst_ddnn_link_state_init (
         &rx, model_id, 3, 10, TRUE, FALSE, DDNN_DTYPE_BIT, 0, no_shape);
-    fail_if (gst_ddnn_link_frame_decode (&rx, bogus, sizeof (bogus), &error));
+    fail_if (
+        gst_ddnn_link_frame_decode (&rx, bogus, sizeof (bogus), NULL, &error));
     fail_unless (error != NULL);
     g_error_free (error);
   }
