@@ -292,8 +292,14 @@ gst_ddnn_frame_parse (
   frame->capture_time = flags & FLAG_CAPTURE ? read_u64 (data + 24)
                                              : GST_CLOCK_TIME_NONE;
   frame->view_mask = read_u64 (data + 32);
-  for (i = 0; i < 8; i++)
-    g_snprintf (frame->model_id + 2 * i, 3, "%02x", data[40 + i]);
+  /* every frame that crosses a link is parsed: no printf here */
+  for (i = 0; i < 8; i++) {
+    static const gchar hex[] = "0123456789abcdef";
+
+    frame->model_id[2 * i] = hex[data[40 + i] >> 4];
+    frame->model_id[2 * i + 1] = hex[data[40 + i] & 15];
+  }
+  frame->model_id[16] = '\0';
   frame->features = feature_bytes ? frame->scores + frame->scores_size : NULL;
   frame->features_size = feature_bytes;
   return TRUE;

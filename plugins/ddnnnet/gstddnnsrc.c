@@ -158,6 +158,9 @@ typedef struct
   guint64 ack_upto;
   GSource *ack_source;
   gchar *name; /* "address:port (peer id, view N)", for messages */
+  /* "session/view": its last sample's key in last_sample (one view a
+   * connection) */
+  gchar *last_key;
   gchar *host;
   /* heartbeats: monotonic µs of the last message each way */
   gint64 last_in, last_out;
@@ -518,6 +521,7 @@ peer_free (Peer *peer)
   g_clear_object (&peer->socket);
   gst_ddnn_announce_clear (&peer->announce);
   g_free (peer->name);
+  g_free (peer->last_key);
   g_free (peer->host);
   g_free (peer);
 }
@@ -796,10 +800,11 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
 
   /* a frame resent after a reconnect of its session is acknowledged and
    * dropped */
-  key = g_strdup_printf ("%s/%u", peer->announce.session, index);
+  if (!peer->last_key)
+    peer->last_key = g_strdup_printf ("%s/%u", peer->announce.session, index);
+  key = peer->last_key;
   last = g_hash_table_lookup (self->last_sample, key);
   if (last && frame.sample <= last->sample) {
-    g_free (key);
     gst_buffer_unref (buffer);
     last->seen = g_get_monotonic_time ();
     GST_OBJECT_LOCK (self);
@@ -810,9 +815,7 @@ handle_frame (GstDdnnSrc *self, Peer *peer, GBytes *bytes, GError **error)
   }
   if (!last) {
     last = g_new (LastSample, 1);
-    g_hash_table_insert (self->last_sample, key, last);
-  } else {
-    g_free (key);
+    g_hash_table_insert (self->last_sample, g_strdup (key), last);
   }
   last->sample = frame.sample;
   last->seen = g_get_monotonic_time ();
