@@ -188,6 +188,8 @@ struct _GstDdnnSink
   GCancellable *cancel;
   guint backoff;
   GSource *retry, *timer;
+  /* wakes the network thread to send what the streaming thread queued */
+  GSource *sender;
   gboolean connecting;
   /* heartbeats, network thread: monotonic µs of the last message each way */
   gint64 last_in, last_out;
@@ -195,7 +197,10 @@ struct _GstDdnnSink
   /* shared with the streaming thread, under lock */
   GMutex lock;
   GCond cond;
-  GQueue items; /* Item *, unacknowledged, in sample order */
+  GQueue items; /* Item *, unacknowledged, in the order they go */
+  /* the first of the items not sent on this connection (they are the tail
+   * of the queue), or NULL */
+  GList *unsent;
   GQueue pending; /* Pending *, in deadline order */
   GHashTable *pending_by_sample;
   gboolean flushing, send_scheduled;
@@ -516,6 +521,8 @@ send_queued (gpointer data)
 
   g_mutex_lock (&self->lock);
   self->send_scheduled = FALSE;
+  if (self->sender)
+    g_source_set_ready_time (self->sender, -1);
   if (!self->conn ||
       soup_websocket_connection_get_state (self->conn) !=
           SOUP_WEBSOCKET_STATE_OPEN) {
@@ -523,7 +530,7 @@ send_queued (gpointer data)
     return G_SOURCE_REMOVE;
   }
   batch = g_byte_array_new ();
-  for (l = self->items.head; l; l = l->next) {
+  for (l = self->unsent; l; l = l->next) {
     Item *item = l->data;
     gsize size;
     gconstpointer bytes;
@@ -559,8 +566,17 @@ send_queued (gpointer data)
   }
   send_batch (self, batch);
   g_byte_array_unref (batch);
+  self->unsent = NULL;
   g_mutex_unlock (&self->lock);
   return G_SOURCE_REMOVE;
+}
+
+/* The sender source's callback: it stays, woken again by the next frame. */
+static gboolean
+send_queued_again (gpointer data)
+{
+  send_queued (data);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -593,7 +609,9 @@ on_message (
     while (!g_queue_is_empty (&self->items)) {
       Item *item = g_queue_peek_head (&self->items);
 
-      if (item->sample > upto)
+      /* not what was not sent yet (a features reply queued behind a later
+       * sample) */
+      if (item->sample > upto || self->items.head == self->unsent)
         break;
       g_queue_pop_head (&self->items);
       if (item->sent_at) {
@@ -620,6 +638,8 @@ on_message (
       item->frame = g_bytes_ref (frame);
       item->sample = sample;
       g_queue_push_tail (&self->items, item);
+      if (!self->unsent)
+        self->unsent = self->items.tail;
       self->features_sent++;
     } else {
       self->features_missed++;
@@ -679,6 +699,7 @@ lose_connection (GstDdnnSink *self, const gchar *why)
   conn = g_steal_pointer (&self->conn);
   for (l = self->items.head; l; l = l->next)
     ((Item *) l->data)->sent_at = 0;
+  self->unsent = self->items.head;
   g_mutex_unlock (&self->lock);
   if (conn) {
     g_signal_handlers_disconnect_by_data (conn, self);
@@ -940,6 +961,8 @@ stop_network (gpointer data)
   }
   if (self->timer)
     g_source_destroy (self->timer);
+  if (self->sender)
+    g_source_destroy (self->sender);
   g_mutex_lock (&self->lock);
   if (self->conn) {
     g_signal_handlers_disconnect_by_data (self->conn, self);
@@ -1138,6 +1161,10 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   g_source_set_callback (self->timer, on_timer, self, NULL);
   g_source_set_ready_time (self->timer, -1);
   g_source_attach (self->timer, self->context);
+  self->sender = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_callback (self->sender, send_queued_again, self, NULL);
+  g_source_set_ready_time (self->sender, -1);
+  g_source_attach (self->sender, self->context);
   gst_ddnn_net_thread_call (start_network, self);
   return TRUE;
 }
@@ -1152,6 +1179,8 @@ gst_ddnn_sink_stop (GstBaseSink *sink)
     gst_ddnn_net_thread_call (stop_network, self);
     g_source_destroy (self->timer);
     g_clear_pointer (&self->timer, g_source_unref);
+    g_source_destroy (self->sender);
+    g_clear_pointer (&self->sender, g_source_unref);
     g_clear_pointer (&self->context, g_main_context_unref);
     gst_ddnn_net_thread_unref ();
   }
@@ -1159,6 +1188,7 @@ gst_ddnn_sink_stop (GstBaseSink *sink)
   g_mutex_lock (&self->lock);
   left = g_queue_get_length (&self->pending);
   g_queue_clear_full (&self->items, (GDestroyNotify) item_free);
+  self->unsent = NULL;
   g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   g_clear_pointer (&self->pending_by_sample, g_hash_table_unref);
   g_queue_clear (&self->ring_order);
@@ -1287,7 +1317,11 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   while (
       g_queue_get_length (&self->items) >= self->max_queue && !self->flushing) {
     if (self->policy == GST_DDNN_QUEUE_DROP_OLDEST) {
-      Item *old = g_queue_pop_head (&self->items);
+      Item *old;
+
+      if (self->unsent == self->items.head)
+        self->unsent = self->unsent->next;
+      old = g_queue_pop_head (&self->items);
 
       GST_DEBUG_OBJECT (
           self, "queue full: dropped sample %" G_GUINT64_FORMAT, old->sample);
@@ -1306,6 +1340,8 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
     return GST_FLOW_FLUSHING;
   }
   g_queue_push_tail (&self->items, item);
+  if (!self->unsent)
+    self->unsent = self->items.tail;
   if (features_frame) {
     /* kept until asked for, or until ring-size newer samples came */
     guint64 *key = g_memdup2 (&item->sample, sizeof (guint64));
@@ -1326,7 +1362,7 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   }
   if (!self->send_scheduled) {
     self->send_scheduled = TRUE;
-    g_main_context_invoke (self->context, send_queued, self);
+    g_source_set_ready_time (self->sender, 0);
   }
   g_mutex_unlock (&self->lock);
   return GST_FLOW_OK;
