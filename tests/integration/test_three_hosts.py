@@ -286,8 +286,10 @@ def main():
         log = open(f"{d}/devices.log").read()
         wire = sum(int(m) for m in re.findall(r"wire-up=\(guint64\)(\d+)", log))
         framing = (wire - payload) / wire
-        # a guard on what protocol v2 reached (28 %); the goal, 25 %, is not met
-        if framing > 0.30:
+        # under a quarter (the cameras here run as fast as they go, so the
+        # frames ready together share a WebSocket message; paced at a camera's
+        # rate, as in `make demo`, each goes alone and framing is ~29 %)
+        if framing > 0.25:
             fail(f"on-demand: framing is {100 * framing:.0f} % of the cameras' uplink")
         print(f"7. features on demand: {payload / n:.1f} B/sample of scores and features "
               f"(cost model {model / n:.1f}), {6144 * n / payload:.1f}x below raw; "
