@@ -449,6 +449,7 @@ GST_START_TEST (test_other_version_refused)
   fail_unless (strstr (text, "protocol 2") != NULL, "%s", text);
   fail_unless (strstr (text, "speaks 3") != NULL, "%s", text);
   fail_unless (strstr (text, "409") != NULL, "%s", text);
+  fail_unless (strstr (text, "127.0.0.1") != NULL, "%s", text);
   g_free (text);
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
