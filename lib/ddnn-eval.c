@@ -66,10 +66,13 @@ ddnn_sample_result_decide (const DdnnModel *model, DdnnSampleResult *r,
 
   for (v = 0; v < r->n_views; v++)
     present += (r->view_mask >> v) & 1;
-  if (r->local_entropy < local_threshold) {
+  if (ddnn_model_exits (
+          model, DDNN_TIER_DEVICE, local_threshold, r->local_entropy)) {
     r->tier = DDNN_TIER_DEVICE;
     r->answer = r->local_class;
-  } else if (r->has_edge && r->edge_entropy < edge_threshold) {
+  } else if (r->has_edge &&
+      ddnn_model_exits (
+          model, DDNN_TIER_EDGE, edge_threshold, r->edge_entropy)) {
     r->tier = DDNN_TIER_EDGE;
     r->answer = r->edge_class;
   } else {

@@ -1613,6 +1613,24 @@ ddnn_model_get_threshold (const DdnnModel *model, DdnnTier tier)
   return tier <= DDNN_TIER_CLOUD ? model->thresholds[tier] : -1.0;
 }
 
+double
+ddnn_model_resolve_threshold (
+    const DdnnModel *model, DdnnTier tier, double threshold)
+{
+  if (threshold >= 0)
+    return threshold;
+  return model ? MAX (ddnn_model_get_threshold (model, tier), 0.0) : 0.0;
+}
+
+gboolean
+ddnn_model_exits (
+    const DdnnModel *model, DdnnTier tier, double threshold, double entropy)
+{
+  if (tier >= DDNN_TIER_CLOUD)
+    return TRUE;
+  return entropy < ddnn_model_resolve_threshold (model, tier, threshold);
+}
+
 guint
 ddnn_model_get_n_sections (const DdnnModel *model)
 {

@@ -105,6 +105,18 @@ DdnnFusion ddnn_model_get_feature_fusion (const DdnnModel *model);
 /* Default exit threshold of a tier (device means the fused local exit);
  * negative when the topology sets none. */
 double ddnn_model_get_threshold (const DdnnModel *model, DdnnTier tier);
+/* The threshold in force at @tier: @threshold when it is 0 or more, else
+ * the model's trained one (0, so that nothing exits, when it has none or
+ * @model is NULL). */
+double ddnn_model_resolve_threshold (
+    const DdnnModel *model, DdnnTier tier, double threshold);
+/* The exit rule, the one place it lives: whether a sample whose scores at
+ * @tier have normalized entropy @entropy is answered there.  It is when
+ * the entropy is below the threshold in force
+ * (ddnn_model_resolve_threshold: @threshold, or the model's when
+ * negative); the cloud, the last tier, answers every sample. */
+gboolean ddnn_model_exits (
+    const DdnnModel *model, DdnnTier tier, double threshold, double entropy);
 
 guint ddnn_model_get_n_sections (const DdnnModel *model);
 DdnnSection *ddnn_model_get_section (const DdnnModel *model, guint index);

@@ -32,15 +32,11 @@ while getopts u:p:a:k:m:t:w:T:o:C:A:P:h opt; do
 done
 [ -n "$cloud" ] || { sed -n '2,16p' "$0"; exit 2; }
 token_check "$token_file"
-if [ -z "$threshold" ]; then
-  threshold=$("$build/tools/ddnn" inspect --json "$model" |
-    sed -n 's/.*"local_threshold" : \([0-9.]*\).*/\1/p' | head -n 1)
-fi
 views=$("$build/tools/ddnn" inspect --json "$model" | sed -n 's/.*"views" : \([0-9]*\).*/\1/p' | head -n 1)
 set -- ddnnsrc name=in "port=$port" "address=$address" ${token_file:+"token-file=$token_file"} \
   "views=$views" "model=$model" "clock-port=$clock_port" \
   ddnnaggregate name=fuse "model=$model" "timeout=${wait_ms}000000" "align=$align" ! \
-  ddnnexit name=x "threshold=$threshold" "model=$model" "results=$results" \
+  ddnnexit name=x ${threshold:+"threshold=$threshold"} "model=$model" "results=$results" \
   x.exit ! queue ! fakesink sync=false async=false \
   x.next ! queue ! ddnnsink "location=$cloud" ${token_file:+"token-file=$token_file"} \
     ${ca:+"tls-ca-file=$ca"} "model=$model" "results=$results" \

@@ -30,13 +30,9 @@ video=$data/video
 if [ ! -f "$video/labels.csv" ]; then
   "$ddnn" dataset fmv --out "$data" --seed 1 --limit "$samples" --video "$video" >/dev/null
 fi
-if [ -z "$threshold" ]; then
-  threshold=$("$ddnn" eval --model "$model" --data "$data" --limit 1 --json |
-    sed -n 's/.*"threshold": \([0-9.]*\).*/\1/p')
-fi
 rm -f "$results"
 set -- ddnnaggregate name=fuse "model=$model" ! \
-  ddnnexit name=exit "threshold=$threshold" "model=$model" "results=$results" \
+  ddnnexit name=exit ${threshold:+"threshold=$threshold"} "model=$model" "results=$results" \
   exit.exit ! fakesink async=false \
   exit.next ! ddnncloud "model=$model" "results=$results" ! fakesink async=false
 for v in 0 1 2 3 4 5; do
@@ -47,7 +43,7 @@ start=$(date +%s.%N)
 GST_PLUGIN_PATH=$build/plugins/ddnn${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
   gst-launch-1.0 -q "$@"
 end=$(date +%s.%N)
-awk -F, -v results="$results" -v t0="$start" -v t1="$end" -v T="$threshold" '
+awk -F, -v results="$results" -v t0="$start" -v t1="$end" -v T="${threshold:-the model's}" '
   NR > 1 { label[$1] = $2 }
   END {
     while ((getline line < results) > 0) {

@@ -1474,11 +1474,9 @@ cmd_eval (int argc, char **argv)
   n = data->n_samples - skip;
   if (limit > 0)
     n = MIN ((guint) limit, n);
-  if (threshold < 0)
-    threshold = MAX (ddnn_model_get_threshold (model, DDNN_TIER_DEVICE), 0.0);
-  if (edge_threshold < 0)
-    edge_threshold = MAX (
-        ddnn_model_get_threshold (model, DDNN_TIER_EDGE), 0.0);
+  threshold = ddnn_model_resolve_threshold (model, DDNN_TIER_DEVICE, threshold);
+  edge_threshold = ddnn_model_resolve_threshold (
+      model, DDNN_TIER_EDGE, edge_threshold);
   alive = n_views == 64 ? G_MAXUINT64 : (G_GUINT64_CONSTANT (1) << n_views) - 1;
   if (views_k > 0) {
     if ((guint) views_k > n_views) {
@@ -1816,8 +1814,7 @@ cmd_run (int argc, char **argv)
       goto out;
     }
   }
-  if (threshold < 0)
-    threshold = ddnn_model_get_threshold (model, DDNN_TIER_DEVICE);
+  threshold = ddnn_model_resolve_threshold (model, DDNN_TIER_DEVICE, threshold);
   n_samples = MIN ((guint) n_samples, data ? data->n_samples : images->dims[0]);
   n_views = ddnn_model_get_n_views (model);
   n_classes = ddnn_model_get_n_classes (model);
@@ -1876,7 +1873,7 @@ cmd_run (int argc, char **argv)
       goto out;
     }
     local_class = ddnn_argmax (n_classes, fused);
-    exits = entropy < threshold;
+    exits = ddnn_model_exits (model, DDNN_TIER_DEVICE, threshold, entropy);
     t0 = g_get_monotonic_time ();
     if (!ddnn_section_run_fused (ddnn_model_get_cloud_section (model), features,
             n_views, &cloud_result, &error)) {

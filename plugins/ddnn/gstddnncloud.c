@@ -129,7 +129,6 @@ gst_ddnn_cloud_start (GstDdnnCloud *self)
   if (!self->section || !ddnn_section_is_present (self->section)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("The model %s has no %s section", path, name), (NULL));
-    g_clear_pointer (&self->model, ddnn_model_unref);
     return FALSE;
   }
   return TRUE;
@@ -194,9 +193,7 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GST_OBJECT_LOCK (self);
   threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
-  if (threshold < 0)
-    threshold = ddnn_model_get_threshold (self->model, tier);
-  exits = tier == DDNN_TIER_CLOUD || meta->entropy < threshold;
+  exits = ddnn_model_exits (self->model, tier, threshold, meta->entropy);
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   if (exits)
     gst_ddnn_post_result (GST_ELEMENT (self),
@@ -229,8 +226,11 @@ gst_ddnn_cloud_change_state (GstElement *element, GstStateChange transition)
   GstStateChangeReturn ret;
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
-      !gst_ddnn_cloud_start (self))
+      !gst_ddnn_cloud_start (self)) {
+    /* what start () made before it failed (the results file) */
+    gst_ddnn_cloud_stop (self);
     return GST_STATE_CHANGE_FAILURE;
+  }
   ret = GST_ELEMENT_CLASS (gst_ddnn_cloud_parent_class)
             ->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)

@@ -71,7 +71,7 @@ typedef struct
   GstClockTime deadline; /* on the element's clock */
 } Awaiting;
 
-#define DEFAULT_THRESHOLD 0.5
+#define DEFAULT_THRESHOLD -1.0
 #define DEFAULT_MODEL NULL
 #define DEFAULT_RESULTS NULL
 
@@ -346,7 +346,8 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   threshold = self->threshold;
   timeout = self->features_timeout;
   GST_OBJECT_UNLOCK (self);
-  exits = meta->entropy < threshold;
+  exits = ddnn_model_exits (
+      self->model, DDNN_TIER_DEVICE, threshold, meta->entropy);
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   out = exits ? self->exitpad : self->nextpad;
 
@@ -498,17 +499,36 @@ timer_stop (GstDdnnExit *self)
     g_thread_join (thread);
 }
 
+/* Frees what start () made, all of it or what it got to. */
+static void
+gst_ddnn_exit_stop (GstDdnnExit *self)
+{
+  timer_stop (self);
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->awaiting, g_hash_table_unref);
+  g_mutex_unlock (&self->lock);
+  g_clear_pointer (&self->model, ddnn_model_unref);
+  g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
+}
+
 static gboolean
 gst_ddnn_exit_start (GstDdnnExit *self)
 {
   g_autofree gchar *path = NULL;
-
   g_autofree gchar *results = NULL;
+  gdouble threshold;
 
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   results = g_strdup (self->results_path);
+  threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
+  if (threshold < 0 && !path) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("No threshold: threshold=-1 takes the model's, and there is no model"),
+        ("set model=FILE (its trained threshold is used), or threshold=T"));
+    return FALSE;
+  }
   self->exited = self->went_on = self->rejected = self->requested = 0;
   self->answers_up = -1;
   g_mutex_lock (&self->lock);
@@ -522,7 +542,7 @@ gst_ddnn_exit_start (GstDdnnExit *self)
       !(self->results = gst_ddnn_element_open_results (
             GST_ELEMENT (self), results)))
     return FALSE;
-  /* the model is optional here: it only names the classes */
+  /* the model is optional with a threshold given: it names the classes */
   if (!path)
     return TRUE;
   self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
@@ -537,7 +557,7 @@ gst_ddnn_exit_change_state (GstElement *element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
       !gst_ddnn_exit_start (self)) {
-    timer_stop (self);
+    gst_ddnn_exit_stop (self);
     return GST_STATE_CHANGE_FAILURE;
   }
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
@@ -548,11 +568,7 @@ gst_ddnn_exit_change_state (GstElement *element, GstStateChange transition)
     GST_INFO_OBJECT (self,
         "%" G_GUINT64_FORMAT " samples exited, %" G_GUINT64_FORMAT " went on",
         self->exited, self->went_on);
-    g_mutex_lock (&self->lock);
-    g_clear_pointer (&self->awaiting, g_hash_table_unref);
-    g_mutex_unlock (&self->lock);
-    g_clear_pointer (&self->model, ddnn_model_unref);
-    g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
+    gst_ddnn_exit_stop (self);
   }
   return ret;
 }
@@ -645,12 +661,16 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
    * GstDdnnExit:threshold:
    *
    * A sample exits here when the normalized entropy of its fused scores is
-   * below this.  `ddnn inspect` prints a model's default.
+   * below this (the rule is lib's, ddnn_model_exits(), as in `ddnn eval`
+   * and `ddnn run`).  -1, the default, takes the model's trained local
+   * threshold (`ddnn inspect` prints it), and then needs
+   * #GstDdnnExit:model.  Range -1 to 1.
    */
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
-          "Exit when the normalized entropy of the fused scores is below this",
-          0.0, 1.0, DEFAULT_THRESHOLD,
+          "Exit when the normalized entropy of the fused scores is below this "
+          "(-1 = the model's trained threshold)",
+          -1.0, 1.0, DEFAULT_THRESHOLD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_PLAYING));
   /**

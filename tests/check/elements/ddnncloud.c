@@ -271,6 +271,37 @@ GST_START_TEST (test_edge_exit)
 
 GST_END_TEST;
 
+/* A start that fails halfway (the results file opened, then a model that
+ * is not there) frees what it made: ten PAUSED <-> NULL cycles leave
+ * nothing behind (`elements/ddnncloud-failed-start-valgrind` runs this
+ * under valgrind). */
+GST_START_TEST (test_failed_start)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("ddnncloud-XXXXXX", NULL);
+  g_autofree gchar *results = g_build_filename (dir, "r.jsonl", NULL);
+  GstElement *e = gst_element_factory_make ("ddnncloud", NULL);
+  GstBus *bus = gst_bus_new ();
+  guint k;
+
+  g_object_set (
+      e, "model", "/nonexistent/m.safetensors", "results", results, NULL);
+  gst_element_set_bus (e, bus);
+  for (k = 0; k < 10; k++) {
+    fail_unless_equals_int (
+        gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    fail_unless_equals_int (
+        gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  }
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  g_unlink (results);
+  g_rmdir (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnncloud_suite (void)
 {
@@ -281,6 +312,7 @@ ddnncloud_suite (void)
   tcase_add_test (tc, test_cloud_answers);
   tcase_add_test (tc, test_other_model);
   tcase_add_test (tc, test_edge_exit);
+  tcase_add_test (tc, test_failed_start);
   return s;
 }
 

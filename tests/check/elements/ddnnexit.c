@@ -5,6 +5,7 @@
  * answered degraded.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
+#include <glib/gstdio.h>
 #include <gst/check/gstharness.h>
 #include <gstddnnframe.h>
 #include <gstddnnresult.h>
@@ -48,9 +49,22 @@ has_gap_at (GstHarness *h, GstClockTime ts)
   return found;
 }
 
+/* A ddnnexit with @threshold, in a harness on its sink and exit pads. */
+static GstHarness *
+exit_harness (gdouble threshold)
+{
+  GstElement *e = gst_element_factory_make ("ddnnexit", NULL);
+  GstHarness *h;
+
+  g_object_set (e, "threshold", threshold, NULL);
+  h = gst_harness_new_with_element (e, "sink", "exit");
+  gst_object_unref (e);
+  return h;
+}
+
 GST_START_TEST (test_routing)
 {
-  GstHarness *hx = gst_harness_new_with_padnames ("ddnnexit", "sink", "exit");
+  GstHarness *hx = exit_harness (0.5);
   GstHarness *hn = gst_harness_new_with_element (hx->element, NULL, "next");
   GstBus *bus = gst_bus_new ();
   GstBuffer *out;
@@ -109,7 +123,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_no_meta)
 {
-  GstHarness *hx = gst_harness_new_with_padnames ("ddnnexit", "sink", "exit");
+  GstHarness *hx = exit_harness (0.5);
   GstHarness *hn = gst_harness_new_with_element (hx->element, NULL, "next");
 
   gst_harness_set_src_caps_str (hx, "video/x-raw");
@@ -151,7 +165,7 @@ buffer_of (const guint8 *data, gsize size)
  * giving the reason, and counted; the stream goes on. */
 GST_START_TEST (test_frames)
 {
-  GstHarness *hx = gst_harness_new_with_padnames ("ddnnexit", "sink", "exit");
+  GstHarness *hx = exit_harness (0.5);
   GstHarness *hn = gst_harness_new_with_element (hx->element, NULL, "next");
   GstBus *bus = gst_bus_new ();
   GBytes *good = frame_bytes (7);
@@ -420,6 +434,94 @@ GST_START_TEST (test_other_model)
 
 GST_END_TEST;
 
+/* threshold=-1 (the default) is the model's trained threshold: a sample
+ * just under it exits, one just over goes on; without a model there is no
+ * threshold, and the element does not start. */
+GST_START_TEST (test_model_threshold)
+{
+  g_autofree gchar *path = g_build_filename (
+      g_getenv ("DDNN_SOURCE_DIR"), "models", "fmv6-binary.safetensors", NULL);
+  DdnnModel *model = ddnn_model_load (path, NULL);
+  double trained = ddnn_model_get_threshold (model, DDNN_TIER_DEVICE);
+  GstElement *e = gst_element_factory_make ("ddnnexit", NULL);
+  GstHarness *hx, *hn;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  gdouble threshold = 0;
+  guint k;
+
+  fail_unless (trained > 0.05 && trained < 0.95);
+  g_object_get (e, "threshold", &threshold, NULL);
+  fail_unless_equals_float (threshold, -1.0);
+  g_object_set (e, "model", path, NULL);
+  hx = gst_harness_new_with_element (e, "sink", "exit");
+  hn = gst_harness_new_with_element (e, NULL, "next");
+  gst_harness_set_src_caps_str (hx, GST_DDNN_CAPS);
+  for (k = 0; k < 2; k++) {
+    GstBuffer *in = gst_buffer_new ();
+    GstDdnnMeta *meta = gst_buffer_add_ddnn_meta (
+        in, ddnn_model_get_id (model), 10);
+
+    meta->sample = k;
+    meta->view = -1;
+    /* no cameras named: the one that goes on is not held for features */
+    meta->view_mask = 0;
+    meta->entropy = (float) (k == 0 ? trained - 0.01 : trained + 0.01);
+    fail_unless_equals_int (gst_harness_push (hx, in), GST_FLOW_OK);
+  }
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hx), 1);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (hn), 1);
+  gst_harness_teardown (hn);
+  gst_harness_teardown (hx);
+  gst_object_unref (e);
+
+  e = gst_element_factory_make ("ddnnexit", NULL);
+  gst_element_set_bus (e, bus);
+  fail_unless_equals_int (
+      gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  ddnn_model_unref (model);
+}
+
+GST_END_TEST;
+
+/* A start that fails halfway (the results file opened, then a model that
+ * is not there) frees what it made: ten PAUSED <-> NULL cycles leave
+ * nothing behind (`elements/ddnnexit-failed-start-valgrind` runs this
+ * under valgrind). */
+GST_START_TEST (test_failed_start)
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("ddnnexit-XXXXXX", NULL);
+  g_autofree gchar *results = g_build_filename (dir, "r.jsonl", NULL);
+  GstElement *e = gst_element_factory_make ("ddnnexit", NULL);
+  GstBus *bus = gst_bus_new ();
+  guint k;
+
+  g_object_set (
+      e, "model", "/nonexistent/m.safetensors", "results", results, NULL);
+  gst_element_set_bus (e, bus);
+  for (k = 0; k < 10; k++) {
+    fail_unless_equals_int (
+        gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    fail_unless_equals_int (
+        gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  }
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  g_unlink (results);
+  g_rmdir (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnexit_suite (void)
 {
@@ -432,6 +534,8 @@ ddnnexit_suite (void)
   tcase_add_test (tc, test_frames);
   tcase_add_test (tc, test_features_on_demand);
   tcase_add_test (tc, test_other_model);
+  tcase_add_test (tc, test_model_threshold);
+  tcase_add_test (tc, test_failed_start);
   return s;
 }
 
