@@ -35,27 +35,4 @@ typedef enum
 
 GQuark ddnn_error_quark (void);
 
-/**
- * DdnnLogLevel:
- *
- * Severity of a message that libddnn hands to the log callback.
- */
-typedef enum
-{
-  DDNN_LOG_ERROR,
-  DDNN_LOG_WARNING,
-  DDNN_LOG_INFO,
-  DDNN_LOG_DEBUG,
-} DdnnLogLevel;
-
-typedef void (*DdnnLogFunc) (
-    DdnnLogLevel level, const gchar *message, gpointer user_data);
-
-/* Routes libddnn's messages; the GStreamer plugins point this at their own
- * debug category.  With no callback set, messages go to g_log. */
-void ddnn_set_log_func (DdnnLogFunc func, gpointer user_data);
-
-void ddnn_log (DdnnLogLevel level, const gchar *format, ...)
-    G_GNUC_PRINTF (2, 3);
-
 G_END_DECLS

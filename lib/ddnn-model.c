@@ -38,12 +38,14 @@ static const gchar *const layer_type_names[] = {
   [DDNN_LAYER_SIGN] = "sign",
   [DDNN_LAYER_RELU] = "relu",
 };
+G_STATIC_ASSERT (G_N_ELEMENTS (layer_type_names) == DDNN_LAYER_RELU + 1);
 
 static const gchar *const tier_names[] = {
   [DDNN_TIER_DEVICE] = "device",
   [DDNN_TIER_EDGE] = "edge",
   [DDNN_TIER_CLOUD] = "cloud",
 };
+G_STATIC_ASSERT (G_N_ELEMENTS (tier_names) == DDNN_TIER_CLOUD + 1);
 
 const gchar *
 ddnn_tier_name (DdnnTier tier)

@@ -82,6 +82,23 @@ typedef struct
   GstPad *pads[DDNN_MAX_VIEWS]; /* not referenced: checked before use */
 } FusedSample;
 
+/* lib's fusion for a mode of the element (@model's own for "model"). */
+static DdnnFusion
+fusion_of (GstDdnnFusionMode mode, DdnnFusion model)
+{
+  switch (mode) {
+    case GST_DDNN_FUSION_MODE_MAX:
+      return DDNN_FUSION_MAX;
+    case GST_DDNN_FUSION_MODE_AVG:
+      return DDNN_FUSION_AVG;
+    case GST_DDNN_FUSION_MODE_CONCAT:
+      return DDNN_FUSION_CONCAT;
+    case GST_DDNN_FUSION_MODE_MODEL:
+    default:
+      return model;
+  }
+}
+
 GType
 gst_ddnn_fusion_mode_get_type (void)
 {
@@ -93,6 +110,8 @@ gst_ddnn_fusion_mode_get_type (void)
     { GST_DDNN_FUSION_MODE_CONCAT, "Concatenation in view order", "concat" },
     { 0, NULL, NULL },
   };
+  /* every mode has its value (and fusion_of its case) */
+  G_STATIC_ASSERT (G_N_ELEMENTS (values) == GST_DDNN_FUSION_MODE_CONCAT + 2);
 
   if (g_once_init_enter (&type))
     g_once_init_leave (
@@ -114,6 +133,7 @@ gst_ddnn_align_get_type (void)
         "capture-time" },
     { 0, NULL, NULL },
   };
+  G_STATIC_ASSERT (G_N_ELEMENTS (values) == GST_DDNN_ALIGN_CAPTURE_TIME + 2);
 
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("GstDdnnAlign", values));
@@ -178,12 +198,10 @@ gst_ddnn_aggregate_start (GstAggregator *agg)
   self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
   if (!self->model)
     return FALSE;
-  self->local_fusion = local_mode == GST_DDNN_FUSION_MODE_MODEL
-      ? ddnn_model_get_local_fusion (self->model)
-      : (DdnnFusion) (local_mode - GST_DDNN_FUSION_MODE_MAX);
-  self->feature_fusion = feature_mode == GST_DDNN_FUSION_MODE_MODEL
-      ? ddnn_model_get_feature_fusion (self->model)
-      : (DdnnFusion) (feature_mode - GST_DDNN_FUSION_MODE_MAX);
+  self->local_fusion = fusion_of (
+      local_mode, ddnn_model_get_local_fusion (self->model));
+  self->feature_fusion = fusion_of (
+      feature_mode, ddnn_model_get_feature_fusion (self->model));
   if (!ddnn_model_check_fusion (
           self->model, self->local_fusion, self->feature_fusion, &error)) {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,

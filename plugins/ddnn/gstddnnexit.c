@@ -47,6 +47,17 @@
 #include <gstddnnframe.h>
 #include <gstddnnresult.h>
 
+/* Threads and locks.  Buffers are pushed by the streaming thread (in
+ * chain, and at EOS) and by the timer thread (samples whose features came,
+ * or whose time ran out, while no buffer comes).  Pushes are serialized by
+ * the sink pad's stream lock, which the streaming thread holds in chain and
+ * in serialized events and the timer thread takes around its pushes; no
+ * lock of this element is held across a push.  Lock order: the sink pad's
+ * stream lock, then `lock` (which guards the waiting samples, the finished
+ * ones and the timer), then the object lock (properties); never the other
+ * way.  Features replies come out of band, on another element's thread:
+ * they only hand finished samples to the timer thread, and never push. */
+
 GST_DEBUG_CATEGORY_STATIC (gst_ddnn_exit_debug);
 #define GST_CAT_DEFAULT gst_ddnn_exit_debug
 
@@ -93,11 +104,12 @@ struct _GstDdnnExit
   guint64 exited, went_on, rejected, requested;
   guint64 features_timeout;
 
-  /* features on demand: samples waiting for features, under lock; pushes
-   * from the streaming thread and from replies take push_lock */
-  GMutex lock, push_lock;
+  /* features on demand, under lock: samples waiting for features, and
+   * those whose features all came (to be sent on, under the stream lock) */
+  GMutex lock;
   GCond cond;
   GHashTable *awaiting;
+  GQueue ready;
   /* the deadlines expire on the element's clock, from a thread of their
    * own, so that a live stream that pauses is still answered on time;
    * under lock */
@@ -132,17 +144,14 @@ awaiting_free (Awaiting *a)
   g_free (a);
 }
 
-/* Sends @buffer on @out with a GAP on the other pad; combines the flows. */
+/* Sends @buffer on @out with a GAP on the other pad; combines the flows.
+ * The caller holds the sink pad's stream lock. */
 static GstFlowReturn
 push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
 {
   GstPad *idle = out == self->exitpad ? self->nextpad : self->exitpad;
-  GstFlowReturn ret;
 
-  g_mutex_lock (&self->push_lock);
-  ret = gst_ddnn_push_routed (self->combiner, out, idle, buffer);
-  g_mutex_unlock (&self->push_lock);
-  return ret;
+  return gst_ddnn_push_routed (self->combiner, out, idle, buffer);
 }
 
 /* The pad to send answers up from, if anything upstream takes them. */
@@ -217,7 +226,9 @@ deadline_now (GstDdnnExit *self)
   return now;
 }
 
-/* Finishes the waiting samples whose time is up (all with @all). */
+/* Sends on the samples whose features all came, and finishes those whose
+ * time is up (all with @all).  The caller holds the sink pad's stream
+ * lock. */
 static void
 expire_awaiting (GstDdnnExit *self, gboolean all)
 {
@@ -227,6 +238,8 @@ expire_awaiting (GstDdnnExit *self, gboolean all)
   gpointer value;
 
   g_mutex_lock (&self->lock);
+  while (!g_queue_is_empty (&self->ready))
+    due = g_list_prepend (due, g_queue_pop_head (&self->ready));
   if (self->awaiting && g_hash_table_size (self->awaiting) > 0) {
     g_hash_table_iter_init (&iter, self->awaiting);
     while (g_hash_table_iter_next (&iter, NULL, &value)) {
@@ -242,6 +255,7 @@ expire_awaiting (GstDdnnExit *self, gboolean all)
   if (due)
     g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  due = g_list_reverse (due);
   for (l = due; l; l = l->next)
     finish_awaiting (self, l->data);
   g_list_free (due);
@@ -290,12 +304,15 @@ handle_features_reply (GstDdnnExit *self, const GstStructure *s)
     a->features[view] = features;
     features = NULL;
     a->got |= G_GUINT64_CONSTANT (1) << view;
-    if (a->got == a->views)
+    /* all came: the timer thread (or the streaming thread, whichever
+     * comes first) sends it on; this thread is another element's */
+    if (a->got == a->views) {
       g_hash_table_steal (self->awaiting, &sample);
-    else
-      a = NULL;
-  } else {
-    a = NULL;
+      g_queue_push_tail (&self->ready, a);
+      /* the timer may be waiting on the clock for a later deadline */
+      if (self->timer_id)
+        gst_clock_id_unschedule (self->timer_id);
+    }
   }
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -306,8 +323,6 @@ handle_features_reply (GstDdnnExit *self, const GstStructure *s)
         sample, view);
     ddnn_tensor_unref (features);
   }
-  if (a)
-    finish_awaiting (self, a);
 }
 
 static GstFlowReturn
@@ -420,8 +435,14 @@ gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
     until = g_get_monotonic_time () + (gint64) (timeout / 1000);
     g_mutex_lock (&self->lock);
     while (self->awaiting && g_hash_table_size (self->awaiting) > 0 &&
-        g_cond_wait_until (&self->cond, &self->lock, until))
-      ;
+        g_cond_wait_until (&self->cond, &self->lock, until)) {
+      /* this thread holds the stream lock: it sends on what came */
+      if (!g_queue_is_empty (&self->ready)) {
+        g_mutex_unlock (&self->lock);
+        expire_awaiting (self, FALSE);
+        g_mutex_lock (&self->lock);
+      }
+    }
     g_mutex_unlock (&self->lock);
     expire_awaiting (self, TRUE);
   }
@@ -451,6 +472,15 @@ timer_loop (gpointer data)
     GstClock *clock;
     GstClockID id;
 
+    if (!g_queue_is_empty (&self->ready)) {
+      /* features came for a whole sample: on with it now */
+      g_mutex_unlock (&self->lock);
+      GST_PAD_STREAM_LOCK (self->sinkpad);
+      expire_awaiting (self, FALSE);
+      GST_PAD_STREAM_UNLOCK (self->sinkpad);
+      g_mutex_lock (&self->lock);
+      continue;
+    }
     if (self->awaiting) {
       g_hash_table_iter_init (&iter, self->awaiting);
       while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -469,14 +499,23 @@ timer_loop (gpointer data)
       gst_clock_id_unref (id);
       break;
     }
+    if (!g_queue_is_empty (&self->ready)) {
+      /* a sample became whole meanwhile */
+      gst_clock_id_unref (id);
+      continue;
+    }
     self->timer_id = id;
     g_mutex_unlock (&self->lock);
     gst_clock_id_wait (id, NULL);
     g_mutex_lock (&self->lock);
     self->timer_id = NULL;
     gst_clock_id_unref (id);
+    if (!self->timer_running)
+      break;
     g_mutex_unlock (&self->lock);
+    GST_PAD_STREAM_LOCK (self->sinkpad);
     expire_awaiting (self, FALSE);
+    GST_PAD_STREAM_UNLOCK (self->sinkpad);
     g_mutex_lock (&self->lock);
   }
   g_mutex_unlock (&self->lock);
@@ -506,6 +545,7 @@ gst_ddnn_exit_stop (GstDdnnExit *self)
   timer_stop (self);
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->awaiting, g_hash_table_unref);
+  g_queue_clear_full (&self->ready, (GDestroyNotify) awaiting_free);
   g_mutex_unlock (&self->lock);
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
@@ -560,8 +600,8 @@ gst_ddnn_exit_change_state (GstElement *element, GstStateChange transition)
     gst_ddnn_exit_stop (self);
     return GST_STATE_CHANGE_FAILURE;
   }
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
-    timer_stop (self);
+  /* (the timer stops after the pads are down: it may be waiting for the
+   * stream lock that a push held) */
   ret = GST_ELEMENT_CLASS (gst_ddnn_exit_parent_class)
             ->change_state (element, transition);
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
@@ -641,7 +681,6 @@ gst_ddnn_exit_finalize (GObject *object)
   g_free (self->model_path);
   g_free (self->results_path);
   g_mutex_clear (&self->lock);
-  g_mutex_clear (&self->push_lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (gst_ddnn_exit_parent_class)->finalize (object);
 }
@@ -744,7 +783,7 @@ gst_ddnn_exit_init (GstDdnnExit *self)
   self->threshold = DEFAULT_THRESHOLD;
   self->features_timeout = DEFAULT_FEATURES_TIMEOUT;
   g_mutex_init (&self->lock);
-  g_mutex_init (&self->push_lock);
+  g_queue_init (&self->ready);
   g_cond_init (&self->cond);
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (

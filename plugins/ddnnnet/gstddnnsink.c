@@ -237,6 +237,7 @@ gst_ddnn_queue_policy_get_type (void)
         "drop-oldest" },
     { 0, NULL, NULL },
   };
+  G_STATIC_ASSERT (G_N_ELEMENTS (values) == GST_DDNN_QUEUE_DROP_OLDEST + 2);
 
   if (g_once_init_enter (&type))
     g_once_init_leave (
@@ -261,6 +262,7 @@ gst_ddnn_clock_source_get_type (void)
     { GST_DDNN_CLOCK_PTP, "A PTP clock (IEEE 1588) of ptp-domain", "ptp" },
     { 0, NULL, NULL },
   };
+  G_STATIC_ASSERT (G_N_ELEMENTS (values) == GST_DDNN_CLOCK_PTP + 2);
 
   if (g_once_init_enter (&type))
     g_once_init_leave (

@@ -121,6 +121,7 @@ gst_ddnn_threading_get_type (void)
         "pads" },
     { 0, NULL, NULL },
   };
+  G_STATIC_ASSERT (G_N_ELEMENTS (values) == GST_DDNN_THREADING_PADS + 2);
 
   if (g_once_init_enter (&type))
     g_once_init_leave (

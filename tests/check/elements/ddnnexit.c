@@ -337,8 +337,11 @@ GST_START_TEST (test_features_on_demand)
     gst_buffer_unref (frame);
     g_bytes_unref (bytes);
     gst_buffer_unref (cam);
-    /* it goes on only when all three are in */
-    fail_unless_equals_int (gst_harness_buffers_in_queue (hn), v == 2);
+    /* it goes on only when all three are in (sent on by the element's
+     * timer thread, as the reply comes on another element's thread) */
+    if (v < 2) {
+      fail_unless_equals_int (gst_harness_buffers_in_queue (hn), 0);
+    }
   }
   out = gst_harness_pull (hn);
   meta = gst_buffer_get_ddnn_meta (out);
