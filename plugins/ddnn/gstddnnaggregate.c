@@ -360,6 +360,50 @@ pad_state (GstAggregatorPad *pad)
 }
 
 static void
+reset_pad_state (const GValue *item, gpointer data)
+{
+  PadState *state = g_object_get_qdata (
+      g_value_get_object (item), pad_state_quark);
+
+  /* the camera keeps its view; what it did before the flush is gone */
+  if (state) {
+    state->absent = state->joined = FALSE;
+    state->last_capture = state->last_arrival = GST_CLOCK_TIME_NONE;
+    state->seen_head = NULL;
+    state->seen_at = GST_CLOCK_TIME_NONE;
+  }
+}
+
+/* After a flushing seek (every pad's FLUSH_STOP in): the samples given
+ * before it are forgotten, so that the stream played again is fused again
+ * rather than dropped as late; the answers still due for them have
+ * nowhere to go. */
+static GstFlowReturn
+gst_ddnn_aggregate_flush (GstAggregator *agg)
+{
+  GstDdnnAggregate *self = GST_DDNN_AGGREGATE (agg);
+  GstIterator *pads = gst_element_iterate_sink_pads (GST_ELEMENT (agg));
+
+  GST_DEBUG_OBJECT (self, "flushed: the sample bookkeeping starts afresh");
+  self->done_until = GST_CLOCK_TIME_NONE;
+  self->any_done = FALSE;
+  self->done_sample = 0;
+  self->done_capture = GST_CLOCK_TIME_NONE;
+  self->period = GST_CLOCK_TIME_NONE;
+  while (
+      gst_iterator_foreach (pads, reset_pad_state, NULL) == GST_ITERATOR_RESYNC)
+    gst_iterator_resync (pads);
+  gst_iterator_free (pads);
+  g_mutex_lock (&self->ring_lock);
+  if (self->ring)
+    memset (self->ring, 0, FUSED_RING * sizeof (FusedSample));
+  self->ring_next = 0;
+  g_mutex_unlock (&self->ring_lock);
+  GST_AGGREGATOR_PAD (agg->srcpad)->segment.position = GST_CLOCK_TIME_NONE;
+  return GST_FLOW_OK;
+}
+
+static void
 post_view_message (GstDdnnAggregate *self, GstAggregatorPad *pad, gint view,
     const gchar *event)
 {
@@ -1218,6 +1262,7 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
 
   agg_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_start);
   agg_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_stop);
+  agg_class->flush = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_flush);
   agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_aggregate);
   agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_sink_event);
   agg_class->src_event = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_src_event);

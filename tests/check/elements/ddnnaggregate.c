@@ -703,6 +703,86 @@ GST_START_TEST (test_other_model)
 
 GST_END_TEST;
 
+/* The next buffer out of @h, or NULL after 5 s. */
+static GstBuffer *
+pull_soon (GstHarness *h)
+{
+  gint64 until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  GstBuffer *b;
+
+  while (!(b = gst_harness_try_pull (h)) && g_get_monotonic_time () < until)
+    g_usleep (1000);
+  return b;
+}
+
+/* A flushing seek back to the start: the samples played again are fused
+ * again, every one, rather than dropped as late. */
+GST_START_TEST (test_flushing_seek)
+{
+  g_autofree gchar *path = g_build_filename (
+      g_getenv ("DDNN_SOURCE_DIR"), "models", "fmv6-binary.safetensors", NULL);
+  GstHarness *h[3];
+  GstElement *e = gst_element_factory_make ("ddnnaggregate", NULL);
+  GstEvent *seek, *event;
+  GstSegment segment;
+  guint32 seqnum;
+  guint v, round, k;
+
+  model = ddnn_model_load (path, NULL);
+  g_object_set (e, "model", path, NULL);
+  h[0] = gst_harness_new_with_element (e, "sink_0", "src");
+  gst_object_unref (e);
+  h[1] = gst_harness_new_with_element (h[0]->element, "sink_1", NULL);
+  h[2] = gst_harness_new_with_element (h[0]->element, "sink_2", NULL);
+  for (v = 0; v < 3; v++)
+    gst_harness_set_src_caps_str (h[v], "application/x-test");
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+
+  for (round = 0; round < 2; round++) {
+    for (k = 0; k < 5; k++)
+      for (v = 0; v < 3; v++)
+        fail_unless_equals_int (
+            gst_harness_push (h[v], view_buffer (v, k)), GST_FLOW_OK);
+    for (k = 0; k < 5; k++) {
+      GstBuffer *out = pull_soon (h[0]);
+      GstDdnnMeta *meta;
+
+      fail_unless (out != NULL, "round %u: sample %u not given", round, k);
+      meta = gst_buffer_get_ddnn_meta (out);
+      fail_unless_equals_uint64 (meta->sample, k);
+      fail_unless_equals_uint64 (meta->view_mask, 0x7);
+      gst_buffer_unref (out);
+    }
+    if (round == 1)
+      break;
+
+    /* seek back to the start: the aggregator sends the seek up to every
+     * camera, which flushes and plays from the start again */
+    seek = gst_event_new_seek (1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH,
+        GST_SEEK_TYPE_SET, 0, GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
+    seqnum = gst_event_get_seqnum (seek);
+    fail_unless (gst_harness_push_upstream_event (h[0], seek));
+    for (v = 0; v < 3; v++) {
+      event = gst_event_new_flush_start ();
+      gst_event_set_seqnum (event, seqnum);
+      fail_unless (gst_harness_push_event (h[v], event));
+    }
+    for (v = 0; v < 3; v++) {
+      event = gst_event_new_flush_stop (TRUE);
+      gst_event_set_seqnum (event, seqnum);
+      fail_unless (gst_harness_push_event (h[v], event));
+      event = gst_event_new_segment (&segment);
+      gst_event_set_seqnum (event, seqnum);
+      fail_unless (gst_harness_push_event (h[v], event));
+    }
+  }
+  for (v = 0; v < 3; v++)
+    gst_harness_teardown (h[2 - v]);
+  ddnn_model_unref (model);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnaggregate_suite (void)
 {
@@ -715,6 +795,7 @@ ddnnaggregate_suite (void)
   tcase_add_test (tc, test_mode_refused);
   tcase_add_test (tc, test_live_missing_view);
   tcase_add_test (tc, test_other_model);
+  tcase_add_test (tc, test_flushing_seek);
   tcase_add_test (tc, test_capture_time);
   tcase_add_test (tc, test_sample_window);
   return s;
