@@ -59,14 +59,13 @@ echo
 GST_PLUGIN_PATH=$build/plugins/ddnn:$build/plugins/ddnnnet${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
   "$build/tests/benchmarks/bench-link"
 
-# The one-host pipeline on recorded video against the engine alone, on the
-# same samples (wall time of the whole run, gst-launch start-up included).
+# The one-host pipeline on recorded video beside a one-thread engine doing
+# the same work on the same samples, in one process and one run
+# (tests/benchmarks/bench-pipeline.c).
 n=${BENCH_PIPELINE_SAMPLES:-2000}
+data="$build/fmv6-$n"
+[ -f "$data/video/labels.csv" ] ||
+  "$build/tools/ddnn" dataset fmv --out "$data" --seed 1 --limit "$n" --video "$data/video" >/dev/null
 echo
-echo "# one-host pipeline (6 recorded cameras -> ddnndevice x 6 -> ddnnaggregate -> ddnnexit | ddnncloud), $n samples"
-BUILD=$build pipelines/one-host.sh -n "$n" -o "$out.jsonl" | head -n 1
-t0=$(date +%s.%N)
-"$build/tools/ddnn" eval --model models/fmv6-binary.safetensors --data "$build/fmv6-$n" --limit "$n" >/dev/null
-t1=$(date +%s.%N)
-awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "engine alone (ddnn eval, same samples): %.2f s (%.0f samples/s)\n", b - a, n / (b - a) }'
-rm -f "$out.jsonl"
+GST_PLUGIN_PATH=$build/plugins/ddnn${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
+  "$build/tests/benchmarks/bench-pipeline" models/fmv6-binary.safetensors "$data" "$data/video" "$n"

@@ -11,10 +11,20 @@
 #include "gstddnnparse.h"
 #include "gstddnnreplay.h"
 
+#include <ddnn-blas.h>
+
 static gboolean
 plugin_init (GstPlugin *plugin)
 {
   gboolean ok = FALSE;
+
+  /* The elements run one sample at a time on the pipeline's own threads
+   * (a camera's each, the aggregator's): that is the parallelism.  An
+   * OpenBLAS thread pool beside them only spins (sched_yield) waiting for
+   * work too small to split, so each BLAS call runs on its caller's thread,
+   * unless OPENBLAS_NUM_THREADS says otherwise. */
+  if (!g_getenv ("OPENBLAS_NUM_THREADS"))
+    ddnn_blas_set_threads (1);
 
   ok |= GST_ELEMENT_REGISTER (ddnndevice, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnnexit, plugin);
