@@ -136,6 +136,31 @@ ddnn_runner_run (DdnnRunner *r, const guint8 *const *views, gsize stride,
   return TRUE;
 }
 
+const DdnnSectionResult *
+ddnn_runner_get_device (const DdnnRunner *r, guint view)
+{
+  g_return_val_if_fail (view < DDNN_MAX_VIEWS, NULL);
+  return &r->devices[view];
+}
+
+const DdnnSectionResult *
+ddnn_runner_get_edge (const DdnnRunner *r)
+{
+  return ddnn_model_get_edge_section (r->model) ? &r->edge : NULL;
+}
+
+const DdnnSectionResult *
+ddnn_runner_get_cloud (const DdnnRunner *r)
+{
+  return &r->cloud;
+}
+
+const float *
+ddnn_runner_get_local_scores (const DdnnRunner *r)
+{
+  return r->fused;
+}
+
 static gint
 compare_floats (gconstpointer a, gconstpointer b)
 {

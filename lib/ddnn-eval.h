@@ -42,6 +42,15 @@ gboolean ddnn_runner_run (DdnnRunner *runner, const guint8 *const *views,
     gsize stride, double local_threshold, double edge_threshold,
     DdnnSampleResult *result, GError **error);
 
+/* What the last ddnn_runner_run() computed, valid until the next: the
+ * device section of @view, the edge's (NULL without an edge section), the
+ * cloud's, and the fused local scores. */
+const DdnnSectionResult *ddnn_runner_get_device (
+    const DdnnRunner *runner, guint view);
+const DdnnSectionResult *ddnn_runner_get_edge (const DdnnRunner *runner);
+const DdnnSectionResult *ddnn_runner_get_cloud (const DdnnRunner *runner);
+const float *ddnn_runner_get_local_scores (const DdnnRunner *runner);
+
 /* The decision for other thresholds, from a result already computed. */
 void ddnn_sample_result_decide (const DdnnModel *model,
     DdnnSampleResult *result, double local_threshold, double edge_threshold);

@@ -1684,32 +1684,48 @@ print_floats (GString *out, const float *values, guint n)
   g_string_append_c (out, ']');
 }
 
+static const gchar *
+run_tier_name (DdnnTier tier)
+{
+  switch (tier) {
+    case DDNN_TIER_DEVICE:
+      return "local";
+    case DDNN_TIER_EDGE:
+      return "edge";
+    default:
+      return "cloud";
+  }
+}
+
 static void
-print_sample_json (guint sample, guint label, guint n_views, guint n_classes,
-    const DdnnSectionResult *devices, const float *local_scores, float entropy,
-    const DdnnSectionResult *cloud, const gchar *tier, guint answer)
+print_sample_json (guint sample, guint label, guint n_classes,
+    const DdnnRunner *runner, const DdnnSampleResult *r)
 {
   GString *out = g_string_new (NULL);
+  const DdnnSectionResult *edge = ddnn_runner_get_edge (runner);
   guint v;
 
   g_string_append_printf (out,
       "{\"sample\": %u, \"label\": %u, "
       "\"device_scores\": [",
       sample, label);
-  for (v = 0; v < n_views; v++) {
+  for (v = 0; v < r->n_views; v++) {
     if (v)
       g_string_append (out, ", ");
-    print_floats (out, devices[v].scores, n_classes);
+    print_floats (out, ddnn_runner_get_device (runner, v)->scores, n_classes);
   }
   g_string_append (out, "], \"local_scores\": ");
-  print_floats (out, local_scores, n_classes);
-  g_string_append_printf (out,
-      ", \"local_entropy\": %.9g, "
-      "\"cloud_scores\": ",
-      entropy);
-  print_floats (out, cloud->scores, n_classes);
-  g_string_append_printf (
-      out, ", \"tier\": \"%s\", \"answer\": %u}", tier, answer);
+  print_floats (out, ddnn_runner_get_local_scores (runner), n_classes);
+  g_string_append_printf (out, ", \"local_entropy\": %.9g", r->local_entropy);
+  if (edge) {
+    g_string_append (out, ", \"edge_scores\": ");
+    print_floats (out, edge->scores, n_classes);
+    g_string_append_printf (out, ", \"edge_entropy\": %.9g", r->edge_entropy);
+  }
+  g_string_append (out, ", \"cloud_scores\": ");
+  print_floats (out, ddnn_runner_get_cloud (runner)->scores, n_classes);
+  g_string_append_printf (out, ", \"tier\": \"%s\", \"answer\": %u}",
+      run_tier_name (r->tier), r->answer);
   g_print ("%s\n", out->str);
   g_string_free (out, TRUE);
 }
@@ -1719,7 +1735,7 @@ cmd_run (int argc, char **argv)
 {
   gchar *images_path = NULL, *labels_path = NULL, *data_dir = NULL;
   gint n_samples = 8;
-  gdouble threshold = -1.0;
+  gdouble threshold = -1.0, edge_threshold = -1.0;
   gboolean quiet = FALSE, json = FALSE;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -1734,6 +1750,10 @@ cmd_run (int argc, char **argv)
         "How many samples to run (default 8)", "N" },
     { "threshold", 't', 0, G_OPTION_ARG_DOUBLE, &threshold,
         "Local exit threshold (default: the model's)", "T" },
+    { "edge-threshold", 'e', 0, G_OPTION_ARG_DOUBLE, &edge_threshold,
+        "Edge exit threshold, for models with an edge section (default: the "
+        "model's)",
+        "T" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the summary",
         NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
@@ -1744,15 +1764,13 @@ cmd_run (int argc, char **argv)
   g_autoptr (DdnnIdx) images = NULL;
   g_autoptr (DdnnIdx) labels = NULL;
   g_autoptr (DdnnDataset) data = NULL;
-  g_autoptr (GArray) t_device = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autoptr (GArray) t_cloud = g_array_new (FALSE, FALSE, sizeof (double));
-  DdnnSectionResult *device_results = NULL;
-  DdnnSectionResult cloud_result = { 0 };
+  g_autoptr (GArray) t_sample = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (DdnnRunner) runner = NULL;
   const DdnnInputSpec *in;
   GError *error = NULL;
-  guint n_views, n_classes, v, k, local_exits = 0, correct = 0;
+  guint n_views, n_classes, v, k, correct = 0,
+                                  by_tier[DDNN_TIER_CLOUD + 1] = { 0 };
   guint8 *canvas = NULL;
-  float *fused = NULL, *probs = NULL;
   int status;
 
   status = parse_options ("run", "MODEL",
@@ -1815,29 +1833,27 @@ cmd_run (int argc, char **argv)
     }
   }
   threshold = ddnn_model_resolve_threshold (model, DDNN_TIER_DEVICE, threshold);
+  edge_threshold = ddnn_model_resolve_threshold (
+      model, DDNN_TIER_EDGE, edge_threshold);
   n_samples = MIN ((guint) n_samples, data ? data->n_samples : images->dims[0]);
   n_views = ddnn_model_get_n_views (model);
   n_classes = ddnn_model_get_n_classes (model);
-  device_results = g_new0 (DdnnSectionResult, n_views);
+  runner = ddnn_runner_new (model);
   canvas = g_malloc ((gsize) in->width * in->height);
-  fused = g_new (float, n_classes);
-  probs = g_new (float, n_classes);
 
   if (!json)
     g_print ("model %s (id %.16s), %u views, local exit when entropy < %.2f\n",
         ddnn_model_get_name (model), ddnn_model_get_id (model), n_views,
         threshold);
+  if (!json && ddnn_model_get_edge_section (model))
+    g_print ("edge exit when entropy < %.2f\n", edge_threshold);
   if (!quiet && !json)
     g_print ("%-6s %-12s %-22s %-8s %-12s %s\n", "sample", "label",
-        "local (entropy)", "exit", "cloud", "answer");
+        "local (entropy)", "exit", "last tier", "answer");
   for (k = 0; k < (guint) n_samples; k++) {
     const guint8 *view_pixels[DDNN_MAX_VIEWS];
     guint label;
-    const float *scores[DDNN_MAX_VIEWS];
-    DdnnTensor *features[DDNN_MAX_VIEWS];
-    float entropy;
-    guint local_class, answer;
-    gboolean exits;
+    DdnnSampleResult r;
     gint64 t0;
 
     if (data) {
@@ -1855,68 +1871,49 @@ cmd_run (int argc, char **argv)
       for (v = 0; v < n_views; v++)
         view_pixels[v] = canvas;
     }
-    for (v = 0; v < n_views; v++) {
-      t0 = g_get_monotonic_time ();
-      if (!ddnn_section_run_image (ddnn_model_get_device_section (model, v),
-              view_pixels[v], in->width, in->height, in->channels,
-              (gsize) in->width * in->channels, &device_results[v], &error)) {
-        fail (error);
-        goto out;
-      }
-      g_array_append_val (t_device, (double){ g_get_monotonic_time () - t0 });
-      scores[v] = device_results[v].scores;
-      features[v] = device_results[v].features;
-    }
-    if (!ddnn_model_fuse_scores (
-            model, scores, n_views, fused, probs, &entropy, &error)) {
-      fail (error);
-      goto out;
-    }
-    local_class = ddnn_argmax (n_classes, fused);
-    exits = ddnn_model_exits (model, DDNN_TIER_DEVICE, threshold, entropy);
+    /* every section, as a deployment would run them (the edge's and the
+     * cloud's whatever the exits decide, so that all are shown) */
     t0 = g_get_monotonic_time ();
-    if (!ddnn_section_run_fused (ddnn_model_get_cloud_section (model), features,
-            n_views, &cloud_result, &error)) {
+    if (!ddnn_runner_run (runner, view_pixels, (gsize) in->width * in->channels,
+            threshold, edge_threshold, &r, &error)) {
       fail (error);
       goto out;
     }
-    g_array_append_val (t_cloud, (double){ g_get_monotonic_time () - t0 });
-    answer = exits ? local_class : cloud_result.class_index;
-    local_exits += exits;
-    correct += answer == label;
+    g_array_append_val (t_sample, (double){ g_get_monotonic_time () - t0 });
+    by_tier[r.tier]++;
+    correct += r.answer == label;
     if (json)
-      print_sample_json (k, label, n_views, n_classes, device_results, fused,
-          entropy, &cloud_result, exits ? "local" : "cloud", answer);
+      print_sample_json (k, label, n_classes, runner, &r);
     else if (!quiet)
       g_print ("%-6u %-12s %-12s (%.3f) %-8s %-12s %s%s\n", k,
           ddnn_model_get_class_name (model, label),
-          ddnn_model_get_class_name (model, local_class), entropy,
-          exits ? "local" : "cloud",
-          ddnn_model_get_class_name (model, cloud_result.class_index),
-          ddnn_model_get_class_name (model, answer),
-          answer == label ? "" : "  (wrong)");
+          ddnn_model_get_class_name (model, r.local_class), r.local_entropy,
+          run_tier_name (r.tier),
+          ddnn_model_get_class_name (model,
+              r.has_edge && r.tier == DDNN_TIER_EDGE ? r.edge_class
+                                                     : r.cloud_class),
+          ddnn_model_get_class_name (model, r.answer),
+          r.answer == label ? "" : "  (wrong)");
   }
   if (json)
     goto done;
-  g_print ("%d samples: %u exited locally, %u went to the cloud; %u "
-           "answered right (%.1f %%)\n",
-      n_samples, local_exits, n_samples - local_exits, correct,
-      100.0 * correct / n_samples);
-  g_print ("median time: device section %.1f us, cloud section %.1f us\n",
-      median (t_device), median (t_cloud));
+  if (ddnn_model_get_edge_section (model))
+    g_print ("%d samples: %u exited locally, %u at the edge, %u went to the "
+             "cloud; %u answered right (%.1f %%)\n",
+        n_samples, by_tier[DDNN_TIER_DEVICE], by_tier[DDNN_TIER_EDGE],
+        by_tier[DDNN_TIER_CLOUD], correct, 100.0 * correct / n_samples);
+  else
+    g_print ("%d samples: %u exited locally, %u went to the cloud; %u "
+             "answered right (%.1f %%)\n",
+        n_samples, by_tier[DDNN_TIER_DEVICE], by_tier[DDNN_TIER_CLOUD], correct,
+        100.0 * correct / n_samples);
+  g_print (
+      "median time a sample, every section run: %.1f us\n", median (t_sample));
 done:
   status = 0;
 
 out:
-  if (device_results) {
-    for (v = 0; v < ddnn_model_get_n_views (model); v++)
-      ddnn_section_result_clear (&device_results[v]);
-    g_free (device_results);
-  }
-  ddnn_section_result_clear (&cloud_result);
   g_free (canvas);
-  g_free (fused);
-  g_free (probs);
   g_free (images_path);
   g_free (labels_path);
   g_free (data_dir);
