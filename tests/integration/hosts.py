@@ -1,5 +1,6 @@
 """What the multi-process tests share: waiting for a server's port, stopping
 a process group, and reading answers (JSON lines)."""
+import atexit
 import json
 import os
 import re
@@ -56,12 +57,34 @@ def once_each(got, n, where):
              f"{len(twice)} answered more than once (e.g. {twice[:3]})")
 
 
+_started = []
+
+
+def _stop_all():
+    """At exit, a test that failed half-way leaves no process behind."""
+    for proc in _started:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+atexit.register(_stop_all)
+
+
+def started(proc):
+    """Remembers @proc (a process group leader) to be killed at exit."""
+    _started.append(proc)
+    return proc
+
+
 def start_script(src, build, script, log, *args, env=None, preexec_fn=None):
     """Starts pipelines/SCRIPT in a process group of its own, output to LOG."""
     e = dict(os.environ, BUILD=build, **(env or {}))
-    return subprocess.Popen([os.path.join(src, "pipelines", script), *args],
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT, env=e,
-                            start_new_session=True, preexec_fn=preexec_fn)
+    return started(subprocess.Popen([os.path.join(src, "pipelines", script), *args],
+                                    stdout=open(log, "w"), stderr=subprocess.STDOUT, env=e,
+                                    start_new_session=True, preexec_fn=preexec_fn))
 
 
 def clock_port_of(log, proc):

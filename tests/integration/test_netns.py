@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from hosts import answers, fail, once_each, port_of, stop
+from hosts import answers, fail, once_each, port_of, started, stop
 
 SKIP = 77
 NS = [f"ddnn-{os.getpid()}-{name}" for name in ("cam", "edge", "cloud")]
@@ -75,9 +75,10 @@ def start(ns, script, log, *args):
         i = args.index("-k")
         env["DDNN_TOKEN"] = args[i + 1]
         del args[i:i + 2]
-    return subprocess.Popen(["ip", "netns", "exec", ns, os.path.join(SRC, "pipelines", script),
-                             *args], stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                            env=env, start_new_session=True)
+    return started(subprocess.Popen(["ip", "netns", "exec", ns, os.path.join(SRC, "pipelines", script),
+                                     *args], stdout=open(log, "w"),
+                                    stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True))
 
 
 

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from hosts import (announcement, answers, closed_by_server, fail, once_each, port_of, stop,
+from hosts import (announcement, answers, closed_by_server, fail, once_each, port_of, started, stop,
                    ws_handshake, ws_send)
 
 MODEL = MODEL_ID = None
@@ -50,9 +50,9 @@ def start(script, log, *args):
         i = args.index("-k")
         env["DDNN_TOKEN"] = args[i + 1]
         del args[i:i + 2]
-    return subprocess.Popen([os.path.join(SRC, "pipelines", script), *args],
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
+    return started(subprocess.Popen([os.path.join(SRC, "pipelines", script), *args],
+                                    stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                                    env=env, start_new_session=True))
 
 
 
