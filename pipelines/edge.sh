@@ -1,14 +1,20 @@
 #!/bin/sh
 # The edge host: ddnnsrc (one pad per camera) -> ddnnaggregate -> ddnnexit;
 # confident samples are answered here, the rest go to the cloud through
-# ddnnsink.  Every answer (local, cloud, or degraded when the cloud does not
-# answer within TIMEOUT) goes back to the cameras' hosts and into RESULTS.
+# ddnnsink.  Every answer (local, edge, cloud, or degraded when the cloud
+# does not answer within TIMEOUT) goes back to the cameras' hosts and into
+# RESULTS.
 #
 # usage: pipelines/edge.sh -u CLOUD_URL [-p PORT] [-a ADDRESS] [-k TOKEN_FILE]
-#            [-m MODEL] [-t THRESHOLD] [-w CAMERA_TIMEOUT_MS]
+#            [-m MODEL] [-t THRESHOLD] [-e EDGE_THRESHOLD] [-w CAMERA_TIMEOUT_MS]
 #            [-T CLOUD_TIMEOUT_MS] [-o RESULTS.jsonl] [-C CA.pem]
 #            [-A ALIGN] [-P CLOCK_PORT]
 #
+# With a model that has an edge section, the samples that do not exit
+# locally run it here (ddnncloud section=edge): those whose edge answer is
+# confident (normalized entropy under EDGE_THRESHOLD, by default the
+# model's) are answered here, the rest go to the cloud with the edge's
+# features.
 # ALIGN is sample-number (the default: recorded video, all cameras in step)
 # or capture-time (cameras on separate hosts sharing a clock).  -P serves
 # the shared clock on that UDP port (0 = any free one; the ddnn-listening
@@ -19,26 +25,32 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$here/build}
 . "$here/pipelines/common.sh"
 port=0 address=127.0.0.1 token_file= model=$here/models/fmv6-binary.safetensors
-threshold= wait_ms=1000 cloud_ms=2000 results=/dev/null ca= cloud=
+threshold= edge_threshold= wait_ms=1000 cloud_ms=2000 results=/dev/null ca= cloud=
 align=sample-number clock_port=-1
-while getopts u:p:a:k:m:t:w:T:o:C:A:P:h opt; do
+while getopts u:p:a:k:m:t:e:w:T:o:C:A:P:h opt; do
   case $opt in
     u) cloud=$OPTARG ;; p) port=$OPTARG ;; a) address=$OPTARG ;;
     k) token_file=$OPTARG ;; m) model=$OPTARG ;; t) threshold=$OPTARG ;;
+    e) edge_threshold=$OPTARG ;;
     w) wait_ms=$OPTARG ;; T) cloud_ms=$OPTARG ;; o) results=$OPTARG ;;
     C) ca=$OPTARG ;; A) align=$OPTARG ;; P) clock_port=$OPTARG ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
+    *) sed -n '2,22p' "$0"; exit 2 ;;
   esac
 done
-[ -n "$cloud" ] || { sed -n '2,16p' "$0"; exit 2; }
+[ -n "$cloud" ] || { sed -n '2,22p' "$0"; exit 2; }
 token_check "$token_file"
 views=$("$build/tools/ddnn" inspect --json "$model" | sed -n 's/.*"views" : \([0-9]*\).*/\1/p' | head -n 1)
+# the edge section with its own exit, where the model has one
+edge=
+if "$build/tools/ddnn" inspect "$model" | grep -Eq '^[^ ]+ +edge '; then
+  edge="ddnncloud name=e section=edge model=$model results=$results ${edge_threshold:+threshold=$edge_threshold} ! fakesink sync=false async=false e.next ! queue !"
+fi
 set -- ddnnsrc name=in "port=$port" "address=$address" ${token_file:+"token-file=$token_file"} \
   "views=$views" "model=$model" "clock-port=$clock_port" \
   ddnnaggregate name=fuse "model=$model" "timeout=${wait_ms}000000" "align=$align" ! \
   ddnnexit name=x ${threshold:+"threshold=$threshold"} "model=$model" "results=$results" \
   x.exit ! queue ! fakesink sync=false async=false \
-  x.next ! queue ! ddnnsink "location=$cloud" ${token_file:+"token-file=$token_file"} \
+  x.next ! queue ! $edge ddnnsink "location=$cloud" ${token_file:+"token-file=$token_file"} \
     ${ca:+"tls-ca-file=$ca"} "model=$model" "results=$results" \
     "timeout=${cloud_ms}000000"
 v=0
