@@ -69,3 +69,11 @@ data="$build/fmv6-$n"
 echo
 GST_PLUGIN_PATH=$build/plugins/ddnn${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
   "$build/tests/benchmarks/bench-pipeline" models/fmv6-binary.safetensors "$data" "$data/video" "$n"
+
+# The cloud pool behind HAProxy: 1 and 2 instances (tests/benchmarks/bench_pool.py).
+echo
+if command -v haproxy >/dev/null; then
+  BUILD=$build /usr/bin/python3 tests/benchmarks/bench_pool.py "$build" .
+else
+  echo "(haproxy is not installed: no cloud pool figures)"
+fi
