@@ -232,7 +232,7 @@ deadline_now (GstDdnnExit *self)
 static void
 expire_awaiting (GstDdnnExit *self, gboolean all)
 {
-  GstClockTime now = deadline_now (self);
+  GstClockTime now;
   GList *due = NULL, *l;
   GHashTableIter iter;
   gpointer value;
@@ -240,7 +240,9 @@ expire_awaiting (GstDdnnExit *self, gboolean all)
   g_mutex_lock (&self->lock);
   while (!g_queue_is_empty (&self->ready))
     due = g_list_prepend (due, g_queue_pop_head (&self->ready));
+  /* the clock is read only when a sample waits (not for every buffer) */
   if (self->awaiting && g_hash_table_size (self->awaiting) > 0) {
+    now = deadline_now (self);
     g_hash_table_iter_init (&iter, self->awaiting);
     while (g_hash_table_iter_next (&iter, NULL, &value)) {
       Awaiting *a = value;

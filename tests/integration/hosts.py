@@ -243,3 +243,29 @@ def link_frame(view, sample, classes=10, features=None, view_mask=None, dtype=3,
             out += bytes([dtype - 1])
     out += bytes(classes) + struct.pack("<e", 1.0)
     return out + (features or b"")
+
+
+TIERS = {"local": "device", "edge": "edge", "cloud": "cloud"}
+
+
+def engine_answers(tool, model, data, n, *args):
+    """sample -> (class, tier) that `ddnn run` gives on the first @n test
+    samples of @data, its tiers named as the elements' results name them."""
+    out = subprocess.run([tool, "run", model, "--data", data, "--json", "-n", str(n), *args],
+                         check=True, capture_output=True, text=True).stdout
+    return {r["sample"]: (r["answer"], TIERS[r["tier"]])
+            for r in (json.loads(line) for line in out.splitlines())}
+
+
+def recorded_sites(tool, model, tmp, n, seeds):
+    """For each seed, a site: @n recorded FMV-6 samples (a data set of that
+    seed and its videos) and the engine's answers on them."""
+    sites = []
+    for seed in seeds:
+        data, video = os.path.join(tmp, f"fmv6-{seed}"), os.path.join(tmp, f"video-{seed}")
+        subprocess.run([tool, "dataset", "fmv", "--out", data, "--seed", str(seed),
+                        "--limit", str(n), "--video", video], check=True,
+                       stdout=subprocess.DEVNULL)
+        sites.append({"seed": seed, "video": video,
+                      "ref": engine_answers(tool, model, data, n)})
+    return sites

@@ -27,8 +27,8 @@ import sys
 import tempfile
 import time
 
-from hosts import (announcement, answers, fail, once_each, port_of, start_script, stop,
-                   ws_handshake)
+from hosts import (announcement, answers, fail, once_each, port_of, recorded_sites,
+                   start_script, stop, ws_handshake)
 
 N = 1000
 SKIP = 77
@@ -110,19 +110,7 @@ def main():
     model_id = json.loads(subprocess.run([tool, "inspect", "--json", model], check=True,
                                          capture_output=True, text=True).stdout)["model_id"]
     with tempfile.TemporaryDirectory() as tmp:
-        sites = []
-        for seed in (1, 2):
-            data, video = os.path.join(tmp, f"fmv6-{seed}"), os.path.join(tmp, f"video-{seed}")
-            subprocess.run([tool, "dataset", "fmv", "--out", data, "--seed", str(seed),
-                            "--limit", str(N), "--video", video], check=True,
-                           stdout=subprocess.DEVNULL)
-            out = subprocess.run([tool, "run", model, "--data", data, "--json", "-n", str(N)],
-                                 check=True, capture_output=True, text=True).stdout
-            ref = {}
-            for line in out.splitlines():
-                r = json.loads(line)
-                ref[r["sample"]] = (r["answer"], "device" if r["tier"] == "local" else "cloud")
-            sites.append({"seed": seed, "video": video, "ref": ref})
+        sites = recorded_sites(tool, model, tmp, N, (1, 2))
         done = []
 
         # 1. two instances share the load

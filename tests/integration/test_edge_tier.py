@@ -19,10 +19,9 @@ import subprocess
 import sys
 import tempfile
 
-from hosts import answers, fail, once_each, port_of, start_script, stop
+from hosts import answers, engine_answers, fail, once_each, port_of, start_script, stop
 
 N = 300
-TIERS = {"local": "device", "edge": "edge", "cloud": "cloud"}
 
 
 def engine(tool, model, data, *args):
@@ -54,8 +53,7 @@ def main():
         t = between([r["local_entropy"] for r in first], N // 3)
         rest = [r["edge_entropy"] for r in first if r["local_entropy"] >= t]
         e = between(rest, len(rest) // 2)
-        ref = {r["sample"]: (r["answer"], TIERS[r["tier"]])
-               for r in engine(tool, model, data, "-t", repr(t), "-e", repr(e))}
+        ref = engine_answers(tool, model, data, N, "-t", repr(t), "-e", repr(e))
 
         env = {"DDNN_TOKEN": "tiers"}
         pool = start_script(src, build, "cloud-pool.sh", f"{tmp}/pool.log", "-n", "2",

@@ -9,14 +9,13 @@ Every answer at each site, as its edge and as its cameras' host learn it,
 equals the engine's on that site's own samples, once each.
 
 usage: test_sites.py DDNN_TOOL SOURCE_DIR BUILD_DIR"""
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 
-from hosts import answers, fail, once_each, port_of, start_script, stop
+from hosts import answers, fail, once_each, port_of, recorded_sites, start_script, stop
 
 N = 400
 
@@ -26,19 +25,7 @@ def main():
     model = os.path.join(src, "models", "fmv6-binary.safetensors")
     env = {"DDNN_TOKEN": "sites"}
     with tempfile.TemporaryDirectory() as tmp:
-        sites = []
-        for seed in (1, 2):
-            data, video = os.path.join(tmp, f"fmv6-{seed}"), os.path.join(tmp, f"video-{seed}")
-            subprocess.run([tool, "dataset", "fmv", "--out", data, "--seed", str(seed),
-                            "--limit", str(N), "--video", video], check=True,
-                           stdout=subprocess.DEVNULL)
-            out = subprocess.run([tool, "run", model, "--data", data, "--json", "-n", str(N)],
-                                 check=True, capture_output=True, text=True).stdout
-            ref = {}
-            for line in out.splitlines():
-                r = json.loads(line)
-                ref[r["sample"]] = (r["answer"], "device" if r["tier"] == "local" else "cloud")
-            sites.append({"seed": seed, "video": video, "ref": ref})
+        sites = recorded_sites(tool, model, tmp, N, (1, 2))
         if all(site["ref"] == sites[0]["ref"] for site in sites):
             fail("the two sites' data sets give the same answers: nothing would tell a "
                  "crossed answer")

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include "failed-start.h"
 #include <gstddnnframe.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -277,27 +278,7 @@ GST_END_TEST;
  * under valgrind). */
 GST_START_TEST (test_failed_start)
 {
-  g_autofree gchar *dir = g_dir_make_tmp ("ddnncloud-XXXXXX", NULL);
-  g_autofree gchar *results = g_build_filename (dir, "r.jsonl", NULL);
-  GstElement *e = gst_element_factory_make ("ddnncloud", NULL);
-  GstBus *bus = gst_bus_new ();
-  guint k;
-
-  g_object_set (
-      e, "model", "/nonexistent/m.safetensors", "results", results, NULL);
-  gst_element_set_bus (e, bus);
-  for (k = 0; k < 10; k++) {
-    fail_unless_equals_int (
-        gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-    fail_unless_equals_int (
-        gst_element_set_state (e, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-  }
-  gst_bus_set_flushing (bus, TRUE);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (e);
-  g_unlink (results);
-  g_rmdir (dir);
+  check_failed_start ("ddnncloud");
 }
 
 GST_END_TEST;
