@@ -169,24 +169,49 @@ compare_floats (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* The smallest threshold, in steps of 0.001, under which the @need lowest
+ * of @entropy[0, n) fall (sorted in place). */
+static double
+threshold_for (float *entropy, guint n, guint need)
+{
+  double t;
+
+  qsort (entropy, n, sizeof (float), compare_floats);
+  need = CLAMP (need, 1, n);
+  t = ceil ((entropy[need - 1] + 1e-7) * 1000.0) / 1000.0;
+  return MIN (t, 1.0);
+}
+
 gboolean
-ddnn_choose_local_threshold (DdnnModel *model, const DdnnDataset *data,
-    guint first, guint count, double exit_fraction, double *threshold,
-    GError **error)
+ddnn_choose_thresholds (DdnnModel *model, const DdnnDataset *data, guint first,
+    guint count, double local_fraction, double edge_fraction,
+    double *local_threshold, double *edge_threshold, GError **error)
 {
   g_autoptr (DdnnRunner) runner = ddnn_runner_new (model);
-  guint n_views = ddnn_model_get_n_views (model), k, v, need;
+  guint n_views = ddnn_model_get_n_views (model), k, v, n_up = 0;
   gsize stride = (gsize) data->width * data->channels;
-  float *entropy;
+  gboolean has_edge = ddnn_model_get_edge_section (model) != NULL;
+  float *local, *edge, *up;
   double t;
 
   if (count == 0 || first + count > data->n_samples ||
-      !(exit_fraction > 0.0 && exit_fraction <= 1.0)) {
+      !(local_fraction > 0.0 && local_fraction <= 1.0)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
         "no held-out samples to choose a threshold on");
     return FALSE;
   }
-  entropy = g_new (float, count);
+  if (edge_fraction > 0.0 &&
+      (!has_edge || !edge_threshold || local_fraction + edge_fraction > 1.0)) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+        has_edge ? "the local and edge exit shares add up to more than all "
+                   "samples"
+                 : "an edge exit share was given for a model without an edge "
+                   "section");
+    return FALSE;
+  }
+  local = g_new (float, count);
+  edge = g_new (float, count);
+  up = g_new (float, count);
   for (k = 0; k < count; k++) {
     const guint8 *views[DDNN_MAX_VIEWS];
     DdnnSampleResult r;
@@ -194,17 +219,29 @@ ddnn_choose_local_threshold (DdnnModel *model, const DdnnDataset *data,
     for (v = 0; v < n_views; v++)
       views[v] = ddnn_dataset_view (data, first + k, v);
     if (!ddnn_runner_run (runner, views, stride, 0.0, 0.0, &r, error)) {
-      g_free (entropy);
+      g_free (local);
+      g_free (edge);
+      g_free (up);
       return FALSE;
     }
-    entropy[k] = r.local_entropy;
+    local[k] = r.local_entropy;
+    edge[k] = has_edge ? r.edge_entropy : 1.0f;
   }
-  qsort (entropy, count, sizeof (float), compare_floats);
-  need = (guint) ceil (exit_fraction * count);
-  need = CLAMP (need, 1, count);
-  /* the smallest threshold, in steps of 0.001, under which @need exit */
-  t = ceil ((entropy[need - 1] + 1e-7) * 1000.0) / 1000.0;
-  *threshold = MIN (t, 1.0);
-  g_free (entropy);
+  memcpy (up, local, count * sizeof (float));
+  t = threshold_for (up, count, (guint) ceil (local_fraction * count));
+  *local_threshold = t;
+  if (edge_fraction > 0.0) {
+    /* of the samples that go on at the local threshold, the edge answers
+     * the @edge_fraction of all with the least uncertain edge scores */
+    for (k = 0; k < count; k++)
+      if (!ddnn_model_exits (model, DDNN_TIER_DEVICE, t, local[k]))
+        up[n_up++] = edge[k];
+    *edge_threshold = n_up
+        ? threshold_for (up, n_up, (guint) ceil (edge_fraction * count))
+        : 0.0;
+  }
+  g_free (local);
+  g_free (edge);
+  g_free (up);
   return TRUE;
 }

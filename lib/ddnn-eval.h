@@ -58,12 +58,15 @@ void ddnn_sample_result_decide (const DdnnModel *model,
 /* Bytes a device sends: scores only, or scores and features. */
 gsize ddnn_model_device_bytes (const DdnnModel *model, gboolean with_features);
 
-/* The local threshold at which @exit_fraction of samples [first, first +
- * count) of @data exit locally: for choosing a model's default on samples
- * held out of training, never on the test split. */
-gboolean ddnn_choose_local_threshold (DdnnModel *model, const DdnnDataset *data,
-    guint first, guint count, double exit_fraction, double *threshold,
-    GError **error);
+/* The default thresholds, chosen on samples [first, first + count) of
+ * @data held out of training, never on the test split: the local threshold
+ * under which @local_fraction of them exit locally, and, when
+ * @edge_fraction > 0 (models with an edge section only), the edge threshold
+ * under which @edge_fraction of them (of all, not of those that go on) exit
+ * at the edge. @edge_threshold is left alone when @edge_fraction is 0. */
+gboolean ddnn_choose_thresholds (DdnnModel *model, const DdnnDataset *data,
+    guint first, guint count, double local_fraction, double edge_fraction,
+    double *local_threshold, double *edge_threshold, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnRunner, ddnn_runner_free)
 

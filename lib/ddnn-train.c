@@ -74,6 +74,8 @@ ddnn_train_options_from_model (
     o->learning_rate = json_object_get_double_member (training, "lr");
   if (json_object_has_member (training, "exit_target"))
     o->exit_target = json_object_get_double_member (training, "exit_target");
+  if (json_object_has_member (training, "edge_target"))
+    o->edge_target = json_object_get_double_member (training, "edge_target");
   if (json_object_has_member (training, "view_drop"))
     o->view_drop = json_object_get_double_member (training, "view_drop");
   weights = json_object_has_member (training, "exit_weights")

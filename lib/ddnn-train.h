@@ -30,6 +30,9 @@ typedef struct
   float device_weight, local_weight, edge_weight, cloud_weight;
   /* share of held-out samples that should exit locally (0: not set) */
   double exit_target;
+  /* share of held-out samples (of all) that should exit at the edge, for
+   * models with an edge section (0: not set) */
+  double edge_target;
 } DdnnTrainOptions;
 
 typedef struct

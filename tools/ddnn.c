@@ -1071,7 +1071,7 @@ cmd_train (int argc, char **argv)
   gchar *data_dir = NULL, *arch = NULL, *out = NULL;
   gint epochs = 0, seed = 1, threads = 1, batch = 0, limit = 0;
   gint validate = 5000;
-  gdouble exit_target = 0.0;
+  gdouble exit_target = 0.0, edge_target = 0.0;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
         "Data set folder (its train.safetensors is used)", "DIR" },
@@ -1094,6 +1094,12 @@ cmd_train (int argc, char **argv)
         "Set the model's local threshold so that this share of the held-out "
         "samples exits locally (default: the arch's training.exit_target; "
         "none keeps the arch's threshold)",
+        "F" },
+    { "edge-target", 0, 0, G_OPTION_ARG_DOUBLE, &edge_target,
+        "For a model with an edge section: set its edge threshold so that "
+        "this share of all held-out samples exits at the edge, among those "
+        "the local threshold sends on (default: the arch's "
+        "training.edge_target; none keeps the arch's threshold)",
         "F" },
     { NULL }
   };
@@ -1150,6 +1156,22 @@ cmd_train (int argc, char **argv)
   n_train = n_all - validate;
   if (exit_target <= 0.0)
     exit_target = options.exit_target;
+  if (edge_target <= 0.0)
+    edge_target = options.edge_target;
+  if (edge_target > 0.0 && !ddnn_model_get_edge_section (model)) {
+    g_printerr ("ddnn train: --edge-target is for models with an edge "
+                "section; %s has none\n",
+        arch);
+    status = 2;
+    goto out;
+  }
+  if (edge_target > 0.0 &&
+      !(exit_target > 0.0 && exit_target + edge_target <= 1.0)) {
+    g_printerr ("ddnn train: an edge target needs a local exit target, and "
+                "the two shares may not add up to more than 1\n");
+    status = 2;
+    goto out;
+  }
   if (epochs > 0)
     options.epochs = epochs;
   if (batch > 0)
@@ -1179,18 +1201,23 @@ cmd_train (int argc, char **argv)
   }
   data->n_samples = n_all;
   if (exit_target > 0.0 && validate > 0) {
-    double threshold;
+    double local_t, edge_t;
 
-    if (!ddnn_choose_local_threshold (
-            model, data, n_train, validate, exit_target, &threshold, &error) ||
-        !ddnn_model_set_threshold (
-            model, DDNN_TIER_DEVICE, threshold, &error)) {
+    if (!ddnn_choose_thresholds (model, data, n_train, validate, exit_target,
+            edge_target, &local_t, &edge_t, &error) ||
+        !ddnn_model_set_threshold (model, DDNN_TIER_DEVICE, local_t, &error) ||
+        (edge_target > 0.0 &&
+            !ddnn_model_set_threshold (
+                model, DDNN_TIER_EDGE, edge_t, &error))) {
       fail (error);
       goto out;
     }
     g_print ("local threshold %.3f: %.0f %% of the %d held-out samples exit "
              "locally\n",
-        threshold, 100 * exit_target, validate);
+        local_t, 100 * exit_target, validate);
+    if (edge_target > 0.0)
+      g_print ("edge threshold %.3f: %.0f %% of them exit at the edge\n",
+          edge_t, 100 * edge_target);
   }
   if (!ddnn_model_save (model, out, &error)) {
     fail (error);

@@ -60,6 +60,8 @@ struct _GstDdnnDevice
   DdnnSectionResult result;
   GstVideoInfo info;
   guint64 frames;
+  /* a flush came: the next segment says which frame comes next */
+  gboolean resync;
 };
 
 #define CAPS_STR GST_VIDEO_CAPS_MAKE ("{ GRAY8, RGB }")
@@ -143,6 +145,7 @@ gst_ddnn_device_start (GstBaseTransform *trans)
   }
   self->section_view = view;
   self->frames = 0;
+  self->resync = FALSE;
   GST_INFO_OBJECT (self, "model %s (%.16s), view %u", path,
       ddnn_model_get_id (self->model), view);
   return TRUE;
@@ -251,6 +254,26 @@ gst_ddnn_device_sink_event (GstBaseTransform *trans, GstEvent *event)
   GstDdnnDevice *self = GST_DDNN_DEVICE (trans);
   gboolean caps = GST_EVENT_TYPE (event) == GST_EVENT_CAPS, ret;
 
+  /* After a flushing seek, frame k of the recording is still sample k: the
+   * count starts again at the frame the new segment starts at (its stream
+   * time times the frame rate; 0 for a rate the caps do not give). */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    self->resync = TRUE;
+  else if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT && self->resync) {
+    const GstSegment *segment;
+    gint fps_n = GST_VIDEO_INFO_FPS_N (&self->info),
+         fps_d = GST_VIDEO_INFO_FPS_D (&self->info);
+
+    gst_event_parse_segment (event, &segment);
+    self->resync = FALSE;
+    self->frames = segment->format == GST_FORMAT_TIME && fps_n > 0 &&
+            fps_d > 0 && GST_CLOCK_TIME_IS_VALID (segment->time)
+        ? gst_util_uint64_scale_round (
+              segment->time, fps_n, (guint64) fps_d * GST_SECOND)
+        : 0;
+    GST_DEBUG_OBJECT (self,
+        "flushed: the next frame is sample %" G_GUINT64_FORMAT, self->frames);
+  }
   ret = GST_BASE_TRANSFORM_CLASS (gst_ddnn_device_parent_class)
             ->sink_event (trans, event);
   if (ret && caps && self->section) {

@@ -2,7 +2,8 @@
  * view mask says who took part, a camera that skipped a sample is left out
  * of it, and the payload is the wire frame of the fused meta; each fusion
  * mode against values worked out here; live alignment by running time with
- * a late camera, driven by the test clock; another model refused.
+ * a late camera, driven by the test clock; another model refused; a
+ * flushing seek, through the harness and on recorded cameras in a pipeline.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -783,6 +784,181 @@ GST_START_TEST (test_flushing_seek)
 
 GST_END_TEST;
 
+/* Recorded cameras played through the one-host pipeline: after answers
+ * have started to come, a flushing seek back to the start plays every
+ * sample again, and every one is answered again, under its own number. */
+#define SEEK_FRAMES 40
+#define SEEK_VIEWS 6
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint before; /* answers before the seek */
+  gboolean flushed[2]; /* each sink, once the seek's flush reached it */
+  guint8 after[SEEK_FRAMES]; /* answers per sample after it */
+  guint out_of_range;
+} SeekRun;
+
+static GstPadProbeReturn
+answer_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  SeekRun *run = g_object_get_data (G_OBJECT (pad), "run");
+  guint sink = GPOINTER_TO_UINT (user_data);
+  GstDdnnMeta *meta;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_FLUSH) {
+    if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) ==
+        GST_EVENT_FLUSH_STOP) {
+      g_mutex_lock (&run->lock);
+      run->flushed[sink] = TRUE;
+      g_mutex_unlock (&run->lock);
+    }
+    return GST_PAD_PROBE_OK;
+  }
+  meta = gst_buffer_get_ddnn_meta (GST_PAD_PROBE_INFO_BUFFER (info));
+  if (!meta)
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&run->lock);
+  if (!run->flushed[sink])
+    run->before++;
+  else if (meta->sample < SEEK_FRAMES)
+    run->after[meta->sample]++;
+  else
+    run->out_of_range++;
+  g_cond_signal (&run->cond);
+  g_mutex_unlock (&run->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+run_to_eos (GstElement *pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (
+      bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+
+  fail_unless (msg != NULL, "no EOS in 60 s");
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *error = NULL;
+
+    gst_message_parse_error (msg, &error, NULL);
+    fail ("error: %s", error->message);
+  }
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+}
+
+GST_START_TEST (test_seek_recorded_cameras)
+{
+  g_autofree gchar *path = g_build_filename (
+      g_getenv ("DDNN_SOURCE_DIR"), "models", "fmv6-binary.safetensors", NULL);
+  g_autofree gchar *dir = g_dir_make_tmp ("ddnn-seek-XXXXXX", NULL);
+  GString *desc = g_string_new (NULL);
+  GstElement *pipeline, *e;
+  GstPad *pad;
+  SeekRun run = { 0 };
+  guint v, k;
+
+  fail_unless (dir != NULL);
+  /* the recordings: SEEK_FRAMES frames of a test pattern per camera */
+  for (v = 0; v < SEEK_VIEWS; v++) {
+    g_autofree gchar *line = g_strdup_printf (
+        "videotestsrc num-buffers=%u pattern=%u ! "
+        "video/x-raw,format=GRAY8,width=32,height=32,framerate=30/1 ! "
+        "matroskamux ! filesink location=%s/cam%u.mkv",
+        SEEK_FRAMES, v, dir, v);
+
+    pipeline = gst_parse_launch (line, NULL);
+    fail_unless (pipeline != NULL);
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    run_to_eos (pipeline);
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    gst_object_unref (pipeline);
+  }
+
+  g_string_printf (desc,
+      "ddnnaggregate name=fuse model=%s ! ddnnexit name=exit model=%s "
+      "exit.exit ! fakesink name=local async=false "
+      "exit.next ! ddnncloud model=%s ! fakesink name=cloud async=false",
+      path, path, path);
+  for (v = 0; v < SEEK_VIEWS; v++)
+    g_string_append_printf (desc,
+        " filesrc location=%s/cam%u.mkv ! matroskademux ! "
+        "ddnndevice model=%s view=%u ! fuse.",
+        dir, v, path, v);
+  pipeline = gst_parse_launch (desc->str, NULL);
+  fail_unless (pipeline != NULL);
+  g_mutex_init (&run.lock);
+  g_cond_init (&run.cond);
+  for (k = 0; k < 2; k++) {
+    e = gst_bin_get_by_name (GST_BIN (pipeline), k ? "cloud" : "local");
+    pad = gst_element_get_static_pad (e, "sink");
+    g_object_set_data (G_OBJECT (pad), "run", &run);
+    gst_pad_add_probe (pad,
+        GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
+        answer_probe, GUINT_TO_POINTER (k), NULL);
+    gst_object_unref (pad);
+    gst_object_unref (e);
+  }
+
+  /* paused at the first frames, then played until answers come */
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  g_mutex_lock (&run.lock);
+  while (run.before < 5)
+    g_cond_wait (&run.cond, &run.lock);
+  g_mutex_unlock (&run.lock);
+
+  /* answers count as replayed once the seek's flush has reached their
+   * sink; what was under way before it does not */
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 10 * GST_SECOND) ==
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_element_seek_simple (
+      pipeline, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, 0));
+  run_to_eos (pipeline);
+
+  /* no camera's frame was late or missing: the aggregator started afresh */
+  e = gst_bin_get_by_name (GST_BIN (pipeline), "fuse");
+  {
+    GstStructure *stats;
+
+    g_object_get (e, "stats", &stats, NULL);
+    fail_unless (stats != NULL);
+    GST_INFO ("aggregator stats after the seek: %" GST_PTR_FORMAT, stats);
+    for (v = 0; v < SEEK_VIEWS; v++) {
+      g_autofree gchar *late = g_strdup_printf ("late-view-%u", v);
+      g_autofree gchar *missing = g_strdup_printf ("missing-view-%u", v);
+      guint64 n_late = 1, n_missing = 1;
+
+      fail_unless (gst_structure_get_uint64 (stats, late, &n_late));
+      fail_unless (gst_structure_get_uint64 (stats, missing, &n_missing));
+      fail_unless_equals_uint64 (n_late, 0);
+      fail_unless_equals_uint64 (n_missing, 0);
+    }
+    gst_structure_free (stats);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  for (k = 0; k < SEEK_FRAMES; k++)
+    fail_unless (run.after[k] == 1,
+        "sample %u answered %u times after the seek", k, run.after[k]);
+  fail_unless_equals_int (run.out_of_range, 0);
+  fail_unless (run.flushed[0] && run.flushed[1]);
+  gst_object_unref (e);
+  gst_object_unref (pipeline);
+  g_mutex_clear (&run.lock);
+  g_cond_clear (&run.cond);
+  for (v = 0; v < SEEK_VIEWS; v++) {
+    g_autofree gchar *f = g_strdup_printf ("%s/cam%u.mkv", dir, v);
+
+    g_unlink (f);
+  }
+  g_rmdir (dir);
+  g_string_free (desc, TRUE);
+}
+
+GST_END_TEST;
+
 static Suite *
 ddnnaggregate_suite (void)
 {
@@ -796,6 +972,7 @@ ddnnaggregate_suite (void)
   tcase_add_test (tc, test_live_missing_view);
   tcase_add_test (tc, test_other_model);
   tcase_add_test (tc, test_flushing_seek);
+  tcase_add_test (tc, test_seek_recorded_cameras);
   tcase_add_test (tc, test_capture_time);
   tcase_add_test (tc, test_sample_window);
   return s;
