@@ -43,19 +43,24 @@ ddnn_runner_free (DdnnRunner *r)
   g_free (r);
 }
 
-gsize
-ddnn_model_device_bytes (const DdnnModel *model, gboolean with_features)
+static gsize
+feature_bytes (DdnnSection *section)
 {
-  DdnnSection *device = ddnn_model_get_device_section (model, 0);
-  gsize shape[DDNN_TENSOR_MAX_DIMS], feature_bytes = 0;
+  gsize shape[DDNN_TENSOR_MAX_DIMS], n_bytes = 0;
   DdnnDtype dtype;
   guint n_dims;
 
-  if (with_features) {
-    ddnn_section_get_features_spec (device, &dtype, &n_dims, shape);
-    ddnn_tensor_bytes_for (dtype, n_dims, shape, NULL, &feature_bytes, NULL);
-  }
-  return ddnn_model_score_bytes (model) + feature_bytes;
+  ddnn_section_get_features_spec (section, &dtype, &n_dims, shape);
+  ddnn_tensor_bytes_for (dtype, n_dims, shape, NULL, &n_bytes, NULL);
+  return n_bytes;
+}
+
+gsize
+ddnn_model_device_bytes (const DdnnModel *model, gboolean with_features)
+{
+  return ddnn_model_score_bytes (model) +
+      (with_features ? feature_bytes (ddnn_model_get_device_section (model, 0))
+                     : 0);
 }
 
 void
@@ -81,6 +86,10 @@ ddnn_sample_result_decide (const DdnnModel *model, DdnnSampleResult *r,
   }
   r->device_bytes = present *
       ddnn_model_device_bytes (model, r->tier != DDNN_TIER_DEVICE);
+  r->cloud_bytes = r->tier != DDNN_TIER_CLOUD ? 0
+      : r->has_edge
+      ? feature_bytes (ddnn_model_get_edge_section (model))
+      : present * feature_bytes (ddnn_model_get_device_section (model, 0));
 }
 
 gboolean

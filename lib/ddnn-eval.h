@@ -26,6 +26,10 @@ typedef struct
    * float scores from each device, plus its features when the sample does
    * not exit locally */
   gsize device_bytes;
+  /* features the cloud section receives for the sample: the edge's when
+   * there is an edge, else the devices'; 0 when it does not reach the
+   * cloud */
+  gsize cloud_bytes;
 } DdnnSampleResult;
 
 typedef struct _DdnnRunner DdnnRunner;

@@ -1240,7 +1240,8 @@ typedef struct
   guint samples;
   guint device_right[DDNN_MAX_VIEWS], device_seen[DDNN_MAX_VIEWS];
   guint local_right, edge_right, cloud_right, overall_right, local_exits;
-  guint64 bytes;
+  guint edge_exits;
+  guint64 bytes, cloud_bytes;
   DdnnSampleResult *results; /* one per sample, for sweeps */
 } EvalStats;
 
@@ -1286,7 +1287,9 @@ evaluate (DdnnModel *model, const DdnnDataset *data, guint first, guint n,
     stats->cloud_right += r->cloud_class == label;
     stats->overall_right += r->answer == label;
     stats->local_exits += r->tier == DDNN_TIER_DEVICE;
+    stats->edge_exits += r->tier == DDNN_TIER_EDGE;
     stats->bytes += r->device_bytes;
+    stats->cloud_bytes += r->cloud_bytes;
   }
   stats->samples = n;
   return TRUE;
@@ -1321,13 +1324,15 @@ parse_views (const gchar *list, guint n_views, GError **error)
 
 static gboolean
 write_sweep (const gchar *dir, const double *t, const double *acc,
-    const double *exits, const double *bytes, guint n, double raw,
-    const gchar *title, GError **error)
+    const double *exits, const double *edge_exits, const double *bytes,
+    const double *cloud_bytes, guint n, double raw, const gchar *title,
+    GError **error)
 {
   g_autofree gchar *csv_path = g_build_filename (dir, "sweep.csv", NULL);
   g_autofree gchar *svg_path = g_build_filename (dir, "sweep.svg", NULL);
   GString *csv = g_string_new ("threshold,overall_accuracy,local_exit_fraction,"
-                               "bytes_per_sample,raw_bytes_per_sample\n");
+                               "bytes_per_sample,raw_bytes_per_sample,"
+                               "edge_exit_fraction,cloud_bytes_per_sample\n");
   GString *svg = g_string_new (NULL);
   const double W = 640, H = 420, L = 60, R = 70, T = 60, B = 50;
   double pw = W - L - R, ph = H - T - B, max_bytes = 1;
@@ -1336,8 +1341,9 @@ write_sweep (const gchar *dir, const double *t, const double *acc,
   gboolean ok;
 
   for (i = 0; i < n; i++) {
-    g_string_append_printf (csv, "%.2f,%.4f,%.4f,%.1f,%.0f\n", t[i],
-        acc[i] / 100, exits[i] / 100, bytes[i], raw);
+    g_string_append_printf (csv, "%.2f,%.4f,%.4f,%.1f,%.0f,%.4f,%.1f\n", t[i],
+        acc[i] / 100, exits[i] / 100, bytes[i], raw, edge_exits[i] / 100,
+        cloud_bytes[i]);
     max_bytes = MAX (max_bytes, bytes[i]);
   }
   max_bytes *= 1.1;
@@ -1562,9 +1568,15 @@ cmd_eval (int argc, char **argv)
         pct (stats.local_right, n) / 100, pct (stats.cloud_right, n) / 100,
         pct (stats.overall_right, n) / 100, pct (stats.local_exits, n) / 100,
         bytes, raw, raw / MAX (bytes, 1e-9));
+    g_string_append_printf (o, ", \"cloud_bytes_per_sample\": %.1f",
+        (double) stats.cloud_bytes / n);
     if (ddnn_model_get_edge_section (model))
-      g_string_append_printf (
-          o, ", \"edge_accuracy\": %.4f", pct (stats.edge_right, n) / 100);
+      g_string_append_printf (o,
+          ", \"edge_threshold\": %.4f, \"edge_accuracy\": %.4f, "
+          "\"edge_exit_fraction\": %.4f, \"cloud_exit_fraction\": %.4f",
+          edge_threshold, pct (stats.edge_right, n) / 100,
+          pct (stats.edge_exits, n) / 100,
+          pct (n - stats.local_exits - stats.edge_exits, n) / 100);
     g_string_append (o, "}");
     g_print ("%s\n", o->str);
     g_string_free (o, TRUE);
@@ -1586,22 +1598,34 @@ cmd_eval (int argc, char **argv)
     g_print ("  overall at T = %.2f   %5.1f %%, %.1f %% of samples exit "
              "locally\n",
         threshold, pct (stats.overall_right, n), pct (stats.local_exits, n));
+    if (ddnn_model_get_edge_section (model))
+      g_print ("  answered              %.1f %% locally, %.1f %% at the edge "
+               "(T = %.2f), %.1f %% in the cloud\n",
+          pct (stats.local_exits, n), pct (stats.edge_exits, n), edge_threshold,
+          pct (n - stats.local_exits - stats.edge_exits, n));
     g_print ("  bytes per sample      %.1f B from the devices; raw offload "
              "%.0f B: %.1fx fewer\n",
         bytes, raw, raw / MAX (bytes, 1e-9));
+    g_print ("  bytes to the cloud    %.1f B per sample (the %s's features "
+             "for the samples the cloud answers)\n",
+        (double) stats.cloud_bytes / n,
+        ddnn_model_get_edge_section (model) ? "edge" : "cameras");
   }
 
   if (sweep) {
-    double t[21], acc[21], exits[21], b[21];
+    double t[21], acc[21], exits[21], b[21], edge_exits[21], cloud_b[21];
     g_autofree gchar *title = g_strdup_printf (
         "%s: threshold sweep", ddnn_model_get_name (model));
     guint i, k;
 
-    g_print ("\n%6s %12s %10s %12s %8s\n", "T", "exit local", "overall",
-        "bytes/sample", "x fewer");
+    if (ddnn_model_get_edge_section (model))
+      g_print (
+          "\nlocal threshold T; the edge's stays at %.3f\n", edge_threshold);
+    g_print ("\n%6s %12s %11s %10s %12s %8s %12s\n", "T", "exit local",
+        "exit edge", "overall", "bytes/sample", "x fewer", "to cloud");
     for (i = 0; i <= 20; i++) {
-      guint right = 0, exits_n = 0;
-      guint64 total = 0;
+      guint right = 0, exits_n = 0, edge_n = 0;
+      guint64 total = 0, to_cloud = 0;
 
       t[i] = i * 0.05;
       for (k = 0; k < n; k++) {
@@ -1610,16 +1634,20 @@ cmd_eval (int argc, char **argv)
         ddnn_sample_result_decide (model, r, t[i] + 1e-9, edge_threshold);
         right += r->answer == data->labels[skip + k];
         exits_n += r->tier == DDNN_TIER_DEVICE;
+        edge_n += r->tier == DDNN_TIER_EDGE;
         total += r->device_bytes;
+        to_cloud += r->cloud_bytes;
       }
       acc[i] = pct (right, n);
       exits[i] = pct (exits_n, n);
+      edge_exits[i] = pct (edge_n, n);
       b[i] = (double) total / n;
-      g_print ("%6.2f %10.1f %% %8.1f %% %12.1f %7.1fx\n", t[i], exits[i],
-          acc[i], b[i], raw / b[i]);
+      cloud_b[i] = (double) to_cloud / n;
+      g_print ("%6.2f %10.1f %% %9.1f %% %8.1f %% %12.1f %7.1fx %10.1f B\n",
+          t[i], exits[i], edge_exits[i], acc[i], b[i], raw / b[i], cloud_b[i]);
     }
-    if (!write_sweep (out_dir ? out_dir : ".", t, acc, exits, b, 21, raw, title,
-            &error)) {
+    if (!write_sweep (out_dir ? out_dir : ".", t, acc, exits, edge_exits, b,
+            cloud_b, 21, raw, title, &error)) {
       fail (error);
       goto out;
     }
