@@ -14,6 +14,9 @@ import tempfile
 
 KEYS = ["overall_accuracy", "local_accuracy", "cloud_accuracy",
         "local_exit_fraction", "bytes_per_sample", "threshold"]
+# recorded for models with an edge section
+EDGE_KEYS = ["edge_accuracy", "edge_exit_fraction", "edge_threshold",
+             "cloud_bytes_per_sample"]
 
 
 def recorded(readme):
@@ -40,7 +43,12 @@ def main():
                                   "--limit", "2000", "--json"],
                                  check=True, capture_output=True, text=True).stdout
             got = json.loads(out)
-            for key in KEYS:
+            keys = KEYS + [k for k in EDGE_KEYS if k in want]
+            if "edge_threshold" in got and "edge_threshold" not in want:
+                print(f"FAIL: {name} has an edge section; models/README.md records "
+                      f"none of its edge figures")
+                failed = True
+            for key in keys:
                 if abs(got[key] - want[key]) > 1e-9:
                     print(f"FAIL: {name}: {key} is {got[key]}, models/README.md "
                           f"records {want[key]}")

@@ -1,0 +1,40 @@
+/* The ddnn command: what its commands share.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "config.h"
+
+#include <ddnn.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+G_BEGIN_DECLS
+
+/* Prints "ddnn: MESSAGE", frees @error and returns exit status 1. */
+int ddnn_cli_fail (GError *error);
+
+/* Parses a command's options; prints --help and usage errors itself.
+ * Returns -1 when the caller should go on, else the exit status. */
+int ddnn_cli_parse_options (const gchar *command, const gchar *args,
+    const gchar *summary, const gchar *description, GOptionEntry *entries,
+    int *argc, char ***argv);
+
+/* Prints @builder's value as one line of JSON on stdout. */
+void ddnn_cli_print_json (JsonBuilder *builder);
+
+/* The commands, one file each. */
+int cmd_dataset (int argc, char **argv);
+int cmd_dataset_fmv (int argc, char **argv);
+int cmd_dataset_import (int argc, char **argv);
+int cmd_inspect (int argc, char **argv);
+int cmd_init (int argc, char **argv);
+int cmd_export (int argc, char **argv);
+int cmd_train (int argc, char **argv);
+int cmd_eval (int argc, char **argv);
+int cmd_run (int argc, char **argv);
+
+G_END_DECLS
