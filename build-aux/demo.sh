@@ -53,20 +53,16 @@ devices=$!; pids="$pids $devices"
 # replies (64 B of 1-bit features, about 8 B of headers); the summary gives
 # the counted figures)
 progress() {
-  awk -F, -v n="$n" -v results="$out/results.jsonl" '
-    NR > 1 { label[$1] = $2 }
+  answers "$out/results.jsonl" |
+  awk -F'\t' -v n="$n" -v labels="$video/labels.csv" '
+    BEGIN { while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] } }
+    { done++; right += ($2 == label[$1]); if ($3 == "device") local++ }
     END {
-      while ((getline line < results) > 0) {
-        match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
-        match(line, /"class":[0-9]+/); c = substr(line, RSTART + 8, RLENGTH - 8)
-        done++; right += (c == label[s])
-        if (line ~ /"tier":"device"/ && line !~ /"degraded":true/) local++
-      }
       bytes = done * 6 * 21 + (done - local) * 6 * 72
       printf "\r  %d/%d samples, %.0f %% answered locally, %.1f %% right, %.0f B/sample sent (raw: 6144, %.1fx less)   ",
         done, n, done ? 100 * local / done : 0, done ? 100 * right / done : 0,
         done ? bytes / done : 0, bytes ? 6144 * done / bytes : 0
-    }' "$video/labels.csv"
+    }'
 }
 while kill -0 "$devices" 2>/dev/null; do
   progress
@@ -86,17 +82,12 @@ echo
 bytes=$(link_bytes "$out/devices.log" wire-up)
 down=$(link_bytes "$out/devices.log" wire-down)
 payload=$(link_bytes "$out/devices.log" payload-bytes)
-awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" \
+answers "$out/results.jsonl" |
+awk -F'\t' -v n="$n" -v t0="$start" -v t1="$end" -v labels="$video/labels.csv" \
   -v bytes="$bytes" -v down="$down" -v payload="$payload" '
-  NR > 1 { label[$1] = $2 }
+  BEGIN { while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] } }
+  { s = $1; c = $2; t = $3; k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s]) }
   END {
-    while ((getline line < results) > 0) {
-      match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
-      match(line, /"class":[0-9]+/); c = substr(line, RSTART + 8, RLENGTH - 8)
-      match(line, /"tier":"[a-z]+"/); t = substr(line, RSTART + 8, RLENGTH - 9)
-      if (line ~ /"degraded":true/) t = t ", degraded"
-      k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s])
-    }
     printf "%-22s %8s %10s %10s\n", "answered at", "samples", "share", "accuracy"
     for (t in k) printf "%-22s %8d %9.1f%% %9.1f%%\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
     printf "%-22s %8d %9.1f%% %9.1f%%\n", "overall", total, 100 * total / n, 100 * right / total
@@ -104,26 +95,20 @@ awk -F, -v n="$n" -v t0="$start" -v t1="$end" -v results="$out/results.jsonl" \
     printf "  of which scores and features %.1f B/sample (%.1fx less); the rest link frame and WebSocket headers, beats, handshakes\n", payload / n, 6144 * n / payload
     printf "bytes to the cameras (answers, acks, requests for features, beats): %.1f B/sample\n", down / n
     printf "%d samples in %.1f s: %.0f samples/s (cameras paced at the rate asked)\n", total, t1 - t0, total / (t1 - t0)
-  }' "$video/labels.csv"
+  }'
 
 # the threshold sweep on the same samples
 "$ddnn" eval --model "$model" --data "$data" --limit "$n" --sweep --output "$out" >/dev/null
 
 # a mosaic of the six cameras at 2 samples a second, each answer overlaid
-awk -v results="$out/results.jsonl" -v n="$n" -F, '
+answers "$out/results.jsonl" |
+awk -F'\t' -v n="$n" '
   function ts(t) { return sprintf("%02d:%02d:%02d,%03d", t / 3600, (t % 3600) / 60, t % 60, (t * 1000) % 1000) }
-  NR > 1 { label[$1] = $2 }
+  { text[$1] = sprintf("sample %d: %s (%s)", $1, $4, $3) }
   END {
-    while ((getline line < results) > 0) {
-      match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
-      match(line, /"label":"[^"]*"/); l = substr(line, RSTART + 9, RLENGTH - 10)
-      match(line, /"tier":"[a-z]+"/); t = substr(line, RSTART + 8, RLENGTH - 9)
-      if (line ~ /"degraded":true/) t = t ", degraded"
-      text[s] = sprintf("sample %d: %s (%s)", s, l, t)
-    }
     for (s = 0; s < n; s++)
       if (s in text) printf "%d\n%s --> %s\n%s\n\n", s + 1, ts(s / 2), ts((s + 1) / 2), text[s]
-  }' "$video/labels.csv" > "$out/answers.srt"
+  }' > "$out/answers.srt"
 # the cameras' frames as raw bytes, timed anew at 2 frames a second
 set --
 for v in 0 1 2 3 4 5; do

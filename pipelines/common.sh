@@ -33,6 +33,15 @@ link_bytes() {
     awk '{ total += $1 } END { print total + 0 }'
 }
 
+# answers FILE: one line per answer in FILE (ddnnexit's, ddnncloud's or
+# ddnnsink's JSON lines), tab-separated: sample, class, tier (", degraded"
+# appended when it was) and class name. A line still being written is
+# skipped.
+answers() {
+  jq -rR 'fromjson? | [.sample, .class,
+    .tier + (if .degraded then ", degraded" else "" end), .label] | @tsv' "$1"
+}
+
 # token_check FILE: fails with a message unless FILE (when given) is a
 # readable file.
 token_check() {

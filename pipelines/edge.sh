@@ -39,7 +39,7 @@ while getopts u:p:a:k:m:t:e:w:T:o:C:A:P:h opt; do
 done
 [ -n "$cloud" ] || { sed -n '2,22p' "$0"; exit 2; }
 token_check "$token_file"
-views=$("$build/tools/ddnn" inspect --json "$model" | sed -n 's/.*"views" : \([0-9]*\).*/\1/p' | head -n 1)
+views=$("$build/tools/ddnn" inspect --json "$model" | jq .views)
 # the edge section with its own exit, where the model has one
 edge=
 if "$build/tools/ddnn" inspect "$model" | grep -Eq '^[^ ]+ +edge '; then

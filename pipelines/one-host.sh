@@ -43,16 +43,13 @@ start=$(date +%s.%N)
 GST_PLUGIN_PATH=$build/plugins/ddnn${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \
   gst-launch-1.0 -q "$@"
 end=$(date +%s.%N)
-awk -F, -v results="$results" -v t0="$start" -v t1="$end" -v T="${threshold:-the model's}" '
-  NR > 1 { label[$1] = $2 }
+. "$here/pipelines/common.sh"
+answers "$results" |
+awk -F'\t' -v labels="$video/labels.csv" -v results="$results" -v t0="$start" -v t1="$end" -v T="${threshold:-the model's}" '
+  BEGIN { while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] } }
+  { s = $1; c = $2; t = $3; n[t]++; right[t] += (c == label[s]); total++; ok += (c == label[s]) }
   END {
-    while ((getline line < results) > 0) {
-      match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
-      match(line, /"class":[0-9]+/); c = substr(line, RSTART + 8, RLENGTH - 8)
-      match(line, /"tier":"[a-z]+"/); t = substr(line, RSTART + 8, RLENGTH - 9)
-      n[t]++; right[t] += (c == label[s]); total++; ok += (c == label[s])
-    }
     printf "%d samples at threshold %s in %.2f s (%.0f samples/s)\n", total, T, t1 - t0, total / (t1 - t0)
     for (t in n) printf "  %-7s %5d answered (%5.1f %%), %5.1f %% right\n", t, n[t], 100 * n[t] / total, 100 * right[t] / n[t]
     printf "  overall %5.1f %% right; answers in %s\n", 100 * ok / total, results
-  }' "$video/labels.csv"
+  }'

@@ -54,17 +54,12 @@ up=$(link_bytes "$out/devices.log" wire-up)
 down=$(link_bytes "$out/devices.log" wire-down)
 next_=$(link_bytes "$out/edge.log" wire-up)
 payload=$(link_bytes "$out/devices.log" payload-bytes)
-awk -v t0="$start" -v t1="$end" -v n="$n" -v out="$out" -v labels="$video/labels.csv" \
+answers "$out/devices.jsonl" |
+awk -F'\t' -v t0="$start" -v t1="$end" -v n="$n" -v labels="$video/labels.csv" \
   -v up="$up" -v down="$down" -v next_="$next_" -v payload="$payload" '
-  BEGIN {
-    while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] }
-    while ((getline line < (out "/devices.jsonl")) > 0) {
-      match(line, /"sample":[0-9]+/); s = substr(line, RSTART + 9, RLENGTH - 9)
-      match(line, /"class":[0-9]+/); c = substr(line, RSTART + 8, RLENGTH - 8)
-      match(line, /"tier":"[a-z]+"/); t = substr(line, RSTART + 8, RLENGTH - 9)
-      if (line ~ /"degraded":true/) t = t " (degraded)"
-      k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s])
-    }
+  BEGIN { while ((getline line < labels) > 0) { split(line, f, ","); label[f[1]] = f[2] } }
+  { s = $1; c = $2; t = $3; k[t]++; ok[t] += (c == label[s]); total++; right += (c == label[s]) }
+  END {
     printf "%d of %d samples answered at the cameras'"'"' host in %.2f s\n", total, n, t1 - t0
     for (t in k) printf "  %-18s %5d (%5.1f %%), %5.1f %% right\n", t, k[t], 100 * k[t] / total, 100 * ok[t] / k[t]
     printf "  overall            %5.1f %% right\n", 100 * right / total
