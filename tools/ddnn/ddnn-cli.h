@@ -26,6 +26,25 @@ int ddnn_cli_parse_options (const gchar *command, const gchar *args,
 /* Prints @builder's value as one line of JSON on stdout. */
 void ddnn_cli_print_json (JsonBuilder *builder);
 
+/* JSON output through json-glib's builder.  A number is rounded first to
+ * @digits decimals, or, when @digits is negative, to -@digits significant
+ * digits (-9 keeps a float exactly), so that it holds the value it means
+ * (json-glib prints every double with 17 digits).  One that is not finite
+ * (NaN, infinity) is written as null, and its name goes into @nulls, which
+ * ddnn_cli_json_end_nulls() turns into a "null_reasons" member saying why.
+ * A NULL @name adds an array element. */
+void ddnn_cli_json_number (JsonBuilder *b, GHashTable *nulls, const gchar *name,
+    double value, gint digits);
+void ddnn_cli_json_floats (JsonBuilder *b, GHashTable *nulls, const gchar *name,
+    const float *values, guint n);
+void ddnn_cli_json_uint (JsonBuilder *b, const gchar *name, guint64 value);
+void ddnn_cli_json_string (
+    JsonBuilder *b, const gchar *name, const gchar *value);
+/* Adds "null_reasons" (name -> why) when a number was written as null, and
+ * frees @nulls. */
+void ddnn_cli_json_end_nulls (JsonBuilder *b, GHashTable *nulls);
+GHashTable *ddnn_cli_json_nulls_new (void);
+
 /* The commands, one file each. */
 int cmd_dataset (int argc, char **argv);
 int cmd_dataset_fmv (int argc, char **argv);

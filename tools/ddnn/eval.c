@@ -309,44 +309,55 @@ cmd_eval (int argc, char **argv)
   bytes = (double) stats.bytes / n;
 
   if (json) {
-    GString *o = g_string_new ("{");
+    g_autoptr (JsonBuilder) j = json_builder_new ();
+    GHashTable *nulls = ddnn_cli_json_nulls_new ();
+    guint cloud_n = n - stats.local_exits - stats.edge_exits;
 
-    g_string_append_printf (o,
-        "\"model_id\": \"%s\", \"samples\": %u, \"threshold\": %.4f, "
-        "\"views\": [",
-        ddnn_model_get_id (model), n, threshold);
+    json_builder_begin_object (j);
+    ddnn_cli_json_string (j, "model_id", ddnn_model_get_id (model));
+    ddnn_cli_json_uint (j, "samples", n);
+    ddnn_cli_json_number (j, nulls, "threshold", threshold, 4);
+    json_builder_set_member_name (j, "views");
+    json_builder_begin_array (j);
     for (v = 0; v < n_views; v++)
       if ((alive >> v) & 1)
-        g_string_append_printf (
-            o, "%s%u", o->str[o->len - 1] == '[' ? "" : ", ", v);
-    g_string_append (o, "], \"device_accuracy\": [");
+        json_builder_add_int_value (j, v);
+    json_builder_end_array (j);
+    json_builder_set_member_name (j, "device_accuracy");
+    json_builder_begin_array (j);
     for (v = 0; v < n_views; v++) {
       if ((alive >> v) & 1)
-        g_string_append_printf (o, "%s%.4f", v ? ", " : "",
-            pct (stats.device_right[v], stats.device_seen[v]) / 100);
+        ddnn_cli_json_number (j, nulls, NULL,
+            pct (stats.device_right[v], stats.device_seen[v]) / 100, 4);
       else
-        g_string_append_printf (o, "%snull", v ? ", " : "");
+        json_builder_add_null_value (j);
     }
-    g_string_append_printf (o,
-        "], \"local_accuracy\": %.4f, \"cloud_accuracy\": %.4f, "
-        "\"overall_accuracy\": %.4f, \"local_exit_fraction\": %.4f, "
-        "\"bytes_per_sample\": %.1f, \"raw_bytes_per_sample\": %.0f, "
-        "\"reduction\": %.2f",
-        pct (stats.local_right, n) / 100, pct (stats.cloud_right, n) / 100,
-        pct (stats.overall_right, n) / 100, pct (stats.local_exits, n) / 100,
-        bytes, raw, raw / MAX (bytes, 1e-9));
-    g_string_append_printf (o, ", \"cloud_bytes_per_sample\": %.1f",
-        (double) stats.cloud_bytes / n);
-    if (ddnn_model_get_edge_section (model))
-      g_string_append_printf (o,
-          ", \"edge_threshold\": %.4f, \"edge_accuracy\": %.4f, "
-          "\"edge_exit_fraction\": %.4f, \"cloud_exit_fraction\": %.4f",
-          edge_threshold, pct (stats.edge_right, n) / 100,
-          pct (stats.edge_exits, n) / 100,
-          pct (n - stats.local_exits - stats.edge_exits, n) / 100);
-    g_string_append (o, "}");
-    g_print ("%s\n", o->str);
-    g_string_free (o, TRUE);
+    json_builder_end_array (j);
+    ddnn_cli_json_number (
+        j, nulls, "local_accuracy", pct (stats.local_right, n) / 100, 4);
+    ddnn_cli_json_number (
+        j, nulls, "cloud_accuracy", pct (stats.cloud_right, n) / 100, 4);
+    ddnn_cli_json_number (
+        j, nulls, "overall_accuracy", pct (stats.overall_right, n) / 100, 4);
+    ddnn_cli_json_number (
+        j, nulls, "local_exit_fraction", pct (stats.local_exits, n) / 100, 4);
+    ddnn_cli_json_number (j, nulls, "bytes_per_sample", bytes, 1);
+    ddnn_cli_json_number (j, nulls, "raw_bytes_per_sample", raw, 0);
+    ddnn_cli_json_number (j, nulls, "reduction", raw / MAX (bytes, 1e-9), 2);
+    ddnn_cli_json_number (
+        j, nulls, "cloud_bytes_per_sample", (double) stats.cloud_bytes / n, 1);
+    if (ddnn_model_get_edge_section (model)) {
+      ddnn_cli_json_number (j, nulls, "edge_threshold", edge_threshold, 4);
+      ddnn_cli_json_number (
+          j, nulls, "edge_accuracy", pct (stats.edge_right, n) / 100, 4);
+      ddnn_cli_json_number (
+          j, nulls, "edge_exit_fraction", pct (stats.edge_exits, n) / 100, 4);
+      ddnn_cli_json_number (
+          j, nulls, "cloud_exit_fraction", pct (cloud_n, n) / 100, 4);
+    }
+    ddnn_cli_json_end_nulls (j, nulls);
+    json_builder_end_object (j);
+    ddnn_cli_print_json (j);
   } else {
     g_print ("model %s (id %.16s) on %s: %u samples, local exit when "
              "entropy < %.2f\n",

@@ -33,17 +33,6 @@ place_image (
       canvas[(y + oy) * w + x + ox] = image[y * iw + x];
 }
 
-static void
-print_floats (GString *out, const float *values, guint n)
-{
-  guint i;
-
-  g_string_append_c (out, '[');
-  for (i = 0; i < n; i++)
-    g_string_append_printf (out, "%s%.9g", i ? ", " : "", values[i]);
-  g_string_append_c (out, ']');
-}
-
 static const gchar *
 run_tier_name (DdnnTier tier)
 {
@@ -61,33 +50,34 @@ static void
 print_sample_json (guint sample, guint label, guint n_classes,
     const DdnnRunner *runner, const DdnnSampleResult *r)
 {
-  GString *out = g_string_new (NULL);
+  g_autoptr (JsonBuilder) j = json_builder_new ();
+  GHashTable *nulls = ddnn_cli_json_nulls_new ();
   const DdnnSectionResult *edge = ddnn_runner_get_edge (runner);
   guint v;
 
-  g_string_append_printf (out,
-      "{\"sample\": %u, \"label\": %u, "
-      "\"device_scores\": [",
-      sample, label);
-  for (v = 0; v < r->n_views; v++) {
-    if (v)
-      g_string_append (out, ", ");
-    print_floats (out, ddnn_runner_get_device (runner, v)->scores, n_classes);
-  }
-  g_string_append (out, "], \"local_scores\": ");
-  print_floats (out, ddnn_runner_get_local_scores (runner), n_classes);
-  g_string_append_printf (out, ", \"local_entropy\": %.9g", r->local_entropy);
+  json_builder_begin_object (j);
+  ddnn_cli_json_uint (j, "sample", sample);
+  ddnn_cli_json_uint (j, "label", label);
+  json_builder_set_member_name (j, "device_scores");
+  json_builder_begin_array (j);
+  for (v = 0; v < r->n_views; v++)
+    ddnn_cli_json_floats (
+        j, nulls, NULL, ddnn_runner_get_device (runner, v)->scores, n_classes);
+  json_builder_end_array (j);
+  ddnn_cli_json_floats (j, nulls, "local_scores",
+      ddnn_runner_get_local_scores (runner), n_classes);
+  ddnn_cli_json_number (j, nulls, "local_entropy", r->local_entropy, -9);
   if (edge) {
-    g_string_append (out, ", \"edge_scores\": ");
-    print_floats (out, edge->scores, n_classes);
-    g_string_append_printf (out, ", \"edge_entropy\": %.9g", r->edge_entropy);
+    ddnn_cli_json_floats (j, nulls, "edge_scores", edge->scores, n_classes);
+    ddnn_cli_json_number (j, nulls, "edge_entropy", r->edge_entropy, -9);
   }
-  g_string_append (out, ", \"cloud_scores\": ");
-  print_floats (out, ddnn_runner_get_cloud (runner)->scores, n_classes);
-  g_string_append_printf (out, ", \"tier\": \"%s\", \"answer\": %u}",
-      run_tier_name (r->tier), r->answer);
-  g_print ("%s\n", out->str);
-  g_string_free (out, TRUE);
+  ddnn_cli_json_floats (j, nulls, "cloud_scores",
+      ddnn_runner_get_cloud (runner)->scores, n_classes);
+  ddnn_cli_json_string (j, "tier", run_tier_name (r->tier));
+  ddnn_cli_json_uint (j, "answer", r->answer);
+  ddnn_cli_json_end_nulls (j, nulls);
+  json_builder_end_object (j);
+  ddnn_cli_print_json (j);
 }
 
 int
