@@ -700,16 +700,15 @@ model_from_topology (const gchar *topology, GError **error)
   gboolean have_edge = FALSE, have_cloud = FALSE;
   guint feat_c = 0, feat_h = 0, feat_w = 0;
   gboolean feat_flat = FALSE, feat_bits = FALSE;
-  gsize topology_len = strlen (topology);
+  g_autofree gchar *expanded = NULL;
+  const gchar *text;
 
-  if (!ddnn_json_check_depth (
-          topology, topology_len, DDNN_JSON_MAX_DEPTH, error)) {
-    g_prefix_error (error, "topology: ");
+  /* a device template stands for its long form */
+  if (!ddnn_topology_expand (topology, &expanded, error))
     return NULL;
-  }
+  text = expanded ? expanded : topology;
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (
-          parser, topology, topology_len, &json_error)) {
+  if (!json_parser_load_from_data (parser, text, -1, &json_error)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "topology is not valid JSON: %s", json_error->message);
     return NULL;
@@ -1192,11 +1191,20 @@ ddnn_model_new_from_topology (
     const gchar *topology_json, guint32 seed, GError **error)
 {
   g_autoptr (DdnnModel) model = model_from_topology (topology_json, error);
+  g_autofree gchar *expanded = NULL;
   GRand *rand;
   guint i;
 
   if (!model)
     return NULL;
+  /* a new model keeps the long form: written with or without the device
+   * template, the same network is the same file */
+  if (!ddnn_topology_expand (topology_json, &expanded, error))
+    return NULL;
+  if (expanded) {
+    g_free (model->topology);
+    model->topology = g_steal_pointer (&expanded);
+  }
   rand = g_rand_new_with_seed (seed);
   for (i = 0; i < model->sections->len; i++) {
     if (!section_foreach_param (

@@ -200,4 +200,15 @@ gboolean ddnn_model_set_threshold (
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnModel, ddnn_model_unref)
 
+/* The device template (models/README.md, "device"): @expanded gets the
+ * long form of @topology, one device section a view, or NULL when it has no
+ * template.  FALSE, with @error, for a template that is not well formed. */
+gboolean ddnn_topology_expand (
+    const gchar *topology, gchar **expanded, GError **error);
+
+/* The short form of @topology, pretty-printed: the device section most views
+ * share becomes the template, and only the views that differ keep their
+ * own.  Expanding it gives @topology's long form back, member for member. */
+gchar *ddnn_topology_shorten (const gchar *topology, GError **error);
+
 G_END_DECLS

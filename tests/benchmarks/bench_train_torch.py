@@ -105,6 +105,13 @@ def main():
     torch.manual_seed(1)
     topo = json.load(open(arch))
     V = topo["views"]
+    if "device" in topo:
+        # the device template stands for every view's section not given
+        own = {s["view"]: s for s in topo["sections"] if s["tier"] == "device"}
+        topo["sections"] = [own.get(v, dict(topo["device"], name=f"device{v}",
+                                            tier="device", view=v))
+                            for v in range(V)] + \
+            [s for s in topo["sections"] if s["tier"] != "device"]
     inp = topo["input"]
     batch = topo.get("training", {}).get("batch", 64)
     devices, dev_exits = nn.ModuleList(), nn.ModuleList()
