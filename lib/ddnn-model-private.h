@@ -4,6 +4,9 @@
 #pragma once
 
 #include "ddnn-model.h"
+#include "ddnn-safetensors.h"
+
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -92,5 +95,92 @@ extern const gchar *const ddnn_param_names[DDNN_N_PARAMS];
 /* Re-derives the inference forms (packed and folded weights) after the
  * parameters changed, and recomputes digests and the model id. */
 gboolean ddnn_model_refresh (DdnnModel *model, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* Shared between the engine's files (one concern each; see lib/README)  */
+
+/* Bounds on what a topology may ask for, so that a hostile file cannot make
+ * the loader allocate without limit. */
+#define MAX_LAYERS 64
+#define MAX_INPUT_SIDE DDNN_POOL_MAX_WIDTH
+#define MAX_CHANNELS 4096
+#define MAX_KERNEL 15
+#define MAX_STRIDE 16
+#define MAX_ACTIVATION ((gsize) 1 << 26)
+
+typedef gboolean (*DdnnParamFunc) (DdnnSection *s, DdnnLayer *layer,
+    DdnnParamKind kind, DdnnDtype dtype, guint n_dims, const gsize *shape,
+    gpointer user_data, GError **error);
+
+extern const gchar *const ddnn_tier_names[3];
+extern const gchar *const ddnn_layer_type_names[];
+
+/* What the interpreter carries from layer to layer: floats or packed bits,
+ * in the caller's memory or in one of the section's scratch buffers. */
+typedef struct
+{
+  gboolean bits;
+  gconstpointer data;
+  gboolean in_scratch; /* data is one of the section's buffers */
+  gsize n;
+} DdnnValue;
+
+/* ddnn-json.c: bounded readers of a topology's fields; each sets @error,
+ * naming @path and @key, when the field is absent (and required), of
+ * another type or out of [lo, hi]. */
+gboolean ddnn_json_check_keys (JsonObject *obj, const gchar *path,
+    const gchar *const *allowed, GError **error);
+gboolean ddnn_json_get_uint (JsonObject *obj, const gchar *path,
+    const gchar *key, gboolean required, guint fallback, guint lo, guint hi,
+    guint *value, GError **error);
+gboolean ddnn_json_get_number (JsonObject *obj, const gchar *path,
+    const gchar *key, gboolean required, double fallback, double lo, double hi,
+    double *value, GError **error);
+gboolean ddnn_json_get_bool (JsonObject *obj, const gchar *path,
+    const gchar *key, gboolean fallback, gboolean *value, GError **error);
+const gchar *ddnn_json_get_string (JsonObject *obj, const gchar *path,
+    const gchar *key, gboolean required, GError **error);
+JsonObject *ddnn_json_get_object (JsonObject *obj, const gchar *path,
+    const gchar *key, gboolean required, GError **error);
+JsonArray *ddnn_json_get_array (
+    JsonObject *obj, const gchar *path, const gchar *key, GError **error);
+
+/* ddnn-topology.c */
+DdnnModel *ddnn_model_parse_topology (const gchar *topology, GError **error);
+gboolean ddnn_shape_fits (
+    guint c, guint h, guint w, const gchar *path, GError **error);
+
+/* ddnn-layer.c */
+DdnnLayer *ddnn_layer_parse (JsonNode *node, const gchar *path,
+    const gchar *prefix, guint c, guint h, guint w, gboolean flat,
+    GError **error);
+gboolean ddnn_layer_param_spec (const DdnnLayer *layer, DdnnParamKind kind,
+    DdnnDtype *dtype, guint *n_dims, gsize *shape);
+void ddnn_param_stored_shape (DdnnDtype dtype, guint n_dims, const gsize *shape,
+    DdnnStDtype *st_dtype, gsize *st_shape);
+DdnnTensor *ddnn_param_tensor_new (
+    DdnnDtype dtype, guint n_dims, const gsize *shape, GError **error);
+gboolean ddnn_layer_prepare (DdnnLayer *layer, GError **error);
+void ddnn_layer_cost (const DdnnLayer *layer, DdnnSectionCost *cost);
+
+/* ddnn-model.c */
+void ddnn_layer_free (gpointer data);
+void ddnn_section_free (gpointer data);
+void ddnn_section_free_scratch (DdnnSection *s);
+gboolean ddnn_section_foreach_param (
+    DdnnSection *s, DdnnParamFunc func, gpointer user_data, GError **error);
+gchar *ddnn_model_compute_id (const DdnnModel *model);
+void ddnn_section_compute_digest (DdnnSection *s);
+gboolean ddnn_section_prepare (DdnnSection *s, GError **error);
+
+/* ddnn-section.c */
+gboolean ddnn_section_alloc_scratch (DdnnSection *s, GError **error);
+gboolean ddnn_section_check_runnable (DdnnSection *section, GError **error);
+gboolean ddnn_section_run_value (
+    DdnnSection *s, DdnnValue *v, DdnnSectionResult *result, GError **error);
+
+/* ddnn-fusion.c */
+gboolean ddnn_feature_fusion_fits (
+    const DdnnModel *model, DdnnFusion mode, GError **error);
 
 G_END_DECLS

@@ -1,318 +1,437 @@
-/* libddnn: the device template of a topology, expanded and found.
- *
- * An architecture may give its device section once, as a template:
- *
- *   "device": { "body": [ ... ], "exit": [ ... ] },
- *   "sections": [ { "name": "cloud", ... } ]
- *
- * which stands for one section per view, "device0", "device1" ..., each
- * { "name", "tier": "device", "view", "body", "exit" }.  A view that must
- * differ keeps its own device section in "sections"; the template fills the
- * others.  Expanding gives the long form that model files store, member by
- * member in the order a long-form architecture has them, so that the same
- * network written either way gives the same model file.
- *
+/* libddnn: the topology JSON parsed into a model's sections and layers.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "ddnn-model.h"
+#include "ddnn-model-private.h"
 #include "ddnn-safetensors.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
-static JsonObject *
-device_section (JsonObject *template, guint view)
-{
-  JsonObject *s = json_object_new ();
-  g_autofree gchar *name = g_strdup_printf ("device%u", view);
-
-  json_object_set_string_member (s, "name", name);
-  json_object_set_string_member (s, "tier", "device");
-  json_object_set_int_member (s, "view", view);
-  json_object_set_member (
-      s, "body", json_node_copy (json_object_get_member (template, "body")));
-  json_object_set_member (
-      s, "exit", json_node_copy (json_object_get_member (template, "exit")));
-  return s;
-}
-
-/* The explicit device section of @view in @sections, or NULL. */
-static JsonNode *
-explicit_device (JsonArray *sections, guint view)
-{
-  guint i;
-
-  for (i = 0; i < json_array_get_length (sections); i++) {
-    JsonNode *node = json_array_get_element (sections, i);
-    JsonObject *s;
-    JsonNode *v;
-
-    if (!JSON_NODE_HOLDS_OBJECT (node))
-      continue;
-    s = json_node_get_object (node);
-    v = json_object_get_member (s, "view");
-    if (g_strcmp0 (json_object_get_string_member_with_default (s, "tier", ""),
-            "device") == 0 &&
-        v && JSON_NODE_HOLDS_VALUE (v) &&
-        json_node_get_value_type (v) == G_TYPE_INT64 &&
-        json_node_get_int (v) == (gint64) view)
-      return node;
-  }
-  return NULL;
-}
-
-static gboolean
-check_template (JsonObject *root, GError **error)
-{
-  JsonNode *node = json_object_get_member (root, "device");
-  JsonObject *t;
-  GList *members, *l;
-  gboolean ok = TRUE;
-
-  if (!JSON_NODE_HOLDS_OBJECT (node)) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-        "topology: 'device' (the template of every view's device section) "
-        "must be an object");
-    return FALSE;
-  }
-  t = json_node_get_object (node);
-  members = json_object_get_members (t);
-  for (l = members; l && ok; l = l->next)
-    if (strcmp (l->data, "body") != 0 && strcmp (l->data, "exit") != 0) {
-      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-          "device: unknown field '%s' (a template has a body and an exit)",
-          (const gchar *) l->data);
-      ok = FALSE;
-    }
-  g_list_free (members);
-  if (ok &&
-      (!json_object_has_member (t, "body") ||
-          !json_object_has_member (t, "exit"))) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-        "device: a template needs a body and an exit");
-    ok = FALSE;
-  }
-  if (ok &&
-      (!json_object_has_member (root, "views") ||
-          json_object_get_int_member_with_default (root, "views", 0) < 1 ||
-          json_object_get_int_member_with_default (root, "views", 0) >
-              DDNN_MAX_VIEWS)) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-        "topology: a device template needs 'views' from 1 to %d",
-        DDNN_MAX_VIEWS);
-    ok = FALSE;
-  }
-  if (ok &&
-      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (root, "sections"))) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-        "topology: 'sections' must be an array (the edge and cloud "
-        "sections, and any view's own device section)");
-    ok = FALSE;
-  }
-  return ok;
-}
-
 gboolean
-ddnn_topology_expand (const gchar *topology, gchar **expanded, GError **error)
+ddnn_shape_fits (guint c, guint h, guint w, const gchar *path, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (JsonGenerator) gen = NULL;
-  g_autoptr (GError) json_error = NULL;
-  JsonObject *root, *out, *template;
-  JsonArray *sections, *all;
-  GList *members, *l;
-  guint views, v, i;
-
-  *expanded = NULL;
-  if (!ddnn_json_check_depth (
-          topology, strlen (topology), DDNN_JSON_MAX_DEPTH, error)) {
-    g_prefix_error (error, "topology: ");
-    return FALSE;
-  }
-  if (!json_parser_load_from_data (parser, topology, -1, &json_error)) {
+  if ((gsize) c * h * w > MAX_ACTIVATION) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
-        "topology is not valid JSON: %s", json_error->message);
+        "%s: output of %ux%ux%u values is over the limit of %" G_GSIZE_FORMAT,
+        path, c, h, w, MAX_ACTIVATION);
     return FALSE;
   }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    return TRUE; /* the parser says what is wrong */
-  root = json_node_get_object (json_parser_get_root (parser));
-  if (!json_object_has_member (root, "device"))
-    return TRUE;
-  if (!check_template (root, error))
-    return FALSE;
-  template = json_object_get_object_member (root, "device");
-  sections = json_object_get_array_member (root, "sections");
-  views = json_object_get_int_member (root, "views");
-
-  /* the device sections first, in view order, then the rest as given */
-  all = json_array_new ();
-  for (v = 0; v < views; v++) {
-    JsonNode *own = explicit_device (sections, v);
-
-    if (own)
-      json_array_add_element (all, json_node_copy (own));
-    else
-      json_array_add_object_element (all, device_section (template, v));
-  }
-  for (i = 0; i < json_array_get_length (sections); i++) {
-    JsonNode *node = json_array_get_element (sections, i);
-
-    if (JSON_NODE_HOLDS_OBJECT (node) &&
-        g_strcmp0 (json_object_get_string_member_with_default (
-                       json_node_get_object (node), "tier", ""),
-            "device") == 0) {
-      JsonNode *view = json_object_get_member (
-          json_node_get_object (node), "view");
-
-      /* a device section the template did not place is left for the
-       * parser to refuse, with its own message */
-      if (view && JSON_NODE_HOLDS_VALUE (view) &&
-          json_node_get_value_type (view) == G_TYPE_INT64 &&
-          json_node_get_int (view) >= 0 &&
-          json_node_get_int (view) < (gint64) views &&
-          explicit_device (sections, json_node_get_int (view)) == node)
-        continue;
-    }
-    json_array_add_element (all, json_node_copy (node));
-  }
-
-  /* the members in their order, the template's place taken by nothing and
-   * "sections" by the whole list */
-  out = json_object_new ();
-  members = json_object_get_members (root);
-  for (l = members; l; l = l->next) {
-    const gchar *name = l->data;
-
-    if (strcmp (name, "device") == 0)
-      continue;
-    if (strcmp (name, "sections") == 0)
-      json_object_set_array_member (out, name, json_array_ref (all));
-    else
-      json_object_set_member (
-          out, name, json_node_copy (json_object_get_member (root, name)));
-  }
-  g_list_free (members);
-  json_array_unref (all);
-
-  gen = json_generator_new ();
-  {
-    g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), out);
-
-    json_generator_set_root (gen, node);
-  }
-  json_object_unref (out);
-  *expanded = json_generator_to_data (gen, NULL);
   return TRUE;
 }
 
-/* Whether device section @a and the template @t have equal body and exit. */
 static gboolean
-same_layers (JsonObject *a, JsonObject *t)
+parse_layers (JsonObject *obj, const gchar *section_path,
+    const gchar *section_name, const gchar *key, guint *c, guint *h, guint *w,
+    gboolean *flat, gboolean *bits, GPtrArray *layers, GError **error)
 {
-  return json_node_equal (json_object_get_member (a, "body"),
-             json_object_get_member (t, "body")) &&
-      json_node_equal (json_object_get_member (a, "exit"),
-          json_object_get_member (t, "exit"));
+  g_autofree gchar *array_path = g_strdup_printf ("%s.%s", section_path, key);
+  JsonArray *array;
+  guint i, n;
+
+  if (!(array = ddnn_json_get_array (obj, section_path, key, error)))
+    return FALSE;
+  n = json_array_get_length (array);
+  if (n > MAX_LAYERS) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "%s: %u layers, at most %d are allowed", array_path, n, MAX_LAYERS);
+    return FALSE;
+  }
+  for (i = 0; i < n; i++) {
+    g_autofree gchar *path = g_strdup_printf ("%s[%u]", array_path, i);
+    g_autofree gchar *prefix = g_strdup_printf (
+        "%s.%s.%u", section_name, key, i);
+    DdnnLayer *layer = ddnn_layer_parse (json_array_get_element (array, i),
+        path, prefix, *c, *h, *w, *flat, error);
+
+    if (!layer)
+      return FALSE;
+    g_ptr_array_add (layers, layer);
+    *c = layer->out_c;
+    *h = layer->out_h;
+    *w = layer->out_w;
+    if (layer->type == DDNN_LAYER_LINEAR)
+      *flat = TRUE;
+    *bits = layer->type == DDNN_LAYER_SIGN;
+  }
+  return TRUE;
 }
 
-gchar *
-ddnn_topology_shorten (const gchar *topology, GError **error)
+static gboolean
+parse_input (JsonObject *root, DdnnInputSpec *input, GError **error)
 {
-  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autofree gchar *expanded = NULL;
-  JsonObject *root, *out, *template = NULL;
-  JsonArray *sections, *rest;
-  GList *members, *l;
-  JsonNode *best = NULL;
-  guint i, best_count = 0;
-  gchar *text;
+  static const gchar *const keys[] = { "channels", "height", "width", "scale",
+    "mean", "std", NULL };
+  JsonObject *obj;
+  double scale;
+  guint c;
 
+  if (!(obj = ddnn_json_get_object (root, "topology", "input", TRUE, error)) ||
+      !ddnn_json_check_keys (obj, "input", keys, error) ||
+      !ddnn_json_get_uint (
+          obj, "input", "channels", TRUE, 0, 1, 4, &input->channels, error) ||
+      !ddnn_json_get_uint (obj, "input", "height", TRUE, 0, 1, MAX_INPUT_SIDE,
+          &input->height, error) ||
+      !ddnn_json_get_uint (obj, "input", "width", TRUE, 0, 1, MAX_INPUT_SIDE,
+          &input->width, error) ||
+      !ddnn_json_get_number (
+          obj, "input", "scale", FALSE, 1.0 / 255.0, 1e-9, 1e9, &scale, error))
+    return FALSE;
+  input->scale = (float) scale;
+  for (c = 0; c < 4; c++) {
+    input->mean[c] = 0.0f;
+    input->std[c] = 1.0f;
+  }
+  for (c = 0; c < 2; c++) {
+    const gchar *key = c == 0 ? "mean" : "std";
+    JsonNode *node = json_object_get_member (obj, key);
+    JsonArray *array;
+    guint i;
+
+    if (!node)
+      continue;
+    if (!JSON_NODE_HOLDS_ARRAY (node) ||
+        json_array_get_length (array = json_node_get_array (node)) !=
+            input->channels) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "input: '%s' must be an array of one number per channel", key);
+      return FALSE;
+    }
+    for (i = 0; i < input->channels; i++) {
+      JsonNode *e = json_array_get_element (array, i);
+      GType type = JSON_NODE_HOLDS_VALUE (e) ? json_node_get_value_type (e) : 0;
+      double v = type == G_TYPE_INT64 ? (double) json_node_get_int (e)
+          : type == G_TYPE_DOUBLE     ? json_node_get_double (e)
+                                      : NAN;
+
+      if (!isfinite (v) || fabs (v) > 1e6 || (c == 1 && v <= 1e-9)) {
+        g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+            "input: '%s'[%u] is not a usable number", key, i);
+        return FALSE;
+      }
+      if (c == 0)
+        input->mean[i] = (float) v;
+      else
+        input->std[i] = (float) v;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_fusion (JsonObject *root, const gchar *key, DdnnFusion fallback,
+    DdnnFusion *mode, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  const gchar *name = ddnn_json_get_string (
+      root, "topology", key, FALSE, &local);
+
+  if (local) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  if (!name) {
+    *mode = fallback;
+    return TRUE;
+  }
+  if (!ddnn_fusion_from_name (name, mode)) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "topology: '%s' must be max, avg or concat, not '%s'", key, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+DdnnModel *
+ddnn_model_parse_topology (const gchar *topology, GError **error)
+{
+  static const gchar *const keys[] = { "name", "description", "input",
+    "classes", "views", "local_fusion", "feature_fusion", "thresholds",
+    "sections", "training", "wire", NULL };
+  static const gchar *const section_keys[] = { "name", "tier", "view", "body",
+    "exit", NULL };
+  g_autoptr (JsonParser) parser = NULL;
+  g_autoptr (DdnnModel) model = NULL;
+  g_autoptr (GError) json_error = NULL;
+  JsonObject *root, *thresholds;
+  JsonArray *classes, *sections;
+  guint i, n_sections, n_devices = 0;
+  gboolean have_edge = FALSE, have_cloud = FALSE;
+  guint feat_c = 0, feat_h = 0, feat_w = 0;
+  gboolean feat_flat = FALSE, feat_bits = FALSE;
+  g_autofree gchar *expanded = NULL;
+  const gchar *text;
+
+  /* a device template stands for its long form */
   if (!ddnn_topology_expand (topology, &expanded, error))
     return NULL;
-  if (!json_parser_load_from_data (
-          parser, expanded ? expanded : topology, -1, error))
+  text = expanded ? expanded : topology;
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, text, -1, &json_error)) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "topology is not valid JSON: %s", json_error->message);
     return NULL;
+  }
+  if (!json_parser_get_root (parser) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "topology is not a JSON object");
+    return NULL;
+  }
   root = json_node_get_object (json_parser_get_root (parser));
-  sections = json_object_get_array_member (root, "sections");
 
-  /* the template is the device section most views share */
-  for (i = 0; i < json_array_get_length (sections); i++) {
-    JsonObject *s = json_array_get_object_element (sections, i);
-    guint j, n = 0;
+  model = g_new0 (DdnnModel, 1);
+  model->ref_count = 1;
+  model->topology = g_strdup (topology);
+  model->class_names = g_ptr_array_new_with_free_func (g_free);
+  model->sections = g_ptr_array_new_with_free_func (ddnn_section_free);
+  for (i = 0; i < G_N_ELEMENTS (model->thresholds); i++)
+    model->thresholds[i] = -1.0;
 
-    if (g_strcmp0 (json_object_get_string_member_with_default (s, "tier", ""),
-            "device") != 0)
-      continue;
-    for (j = 0; j < json_array_get_length (sections); j++) {
-      JsonObject *o = json_array_get_object_element (sections, j);
-
-      n += g_strcmp0 (
-               json_object_get_string_member_with_default (o, "tier", ""),
-               "device") == 0 &&
-          same_layers (o, s);
-    }
-    if (n > best_count) {
-      best_count = n;
-      best = json_array_get_element (sections, i);
-    }
-  }
-  if (best_count < 2) {
-    /* nothing to share: the long form it is */
-    json_generator_set_pretty (gen, TRUE);
-    json_generator_set_root (gen, json_parser_get_root (parser));
-    return json_generator_to_data (gen, NULL);
-  }
-
-  template = json_object_new ();
-  json_object_set_member (template, "body",
-      json_node_copy (
-          json_object_get_member (json_node_get_object (best), "body")));
-  json_object_set_member (template, "exit",
-      json_node_copy (
-          json_object_get_member (json_node_get_object (best), "exit")));
-  rest = json_array_new ();
-  for (i = 0; i < json_array_get_length (sections); i++) {
-    JsonObject *s = json_array_get_object_element (sections, i);
-    gboolean device = g_strcmp0 (json_object_get_string_member_with_default (
-                                     s, "tier", ""),
-                          "device") == 0;
-    g_autofree gchar *name = device
-        ? g_strdup_printf ("device%" G_GINT64_FORMAT,
-              json_object_get_int_member_with_default (s, "view", -1))
-        : NULL;
-
-    /* a device the template stands for exactly (its name too) goes */
-    if (device && same_layers (s, template) &&
-        g_strcmp0 (json_object_get_string_member_with_default (s, "name", ""),
-            name) == 0 &&
-        json_object_get_size (s) == 5)
-      continue;
-    json_array_add_element (
-        rest, json_node_copy (json_array_get_element (sections, i)));
-  }
-
-  out = json_object_new ();
-  members = json_object_get_members (root);
-  for (l = members; l; l = l->next) {
-    const gchar *name = l->data;
-
-    if (strcmp (name, "sections") == 0) {
-      json_object_set_object_member (out, "device", template);
-      json_object_set_array_member (out, name, rest);
-    } else {
-      json_object_set_member (
-          out, name, json_node_copy (json_object_get_member (root, name)));
-    }
-  }
-  g_list_free (members);
+  if (!ddnn_json_check_keys (root, "topology", keys, error))
+    return NULL;
   {
-    g_autoptr (JsonNode) node = json_node_init_object (json_node_alloc (), out);
+    g_autoptr (GError) local = NULL;
+    const gchar *name = ddnn_json_get_string (
+        root, "topology", "name", FALSE, &local);
 
-    json_generator_set_pretty (gen, TRUE);
-    json_generator_set_root (gen, node);
+    if (local) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+    model->name = g_strdup (name ? name : "unnamed");
   }
-  json_object_unref (out);
-  text = json_generator_to_data (gen, NULL);
-  return text;
+  if (!parse_input (root, &model->input, error) ||
+      !ddnn_json_get_uint (root, "topology", "views", TRUE, 0, 1,
+          DDNN_MAX_VIEWS, &model->n_views, error) ||
+      !parse_fusion (
+          root, "local_fusion", DDNN_FUSION_MAX, &model->local_fusion, error) ||
+      !parse_fusion (root, "feature_fusion", DDNN_FUSION_CONCAT,
+          &model->feature_fusion, error) ||
+      !(classes = ddnn_json_get_array (root, "topology", "classes", error)))
+    return NULL;
+
+  if (json_array_get_length (classes) < 2 ||
+      json_array_get_length (classes) > DDNN_MAX_CLASSES) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "topology: 'classes' must name from 2 to %d classes", DDNN_MAX_CLASSES);
+    return NULL;
+  }
+  for (i = 0; i < json_array_get_length (classes); i++) {
+    JsonNode *e = json_array_get_element (classes, i);
+
+    if (!JSON_NODE_HOLDS_VALUE (e) ||
+        json_node_get_value_type (e) != G_TYPE_STRING) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "topology: classes[%u] is not a string", i);
+      return NULL;
+    }
+    g_ptr_array_add (model->class_names, g_strdup (json_node_get_string (e)));
+  }
+
+  {
+    g_autoptr (GError) local = NULL;
+
+    thresholds = ddnn_json_get_object (
+        root, "topology", "thresholds", FALSE, &local);
+    if (local) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+  }
+  if (thresholds) {
+    static const gchar *const threshold_keys[] = { "local", "edge", NULL };
+    double v;
+
+    if (!ddnn_json_check_keys (
+            thresholds, "thresholds", threshold_keys, error) ||
+        !ddnn_json_get_number (thresholds, "thresholds", "local", FALSE, -1.0,
+            -1.0, 1.0, &v, error))
+      return NULL;
+    model->thresholds[DDNN_TIER_DEVICE] = v;
+    if (!ddnn_json_get_number (thresholds, "thresholds", "edge", FALSE, -1.0,
+            -1.0, 1.0, &v, error))
+      return NULL;
+    model->thresholds[DDNN_TIER_EDGE] = v;
+  }
+
+  model->score_format = DDNN_SCORES_F32;
+  {
+    g_autoptr (GError) local = NULL;
+    JsonObject *wire = ddnn_json_get_object (
+        root, "topology", "wire", FALSE, &local);
+    static const gchar *const wire_keys[] = { "scores", NULL };
+    const gchar *format;
+
+    if (local) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return NULL;
+    }
+    if (wire) {
+      if (!ddnn_json_check_keys (wire, "wire", wire_keys, error))
+        return NULL;
+      format = ddnn_json_get_string (wire, "wire", "scores", FALSE, &local);
+      if (local) {
+        g_propagate_error (error, g_steal_pointer (&local));
+        return NULL;
+      }
+      if (!format || strcmp (format, "f32") == 0)
+        model->score_format = DDNN_SCORES_F32;
+      else if (strcmp (format, "int8") == 0)
+        model->score_format = DDNN_SCORES_INT8;
+      else {
+        g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+            "wire: 'scores' must be f32 or int8, not '%s'", format);
+        return NULL;
+      }
+    }
+  }
+
+  if (!(sections = ddnn_json_get_array (root, "topology", "sections", error)))
+    return NULL;
+  n_sections = json_array_get_length (sections);
+  for (i = 0; i < n_sections; i++) {
+    g_autofree gchar *path = g_strdup_printf ("sections[%u]", i);
+    JsonNode *node = json_array_get_element (sections, i);
+    JsonObject *obj;
+    DdnnSection *s;
+    const gchar *name, *tier;
+    guint c, h, w, t, view;
+    gboolean flat = FALSE, bits = FALSE;
+
+    if (!JSON_NODE_HOLDS_OBJECT (node)) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "%s: a section must be an object", path);
+      return NULL;
+    }
+    obj = json_node_get_object (node);
+    if (!ddnn_json_check_keys (obj, path, section_keys, error) ||
+        !(name = ddnn_json_get_string (obj, path, "name", TRUE, error)) ||
+        !(tier = ddnn_json_get_string (obj, path, "tier", TRUE, error)))
+      return NULL;
+    if (!g_regex_match_simple ("^[A-Za-z][A-Za-z0-9_-]{0,31}$", name, 0, 0)) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "%s: section name '%s' must be a letter then up to 31 letters, "
+          "digits, '_' or '-'",
+          path, name);
+      return NULL;
+    }
+    if (ddnn_model_find_section (model, name)) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "%s: a second section named '%s'", path, name);
+      return NULL;
+    }
+    for (t = 0; t < G_N_ELEMENTS (ddnn_tier_names); t++)
+      if (strcmp (tier, ddnn_tier_names[t]) == 0)
+        break;
+    if (t == G_N_ELEMENTS (ddnn_tier_names)) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "%s: tier must be device, edge or cloud, not '%s'", path, tier);
+      return NULL;
+    }
+
+    /* Order: the devices, in view order, then edge, then cloud. */
+    if ((t == DDNN_TIER_DEVICE && (n_devices != i)) ||
+        (t == DDNN_TIER_EDGE &&
+            (have_edge || have_cloud || n_devices != model->n_views)) ||
+        (t == DDNN_TIER_CLOUD && (have_cloud || n_devices != model->n_views))) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "%s: sections must be one device per view in view order, then at "
+          "most one edge, then one cloud",
+          path);
+      return NULL;
+    }
+    view = 0;
+    if (t == DDNN_TIER_DEVICE) {
+      if (!ddnn_json_get_uint (
+              obj, path, "view", TRUE, 0, 0, model->n_views - 1, &view, error))
+        return NULL;
+      if (view != n_devices) {
+        g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+            "%s: device sections must come in view order; expected view %u",
+            path, n_devices);
+        return NULL;
+      }
+    } else if (json_object_has_member (obj, "view")) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "%s: only device sections have a view", path);
+      return NULL;
+    }
+
+    s = g_new0 (DdnnSection, 1);
+    g_ptr_array_add (model->sections, s);
+    s->model = model;
+    s->name = g_strdup (name);
+    s->tier = t;
+    s->view = t == DDNN_TIER_DEVICE ? (gint) view : -1;
+    s->present = TRUE;
+    s->body = g_ptr_array_new_with_free_func (ddnn_layer_free);
+    s->exit = g_ptr_array_new_with_free_func (ddnn_layer_free);
+
+    if (t == DDNN_TIER_DEVICE) {
+      c = model->input.channels;
+      h = model->input.height;
+      w = model->input.width;
+    } else {
+      c = feat_c;
+      h = feat_h;
+      w = feat_w;
+      flat = feat_flat;
+      /* An edge, or a cloud without an edge, sees every view's features. */
+      if (!have_edge && model->feature_fusion == DDNN_FUSION_CONCAT)
+        c *= model->n_views;
+    }
+    if (!ddnn_shape_fits (c, h, w, path, error))
+      return NULL;
+    s->in_c = c;
+    s->in_h = h;
+    s->in_w = w;
+    if (!parse_layers (
+            obj, path, name, "body", &c, &h, &w, &flat, &bits, s->body, error))
+      return NULL;
+    s->feat_c = c;
+    s->feat_h = h;
+    s->feat_w = w;
+    s->feat_flat = flat;
+    s->feat_bits = bits;
+    if (!parse_layers (
+            obj, path, name, "exit", &c, &h, &w, &flat, &bits, s->exit, error))
+      return NULL;
+    if (c * h * w != model->class_names->len) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+          "%s: the exit gives %u values but there are %u classes", path,
+          c * h * w, model->class_names->len);
+      return NULL;
+    }
+
+    if (t == DDNN_TIER_DEVICE) {
+      if (n_devices > 0 &&
+          (feat_c != s->feat_c || feat_h != s->feat_h || feat_w != s->feat_w ||
+              feat_flat != s->feat_flat || feat_bits != s->feat_bits)) {
+        g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+            "%s: every device section must give features of one shape", path);
+        return NULL;
+      }
+      n_devices++;
+    } else if (t == DDNN_TIER_EDGE) {
+      have_edge = TRUE;
+    } else {
+      have_cloud = TRUE;
+    }
+    feat_c = s->feat_c;
+    feat_h = s->feat_h;
+    feat_w = s->feat_w;
+    feat_flat = s->feat_flat;
+    feat_bits = s->feat_bits;
+    if (!ddnn_section_alloc_scratch (s, error))
+      return NULL;
+  }
+  if (n_devices != model->n_views || !have_cloud) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "topology: %u views need %u device sections and a cloud section; "
+        "found %u device sections%s",
+        model->n_views, model->n_views, n_devices,
+        have_cloud ? "" : " and no cloud");
+    return NULL;
+  }
+  return g_steal_pointer (&model);
 }
