@@ -19,6 +19,7 @@ typedef enum
   DDNN_LAYER_BATCHNORM,
   DDNN_LAYER_SIGN,
   DDNN_LAYER_RELU,
+  DDNN_N_LAYER_TYPES
 } DdnnLayerType;
 
 typedef enum
@@ -113,7 +114,6 @@ typedef gboolean (*DdnnParamFunc) (DdnnSection *s, DdnnLayer *layer,
     gpointer user_data, GError **error);
 
 extern const gchar *const ddnn_tier_names[3];
-extern const gchar *const ddnn_layer_type_names[];
 
 /* What the interpreter carries from layer to layer: floats or packed bits,
  * in the caller's memory or in one of the section's scratch buffers. */
@@ -150,7 +150,42 @@ DdnnModel *ddnn_model_parse_topology (const gchar *topology, GError **error);
 gboolean ddnn_shape_fits (
     guint c, guint h, guint w, const gchar *path, GError **error);
 
-/* ddnn-layer.c */
+/* ddnn-layer.c: the layer table, one row per DdnnLayerType. */
+typedef struct _DdnnTrainLayer DdnnTrainLayer;
+typedef struct
+{
+  const gchar *name; /* "type" in the topology */
+  const gchar *const *keys; /* the fields a layer of this type may have */
+  /* reads the fields beyond "type" and sets the output shape (out_c, out_h,
+   * out_w) from the input's; NULL: no fields, the shape unchanged */
+  gboolean (*parse) (DdnnLayer *layer, JsonObject *obj, const gchar *path,
+      gboolean flat, GError **error);
+  /* the shape of parameter @kind as stored; FALSE: the layer has none */
+  gboolean (*param) (const DdnnLayer *layer, DdnnParamKind kind,
+      DdnnDtype *dtype, guint *n_dims, gsize *shape);
+  /* derives the inference forms from the parameters; NULL: nothing to do */
+  gboolean (*prepare) (DdnnLayer *layer, GError **error);
+  guint64 (*flops) (const DdnnLayer *layer);
+  /* inference on one sample: the layer's input in @v becomes its output */
+  void (*forward) (DdnnSection *s, const DdnnLayer *layer, DdnnValue *v);
+  /* training on a batch (ddnn-train-layers.c) */
+  void (*train_forward) (
+      DdnnTrainLayer *l, guint n, const float *x, gboolean training);
+  void (*train_backward) (
+      DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx);
+} DdnnLayerClass;
+
+extern const DdnnLayerClass ddnn_layer_classes[DDNN_N_LAYER_TYPES];
+
+void ddnn_layer_forward (DdnnSection *s, const DdnnLayer *layer, DdnnValue *v);
+/* The fusions the interpreter does on purpose: batch norm straight into
+ * the sign (to bits) or the ReLU after it.  FALSE when @layer and @next are
+ * not such a pair; TRUE when both were run. */
+gboolean ddnn_layer_forward_fused (DdnnSection *s, const DdnnLayer *layer,
+    const DdnnLayer *next, DdnnValue *v);
+/* The value as floats, unpacking bits into a scratch buffer. */
+const float *ddnn_value_floats (DdnnSection *s, DdnnValue *v);
+
 DdnnLayer *ddnn_layer_parse (JsonNode *node, const gchar *path,
     const gchar *prefix, guint c, guint h, guint w, gboolean flat,
     GError **error);

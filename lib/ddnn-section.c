@@ -137,7 +137,7 @@ ddnn_section_describe (const DdnnSection *section)
       const DdnnLayer *layer = g_ptr_array_index (lists[l], i);
 
       g_string_append_printf (out, "%-5s %-2u %s%-9s", l ? "exit" : "body", i,
-          layer->binary ? "binary " : "", ddnn_layer_type_names[layer->type]);
+          layer->binary ? "binary " : "", ddnn_layer_classes[layer->type].name);
       if (layer->type == DDNN_LAYER_CONV2D)
         g_string_append_printf (out, " %ux%u/%u pad %u", layer->kernel,
             layer->kernel, layer->stride, layer->pad);
@@ -152,158 +152,21 @@ ddnn_section_describe (const DdnnSection *section)
   return g_string_free (out, FALSE);
 }
 
-static float *
-other_buffer (DdnnSection *s, const DdnnValue *v)
-{
-  return v->data == s->buf[0] ? s->buf[1] : s->buf[0];
-}
-
-/* Packed bits in the scratch bit buffer, with the padding up to the next
- * 64-bit word zeroed, as the binary kernels read whole words. */
-static const guint8 *
-value_bits (DdnnSection *s, DdnnValue *v)
-{
-  gsize n_bytes = (v->n + 7) / 8, padded = ddnn_binary_row_words (v->n) * 8;
-
-  if (v->data != s->bits)
-    memcpy (s->bits, v->data, n_bytes);
-  memset (s->bits + n_bytes, 0, padded - n_bytes);
-  v->data = s->bits;
-  v->in_scratch = TRUE;
-  return s->bits;
-}
-
-static const float *
-value_floats (DdnnSection *s, DdnnValue *v)
-{
-  if (v->bits) {
-    float *out = other_buffer (s, v);
-
-    ddnn_bits_unpack (v->data, v->n, out);
-    v->bits = FALSE;
-    v->data = out;
-    v->in_scratch = TRUE;
-  }
-  return v->data;
-}
-
 static void
 run_layers (DdnnSection *s, GPtrArray *layers, DdnnValue *v)
 {
   guint i;
 
   for (i = 0; i < layers->len; i++) {
-    DdnnLayer *layer = g_ptr_array_index (layers, i);
-    DdnnLayer *next = i + 1 < layers->len ? g_ptr_array_index (layers, i + 1)
-                                          : NULL;
-    gsize out_n = (gsize) layer->out_c * layer->out_h * layer->out_w;
-    const float *bias = layer->params[DDNN_PARAM_BIAS]
-        ? ddnn_tensor_f32 (layer->params[DDNN_PARAM_BIAS])
+    const DdnnLayer *layer = g_ptr_array_index (layers, i);
+    const DdnnLayer *next = i + 1 < layers->len
+        ? g_ptr_array_index (layers, i + 1)
         : NULL;
-    float *out;
 
-    switch (layer->type) {
-      case DDNN_LAYER_CONV2D:
-        if (layer->binary && v->bits) {
-          ddnn_bits_chw_to_hwc (
-              v->data, layer->in_c, layer->in_h, layer->in_w, s->hwc);
-          out = other_buffer (s, v);
-          ddnn_binary_conv2d (
-              &layer->conv, s->hwc, layer->weight_words, bias, out);
-        } else {
-          const float *in = value_floats (s, v);
-
-          out = other_buffer (s, v);
-          ddnn_conv2d_f32 (&layer->conv, in,
-              layer->binary
-                  ? layer->weight_pm1
-                  : ddnn_tensor_f32 (layer->params[DDNN_PARAM_WEIGHT]),
-              bias, s->col, out);
-        }
-        break;
-      case DDNN_LAYER_LINEAR:
-        if (layer->binary && v->bits) {
-          const guint8 *in = value_bits (s, v);
-
-          out = other_buffer (s, v);
-          ddnn_binary_linear (layer->in_c, layer->out, (const guint64 *) in,
-              layer->weight_words, bias, out);
-        } else {
-          const float *in = value_floats (s, v);
-
-          out = other_buffer (s, v);
-          ddnn_linear_f32 (layer->in_c, layer->out, in,
-              layer->binary
-                  ? layer->weight_pm1
-                  : ddnn_tensor_f32 (layer->params[DDNN_PARAM_WEIGHT]),
-              bias, out);
-        }
-        break;
-      case DDNN_LAYER_MAXPOOL:
-      case DDNN_LAYER_AVGPOOL: {
-        const float *in = value_floats (s, v);
-
-        out = other_buffer (s, v);
-        (layer->type == DDNN_LAYER_MAXPOOL ? ddnn_max_pool2d
-                                           : ddnn_avg_pool2d) (layer->in_c,
-            layer->in_h, layer->in_w, layer->kernel, layer->stride, layer->pad,
-            in, out);
-        break;
-      }
-      case DDNN_LAYER_BATCHNORM: {
-        const float *in = value_floats (s, v);
-        gsize spatial = (gsize) layer->in_h * layer->in_w;
-
-        if (next && next->type == DDNN_LAYER_SIGN) {
-          /* batch norm and sign in one pass, straight to bits */
-          ddnn_channel_affine_sign_bits (layer->in_c, spatial, layer->bn_scale,
-              layer->bn_shift, in, s->bits);
-          v->bits = TRUE;
-          v->data = s->bits;
-          v->in_scratch = TRUE;
-          v->n = out_n;
-          i++;
-          continue;
-        }
-        /* in place when the value is ours to overwrite */
-        out = v->in_scratch ? (float *) in : other_buffer (s, v);
-        if (out != in)
-          memcpy (out, in, out_n * sizeof (float));
-        if (next && next->type == DDNN_LAYER_RELU) {
-          ddnn_channel_affine_relu (
-              layer->in_c, spatial, layer->bn_scale, layer->bn_shift, out);
-          i++;
-        } else {
-          ddnn_channel_affine (
-              layer->in_c, spatial, layer->bn_scale, layer->bn_shift, out);
-        }
-        break;
-      }
-      case DDNN_LAYER_SIGN:
-        if (!v->bits) {
-          ddnn_bits_pack (v->data, out_n, s->bits);
-          v->bits = TRUE;
-          v->data = s->bits;
-          v->in_scratch = TRUE;
-        }
-        v->n = out_n;
-        continue;
-      case DDNN_LAYER_RELU: {
-        const float *in = value_floats (s, v);
-
-        out = v->in_scratch ? (float *) in : other_buffer (s, v);
-        if (out != in)
-          memcpy (out, in, out_n * sizeof (float));
-        ddnn_relu (out_n, out);
-        break;
-      }
-      default:
-        g_assert_not_reached ();
-    }
-    v->bits = FALSE;
-    v->data = out;
-    v->in_scratch = TRUE;
-    v->n = out_n;
+    if (ddnn_layer_forward_fused (s, layer, next, v))
+      i++;
+    else
+      ddnn_layer_forward (s, layer, v);
   }
 }
 
@@ -371,8 +234,8 @@ ddnn_section_run_value (
     result->probs = g_new (float, n_classes);
     result->n_classes = n_classes;
   }
-  memcpy (
-      result->scores, value_floats (s, &features), n_classes * sizeof (float));
+  memcpy (result->scores, ddnn_value_floats (s, &features),
+      n_classes * sizeof (float));
   ddnn_softmax (n_classes, result->scores, result->probs);
   result->entropy = ddnn_normalized_entropy (n_classes, result->probs);
   result->class_index = ddnn_argmax (n_classes, result->scores);

@@ -490,73 +490,133 @@ bn_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
   }
 }
 
+/* The rows of the layer table. */
+
 void
-ddnn_train_layer_forward (
+ddnn_train_conv_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+{
+  conv_forward (l, n, x);
+}
+
+void
+ddnn_train_conv_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+{
+  conv_backward (l, n, dy, want_dx);
+}
+
+void
+ddnn_train_linear_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+{
+  linear_forward (l, n, x);
+}
+
+void
+ddnn_train_linear_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+{
+  linear_backward (l, n, dy, want_dx);
+}
+
+void
+ddnn_train_maxpool_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+{
+  pool_forward (l, n, x, TRUE);
+}
+
+void
+ddnn_train_maxpool_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+{
+  if (want_dx)
+    pool_backward (l, n, dy, TRUE);
+}
+
+void
+ddnn_train_avgpool_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+{
+  pool_forward (l, n, x, FALSE);
+}
+
+void
+ddnn_train_avgpool_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+{
+  if (want_dx)
+    pool_backward (l, n, dy, FALSE);
+}
+
+void
+ddnn_train_batchnorm_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+{
+  bn_forward (l, n, x, training);
+}
+
+void
+ddnn_train_batchnorm_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+{
+  bn_backward (l, n, dy, want_dx);
+}
+
+void
+ddnn_train_sign_forward (
     DdnnTrainLayer *l, guint n, const float *x, gboolean training)
 {
   gsize total = (gsize) n * l->out_size, i;
 
+  for (i = 0; i < total; i++)
+    l->out[i] = x[i] >= 0.0f ? 1.0f : -1.0f;
+}
+
+void
+ddnn_train_sign_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+{
+  gsize total = (gsize) n * l->in_size, i;
+
+  /* straight through where |x| <= 1 */
+  for (i = 0; want_dx && i < total; i++)
+    l->dx[i] = fabsf (l->x[i]) <= 1.0f ? dy[i] : 0.0f;
+}
+
+void
+ddnn_train_relu_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+{
+  gsize total = (gsize) n * l->out_size, i;
+
+  for (i = 0; i < total; i++)
+    l->out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void
+ddnn_train_relu_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+{
+  gsize total = (gsize) n * l->in_size, i;
+
+  for (i = 0; want_dx && i < total; i++)
+    l->dx[i] = l->x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void
+ddnn_train_layer_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+{
   g_return_if_fail (n <= l->max_batch);
   l->x = x;
-  switch (l->spec->type) {
-    case DDNN_LAYER_CONV2D:
-      conv_forward (l, n, x);
-      break;
-    case DDNN_LAYER_LINEAR:
-      linear_forward (l, n, x);
-      break;
-    case DDNN_LAYER_MAXPOOL:
-      pool_forward (l, n, x, TRUE);
-      break;
-    case DDNN_LAYER_AVGPOOL:
-      pool_forward (l, n, x, FALSE);
-      break;
-    case DDNN_LAYER_BATCHNORM:
-      bn_forward (l, n, x, training);
-      break;
-    case DDNN_LAYER_SIGN:
-      for (i = 0; i < total; i++)
-        l->out[i] = x[i] >= 0.0f ? 1.0f : -1.0f;
-      break;
-    case DDNN_LAYER_RELU:
-      for (i = 0; i < total; i++)
-        l->out[i] = x[i] > 0.0f ? x[i] : 0.0f;
-      break;
-  }
+  ddnn_layer_classes[l->spec->type].train_forward (l, n, x, training);
 }
 
 void
 ddnn_train_layer_backward (
     DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
-  gsize total = (gsize) n * l->in_size, i;
-
-  switch (l->spec->type) {
-    case DDNN_LAYER_CONV2D:
-      conv_backward (l, n, dy, want_dx);
-      break;
-    case DDNN_LAYER_LINEAR:
-      linear_backward (l, n, dy, want_dx);
-      break;
-    case DDNN_LAYER_MAXPOOL:
-      if (want_dx)
-        pool_backward (l, n, dy, TRUE);
-      break;
-    case DDNN_LAYER_AVGPOOL:
-      if (want_dx)
-        pool_backward (l, n, dy, FALSE);
-      break;
-    case DDNN_LAYER_BATCHNORM:
-      bn_backward (l, n, dy, want_dx);
-      break;
-    case DDNN_LAYER_SIGN:
-      /* straight through where |x| <= 1 */
-      for (i = 0; want_dx && i < total; i++)
-        l->dx[i] = fabsf (l->x[i]) <= 1.0f ? dy[i] : 0.0f;
-      break;
-    case DDNN_LAYER_RELU:
-      for (i = 0; want_dx && i < total; i++)
-        l->dx[i] = l->x[i] > 0.0f ? dy[i] : 0.0f;
-      break;
-  }
+  ddnn_layer_classes[l->spec->type].train_backward (l, n, dy, want_dx);
 }

@@ -16,7 +16,7 @@ typedef struct
   gboolean clip; /* binary weights: clip to [-1, 1] */
 } DdnnTrainParam;
 
-typedef struct
+struct _DdnnTrainLayer
 {
   const DdnnLayer *spec; /* shapes and hyper-parameters */
   gsize in_size, out_size; /* values per sample */
@@ -35,7 +35,7 @@ typedef struct
   float *big; /* conv: [Cout][batch * P] */
   guint32 *argmax; /* max pool */
   float *xhat, *inv_std; /* batch norm */
-} DdnnTrainLayer;
+};
 
 DdnnTrainLayer *ddnn_train_layer_new (
     const DdnnLayer *spec, guint max_batch, GRand *rand);
@@ -49,5 +49,20 @@ void ddnn_train_layer_forward (
  * layer->dx = dL/dx.  Needs the forward pass of the same batch. */
 void ddnn_train_layer_backward (
     DdnnTrainLayer *layer, guint n, const float *dy, gboolean want_dx);
+
+/* The rows of the layer table (ddnn-layer.c) for training: a forward pass
+ * into l->out and a backward pass into the gradients and l->dx. */
+#define DDNN_TRAIN_LAYER_DECLARE(name)                                         \
+  void ddnn_train_##name##_forward (                                           \
+      DdnnTrainLayer *l, guint n, const float *x, gboolean training);          \
+  void ddnn_train_##name##_backward (                                          \
+      DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+DDNN_TRAIN_LAYER_DECLARE (conv);
+DDNN_TRAIN_LAYER_DECLARE (linear);
+DDNN_TRAIN_LAYER_DECLARE (maxpool);
+DDNN_TRAIN_LAYER_DECLARE (avgpool);
+DDNN_TRAIN_LAYER_DECLARE (batchnorm);
+DDNN_TRAIN_LAYER_DECLARE (sign);
+DDNN_TRAIN_LAYER_DECLARE (relu);
 
 G_END_DECLS
