@@ -30,16 +30,25 @@ parse_conv2d (DdnnLayer *layer, JsonObject *obj, const gchar *path,
       !ddnn_json_get_uint (
           obj, path, "pad", FALSE, 0, 0, MAX_KERNEL - 1, &layer->pad, error) ||
       !ddnn_json_get_bool (obj, path, "binary", FALSE, &layer->binary, error) ||
-      !ddnn_json_get_bool (obj, path, "bias", FALSE, &layer->has_bias, error))
+      !ddnn_json_get_bool (obj, path, "bias", FALSE, &layer->has_bias, error) ||
+      !ddnn_json_get_uint (obj, path, "groups", FALSE, 1, 1, MAX_CHANNELS,
+          &layer->groups, error))
     return FALSE;
   if (flat) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "%s: conv2d cannot follow a linear layer", path);
     return FALSE;
   }
-  if (!ddnn_conv_shape_init (&layer->conv, layer->in_c, layer->in_h,
-          layer->in_w, layer->out, layer->kernel, layer->kernel, layer->stride,
-          layer->pad, &local)) {
+  if (layer->in_c % layer->groups || layer->out % layer->groups) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
+        "%s: %u groups must divide the %u input and %u output channels", path,
+        layer->groups, layer->in_c, layer->out);
+    return FALSE;
+  }
+  /* the shape of one group; the groups run side by side */
+  if (!ddnn_conv_shape_init (&layer->conv, layer->in_c / layer->groups,
+          layer->in_h, layer->in_w, layer->out / layer->groups, layer->kernel,
+          layer->kernel, layer->stride, layer->pad, &local)) {
     g_set_error (
         error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY, "%s: %s", path, local->message);
     return FALSE;
@@ -141,7 +150,7 @@ param_weights (const DdnnLayer *layer, DdnnParamKind kind, DdnnDtype *dtype,
     } else if (layer->type == DDNN_LAYER_CONV2D) {
       *dtype = DDNN_DTYPE_F32;
       *n_dims = 4;
-      shape[1] = layer->in_c;
+      shape[1] = layer->in_c / layer->groups;
       shape[2] = shape[3] = layer->kernel;
     } else {
       *dtype = DDNN_DTYPE_F32;
@@ -255,7 +264,9 @@ prepare_weights (DdnnLayer *layer, GError **error)
     ddnn_bits_unpack (
         packed + r * row_bytes, cols, layer->weight_pm1 + r * cols);
 
-  if (layer->type == DDNN_LAYER_CONV2D) {
+  if (layer->type == DDNN_LAYER_CONV2D && layer->groups > 1) {
+    /* grouped: the float kernel on +/-1 weights (bits are unpacked first) */
+  } else if (layer->type == DDNN_LAYER_CONV2D) {
     gsize taps = (gsize) layer->kernel * layer->kernel;
 
     layer->weight_words = ddnn_aligned_alloc0 (rows * taps *
@@ -281,6 +292,7 @@ in_size (const DdnnLayer *layer)
   return (guint64) layer->in_c * layer->in_h * layer->in_w;
 }
 
+/* each output channel sees the patch of its group */
 static guint64
 flops_conv2d (const DdnnLayer *layer)
 {
@@ -381,18 +393,25 @@ forward_conv2d (DdnnSection *s, const DdnnLayer *layer, DdnnValue *v)
 {
   float *out;
 
-  if (layer->binary && v->bits) {
+  if (layer->binary && v->bits && layer->groups == 1) {
     ddnn_bits_chw_to_hwc (
         v->data, layer->in_c, layer->in_h, layer->in_w, s->hwc);
     out = other_buffer (s, v);
     ddnn_binary_conv2d (
         &layer->conv, s->hwc, layer->weight_words, bias_of (layer), out);
   } else {
-    const float *in = ddnn_value_floats (s, v);
+    const float *in = ddnn_value_floats (s, v), *bias = bias_of (layer);
+    const float *weights = float_weights (layer);
+    const DdnnConvShape *g = &layer->conv;
+    gsize in_step = (gsize) g->in_channels * layer->in_h * layer->in_w;
+    gsize out_step = (gsize) g->out_channels * ddnn_conv_out_pixels (g);
+    gsize w_step = (gsize) g->out_channels * ddnn_conv_patch_size (g);
+    guint k;
 
     out = other_buffer (s, v);
-    ddnn_conv2d_f32 (
-        &layer->conv, in, float_weights (layer), bias_of (layer), s->col, out);
+    for (k = 0; k < layer->groups; k++)
+      ddnn_conv2d_f32 (g, in + k * in_step, weights + k * w_step,
+          bias ? bias + k * g->out_channels : NULL, s->col, out + k * out_step);
   }
   set_floats (v, out, out_size (layer));
 }
@@ -506,7 +525,7 @@ ddnn_layer_forward_fused (
 /* The table                                                           */
 
 static const gchar *const conv_keys[] = { "type", "out", "kernel", "stride",
-  "pad", "binary", "bias", NULL };
+  "pad", "binary", "bias", "groups", NULL };
 static const gchar *const linear_keys[] = { "type", "out", "binary", "bias",
   NULL };
 static const gchar *const pool_keys[] = { "type", "kernel", "stride", "pad",

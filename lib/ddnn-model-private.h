@@ -38,10 +38,11 @@ typedef struct
   DdnnLayerType type;
   gboolean binary, has_bias;
   guint out, kernel, stride, pad;
+  guint groups; /* conv2d: channels in groups that do not see each other */
   float eps;
   guint in_c, in_h, in_w;
   guint out_c, out_h, out_w;
-  DdnnConvShape conv;
+  DdnnConvShape conv; /* of one group: in_c / groups in, out / groups out */
   gchar *prefix; /* tensor name prefix, "device0.body.0" */
 
   /* As stored: F32, or packed BIT rows for binary weights. */

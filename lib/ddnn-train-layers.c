@@ -71,7 +71,8 @@ ddnn_train_layer_new (const DdnnLayer *spec, guint max_batch, GRand *rand)
       if (spec->type == DDNN_LAYER_CONV2D) {
         gsize p = ddnn_conv_out_pixels (&spec->conv);
 
-        l->col = alloc_floats (fan_in * p * max_batch);
+        /* one patch matrix a group, kept for the backward pass */
+        l->col = alloc_floats (fan_in * p * max_batch * spec->groups);
         l->big = alloc_floats ((gsize) spec->out * p * max_batch);
       }
       break;
@@ -221,21 +222,30 @@ im2col_strided (
   }
 }
 
+/* A convolution runs group by group: @s is one group's shape, group g
+ * reads input channels [g Cin/G, (g + 1) Cin/G), writes output channels
+ * [g Cout/G, (g + 1) Cout/G) and has rows [g Cout/G, (g + 1) Cout/G) of the
+ * weights; its patch matrix is col + g K N P. */
 static void
 conv_forward (DdnnTrainLayer *l, guint n, const float *x)
 {
   const DdnnConvShape *s = &l->spec->conv;
   gsize p = ddnn_conv_out_pixels (s), k = ddnn_conv_patch_size (s);
-  gsize stride = (gsize) n * p;
-  guint i, o;
+  gsize stride = (gsize) n * p, og = s->out_channels;
+  gsize in_step = (gsize) s->in_channels * s->in_height * s->in_width;
+  guint i, o, g;
 
   update_weight_eff (l);
+  for (g = 0; g < l->spec->groups; g++) {
+    float *col = l->col + g * k * stride;
+
+    for (i = 0; i < n; i++)
+      im2col_strided (s, x + i * l->in_size + g * in_step, col + i * p, stride);
+    ddnn_sgemm (FALSE, FALSE, og, stride, k, 1.0f, l->weight_eff + g * og * k,
+        k, col, stride, 0.0f, l->big + g * og * stride, stride);
+  }
   for (i = 0; i < n; i++)
-    im2col_strided (s, x + i * l->in_size, l->col + i * p, stride);
-  ddnn_sgemm (FALSE, FALSE, s->out_channels, stride, k, 1.0f, l->weight_eff, k,
-      l->col, stride, 0.0f, l->big, stride);
-  for (i = 0; i < n; i++)
-    for (o = 0; o < s->out_channels; o++) {
+    for (o = 0; o < l->spec->out; o++) {
       float *dst = l->out + i * l->out_size + o * p;
       const float *src = l->big + o * stride + i * p;
       float b = l->spec->has_bias ? l->bias.value[o] : 0.0f;
@@ -251,18 +261,21 @@ conv_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
   const DdnnConvShape *s = &l->spec->conv;
   gsize p = ddnn_conv_out_pixels (s), k = ddnn_conv_patch_size (s);
-  gsize stride = (gsize) n * p;
-  guint i, o;
+  gsize stride = (gsize) n * p, og = s->out_channels;
+  gsize in_step = (gsize) s->in_channels * s->in_height * s->in_width;
+  guint i, o, g;
 
   /* dy to [Cout][N P] */
   for (i = 0; i < n; i++)
-    for (o = 0; o < s->out_channels; o++)
+    for (o = 0; o < l->spec->out; o++)
       memcpy (l->big + o * stride + i * p, dy + i * l->out_size + o * p,
           p * sizeof (float));
-  ddnn_sgemm (FALSE, TRUE, s->out_channels, k, stride, 1.0f, l->big, stride,
-      l->col, stride, 0.0f, l->weight.grad, k);
+  for (g = 0; g < l->spec->groups; g++)
+    ddnn_sgemm (FALSE, TRUE, og, k, stride, 1.0f, l->big + g * og * stride,
+        stride, l->col + g * k * stride, stride, 0.0f,
+        l->weight.grad + g * og * k, k);
   if (l->spec->has_bias)
-    for (o = 0; o < s->out_channels; o++) {
+    for (o = 0; o < l->spec->out; o++) {
       const float *row = l->big + o * stride;
       double sum = 0.0;
       gsize j;
@@ -274,10 +287,14 @@ conv_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
   if (!want_dx)
     return;
   /* dcol = W^T dy, reusing col */
-  ddnn_sgemm (TRUE, FALSE, k, stride, s->out_channels, 1.0f, l->weight_eff, k,
-      l->big, stride, 0.0f, l->col, stride);
-  for (i = 0; i < n; i++)
-    col2im (s, l->col + i * p, stride, l->dx + i * l->in_size);
+  for (g = 0; g < l->spec->groups; g++) {
+    float *col = l->col + g * k * stride;
+
+    ddnn_sgemm (TRUE, FALSE, k, stride, og, 1.0f, l->weight_eff + g * og * k, k,
+        l->big + g * og * stride, stride, 0.0f, col, stride);
+    for (i = 0; i < n; i++)
+      col2im (s, col + i * p, stride, l->dx + i * l->in_size + g * in_step);
+  }
 }
 
 static void

@@ -99,7 +99,14 @@ def unpack_rows(packed, cols):
     return np.where(np.unpackbits(packed, axis=1, bitorder="little")[:, :cols] == 1, 1.0, -1.0)
 
 
-def conv2d(x, w, stride, pad, bias):
+def conv2d(x, w, stride, pad, bias, groups=1):
+    if groups > 1:
+        # each group of filters on its own slice of the channels
+        cg, og = x.shape[0] // groups, w.shape[0] // groups
+        return np.concatenate([conv2d(x[g * cg:(g + 1) * cg], w[g * og:(g + 1) * og],
+                                      stride, pad,
+                                      None if bias is None else bias[g * og:(g + 1) * og])
+                               for g in range(groups)])
     c, h, wd = x.shape
     o, _, k, _ = w.shape
     xp = np.zeros((c, h + 2 * pad, wd + 2 * pad))
@@ -134,11 +141,13 @@ def run_layers(layers, prefix, tensors, x):
         t = layer["type"]
         p = lambda k: tensors.get(f"{prefix}.{i}.{k}")
         if t == "conv2d":
-            k = layer["kernel"]
+            k, groups = layer["kernel"], layer.get("groups", 1)
             w = p("weight")
+            cg = x.shape[0] // groups
             if layer.get("binary"):
-                w = unpack_rows(w, x.shape[0] * k * k).reshape(-1, x.shape[0], k, k)
-            x = conv2d(x, w.astype(np.float64), layer.get("stride", 1), layer.get("pad", 0), p("bias"))
+                w = unpack_rows(w, cg * k * k).reshape(-1, cg, k, k)
+            x = conv2d(x, w.astype(np.float64), layer.get("stride", 1), layer.get("pad", 0),
+                       p("bias"), groups)
         elif t == "linear":
             flat = x.reshape(-1)
             w = p("weight")

@@ -1,6 +1,7 @@
 /* Unit tests of models and sections: a hand-computed forward pass, binary
  * sections against float ones, save / load / export round trips, and
- * topology errors.
+ * topology errors; a grouped convolution, float, binary and on bits, by
+ * hand.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ddnn.h>
 #include <ddnn-model-private.h>
@@ -584,6 +585,134 @@ test_fuse_features (void)
   ddnn_section_result_clear (&b);
 }
 
+/* A grouped convolution: six filters in three groups of two over an RGB
+ * 2x2 image, kernel 2, so each output is one number.  Filter o belongs to
+ * group o / 2 and sees only channel o / 2. */
+static gchar *
+grouped_topology (gboolean binary, gboolean sign_first)
+{
+  return g_strdup_printf (
+      "{\"input\": {\"channels\": 3, \"height\": 2, \"width\": 2,"
+      " \"scale\": 1, \"mean\": [%s], \"std\": [1, 1, 1]},"
+      "\"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
+      "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0, \"body\": [%s"
+      "{\"type\": \"conv2d\", \"out\": 6, \"kernel\": 2, \"groups\": 3,"
+      " \"binary\": %s}],"
+      " \"exit\": [{\"type\": \"linear\", \"out\": 2}]},"
+      "{\"name\": \"c\", \"tier\": \"cloud\", \"body\": [],"
+      " \"exit\": [{\"type\": \"linear\", \"out\": 2}]}]}",
+      sign_first ? "2.5, 25, 0.5" : "0, 0, 0",
+      sign_first ? "{\"type\": \"sign\"}, " : "", binary ? "true" : "false");
+}
+
+static void
+grouped_features (DdnnModel *model, float *out)
+{
+  /* interleaved RGB: channel 0 is 1 2 3 4, channel 1 10 20 30 40, channel 2
+   * 0 0 0 1 */
+  const guint8 pixels[12] = { 1, 10, 0, 2, 20, 0, 3, 30, 0, 4, 40, 1 };
+  DdnnSectionResult r = { 0 };
+  GError *error = NULL;
+
+  g_assert_true (
+      ddnn_section_run_image (ddnn_model_get_device_section (model, 0), pixels,
+          2, 2, 3, 6, &r, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (r.features->n_elements, ==, 6);
+  memcpy (out, ddnn_tensor_f32 (r.features), 6 * sizeof (float));
+  ddnn_section_result_clear (&r);
+}
+
+static void
+test_grouped_conv (void)
+{
+  g_autofree gchar *tf = grouped_topology (FALSE, FALSE);
+  g_autofree gchar *tb = grouped_topology (TRUE, FALSE);
+  g_autofree gchar *ts = grouped_topology (TRUE, TRUE);
+  g_autoptr (DdnnModel) flt = ddnn_model_new_from_topology (tf, 1, NULL);
+  g_autoptr (DdnnModel) bin = ddnn_model_new_from_topology (tb, 1, NULL);
+  g_autoptr (DdnnModel) sgn = ddnn_model_new_from_topology (ts, 1, NULL);
+  DdnnLayer *layer;
+  float w[24], out[6];
+  guint8 bits[6];
+  guint o, i;
+
+  g_assert_nonnull (flt);
+  g_assert_nonnull (bin);
+  g_assert_nonnull (sgn);
+  /* float: filter o is all (o + 1), so out[o] = (o + 1) x the sum of its
+   * group's channel: sums 10, 100, 1 */
+  layer = g_ptr_array_index (ddnn_model_get_device_section (flt, 0)->body, 0);
+  g_assert_cmpuint (layer->params[DDNN_PARAM_WEIGHT]->shape[1], ==, 1);
+  for (o = 0; o < 6; o++)
+    for (i = 0; i < 4; i++)
+      w[o * 4 + i] = o + 1;
+  set_param (flt, "d", 0, 0, DDNN_PARAM_WEIGHT, w);
+  g_assert_true (ddnn_model_refresh (flt, NULL));
+  grouped_features (flt, out);
+  assert_close (out[0], 10);
+  assert_close (out[1], 20);
+  assert_close (out[2], 300);
+  assert_close (out[3], 400);
+  assert_close (out[4], 5);
+  assert_close (out[5], 6);
+
+  /* binary: even filters all +1, odd all -1 (4 bits a row) */
+  for (o = 0; o < 6; o++)
+    bits[o] = o % 2 ? 0x00 : 0x0f;
+  for (i = 0; i < 2; i++) {
+    DdnnModel *m = i ? sgn : bin;
+
+    layer = g_ptr_array_index (
+        ddnn_model_get_device_section (m, 0)->body, i ? 1 : 0);
+    memcpy (layer->params[DDNN_PARAM_WEIGHT]->data, bits, 6);
+    g_assert_true (ddnn_model_refresh (m, NULL));
+  }
+  grouped_features (bin, out);
+  assert_close (out[0], 10);
+  assert_close (out[1], -10);
+  assert_close (out[2], 100);
+  assert_close (out[3], -100);
+  assert_close (out[4], 1);
+  assert_close (out[5], -1);
+  /* on bits: after the means, the signs are - - + + (sum 0), - - + + (0)
+   * and - - - + (-2) */
+  grouped_features (sgn, out);
+  assert_close (out[0], 0);
+  assert_close (out[1], 0);
+  assert_close (out[2], 0);
+  assert_close (out[3], 0);
+  assert_close (out[4], -2);
+  assert_close (out[5], 2);
+}
+
+static void
+test_grouped_conv_refused (void)
+{
+  static const gchar *const bad[] = { "\"groups\": 2", "\"groups\": 0",
+    "\"out\": 4, \"groups\": 3" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree gchar *t = g_strdup_printf (
+        "{\"input\": {\"channels\": 3, \"height\": 4, \"width\": 4},"
+        "\"classes\": [\"a\", \"b\"], \"views\": 1, \"sections\": ["
+        "{\"name\": \"d\", \"tier\": \"device\", \"view\": 0, \"body\": ["
+        "{\"type\": \"conv2d\", \"out\": 6, \"kernel\": 3, %s}],"
+        " \"exit\": [{\"type\": \"linear\", \"out\": 2}]},"
+        "{\"name\": \"c\", \"tier\": \"cloud\", \"body\": [],"
+        " \"exit\": [{\"type\": \"linear\", \"out\": 2}]}]}",
+        bad[i]);
+    GError *error = NULL;
+    DdnnModel *m = ddnn_model_new_from_topology (t, 1, &error);
+
+    g_assert_null (m);
+    g_assert_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY);
+    g_test_message ("%s: %s", bad[i], error->message);
+    g_error_free (error);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -598,5 +727,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model/bad-topologies", test_bad_topologies);
   g_test_add_func ("/model/edge", test_edge_section);
   g_test_add_func ("/model/fuse-features", test_fuse_features);
+  g_test_add_func ("/model/grouped-conv", test_grouped_conv);
+  g_test_add_func ("/model/grouped-conv-refused", test_grouped_conv_refused);
   return g_test_run ();
 }

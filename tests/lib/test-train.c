@@ -151,6 +151,20 @@ test_grad_conv (void)
 }
 
 static void
+test_grad_grouped_conv (void)
+{
+  g_autoptr (DdnnModel) a = model_with_body (image,
+      "{\"type\": \"conv2d\", \"out\": 4, \"kernel\": 3, \"pad\": 1,"
+      " \"groups\": 2, \"bias\": true}");
+  g_autoptr (DdnnModel) b = model_with_body (image,
+      "{\"type\": \"conv2d\", \"out\": 2, \"kernel\": 2, \"stride\": 2,"
+      " \"groups\": 2}");
+
+  check_gradients ("grouped conv 3x3 pad 1, 2 groups", a, 3, 4, 0.25);
+  check_gradients ("depthwise conv 2x2 stride 2", b, 2, 5, 0.25);
+}
+
+static void
 test_grad_linear (void)
 {
   g_autoptr (DdnnModel) m = model_with_body (
@@ -348,6 +362,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   ddnn_blas_set_threads (1);
   g_test_add_func ("/train/grad/conv", test_grad_conv);
+  g_test_add_func ("/train/grad/grouped-conv", test_grad_grouped_conv);
   g_test_add_func ("/train/grad/linear", test_grad_linear);
   g_test_add_func ("/train/grad/pools", test_grad_pools);
   g_test_add_func ("/train/grad/batch-norm", test_grad_batch_norm);
