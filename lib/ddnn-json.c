@@ -107,49 +107,55 @@ ddnn_json_get_bool (JsonObject *obj, const gchar *path, const gchar *key,
   return TRUE;
 }
 
-const gchar *
+gboolean
 ddnn_json_get_string (JsonObject *obj, const gchar *path, const gchar *key,
-    gboolean required, GError **error)
+    gboolean required, const gchar **value, GError **error)
 {
   JsonNode *node = json_object_get_member (obj, key);
 
+  *value = NULL;
   if (!node && !required)
-    return NULL;
+    return TRUE;
   if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
       json_node_get_value_type (node) != G_TYPE_STRING) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "%s: '%s' must be a string", path, key);
-    return NULL;
+    return FALSE;
   }
-  return json_node_get_string (node);
+  *value = json_node_get_string (node);
+  return TRUE;
 }
 
-JsonObject *
+gboolean
 ddnn_json_get_object (JsonObject *obj, const gchar *path, const gchar *key,
-    gboolean required, GError **error)
+    gboolean required, JsonObject **value, GError **error)
 {
   JsonNode *node = json_object_get_member (obj, key);
 
+  *value = NULL;
   if (!node && !required)
-    return NULL;
+    return TRUE;
   if (!node || !JSON_NODE_HOLDS_OBJECT (node)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "%s: '%s' must be an object", path, key);
-    return NULL;
+    return FALSE;
   }
-  return json_node_get_object (node);
+  *value = json_node_get_object (node);
+  return TRUE;
 }
 
-JsonArray *
-ddnn_json_get_array (
-    JsonObject *obj, const gchar *path, const gchar *key, GError **error)
+gboolean
+ddnn_json_get_array (JsonObject *obj, const gchar *path, const gchar *key,
+    JsonArray **value, GError **error)
 {
   JsonNode *node = json_object_get_member (obj, key);
 
+  *value = NULL;
   if (!node || !JSON_NODE_HOLDS_ARRAY (node)) {
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
         "%s: '%s' must be an array", path, key);
-    return NULL;
+    return FALSE;
   }
-  return json_node_get_array (node);
+  *value = json_node_get_array (node);
+  return TRUE;
 }

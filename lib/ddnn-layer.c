@@ -575,7 +575,7 @@ ddnn_layer_parse (JsonNode *node, const gchar *path, const gchar *prefix,
     return NULL;
   }
   obj = json_node_get_object (node);
-  if (!(type = ddnn_json_get_string (obj, path, "type", TRUE, error)))
+  if (!ddnn_json_get_string (obj, path, "type", TRUE, &type, error))
     return NULL;
   for (t = 0; t < DDNN_N_LAYER_TYPES; t++)
     if (strcmp (type, ddnn_layer_classes[t].name) == 0)

@@ -155,10 +155,10 @@ ddnn_model_load_from_bytes (GBytes *bytes, GError **error)
   bind.used = used;
   for (i = 0; i < model->sections->len; i++) {
     DdnnSection *s = g_ptr_array_index (model->sections, i);
-    const gchar *stored = ddnn_json_get_string (
-        digest_obj, "section_digests", s->name, TRUE, error);
+    const gchar *stored;
 
-    if (!stored)
+    if (!ddnn_json_get_string (
+            digest_obj, "section_digests", s->name, TRUE, &stored, error))
       return NULL;
     if (strlen (stored) != DDNN_MODEL_ID_LENGTH) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,

@@ -139,12 +139,13 @@ gboolean ddnn_json_get_number (JsonObject *obj, const gchar *path,
     double *value, GError **error);
 gboolean ddnn_json_get_bool (JsonObject *obj, const gchar *path,
     const gchar *key, gboolean fallback, gboolean *value, GError **error);
-const gchar *ddnn_json_get_string (JsonObject *obj, const gchar *path,
-    const gchar *key, gboolean required, GError **error);
-JsonObject *ddnn_json_get_object (JsonObject *obj, const gchar *path,
-    const gchar *key, gboolean required, GError **error);
-JsonArray *ddnn_json_get_array (
-    JsonObject *obj, const gchar *path, const gchar *key, GError **error);
+/* An absent optional string or object gives TRUE and NULL. */
+gboolean ddnn_json_get_string (JsonObject *obj, const gchar *path,
+    const gchar *key, gboolean required, const gchar **value, GError **error);
+gboolean ddnn_json_get_object (JsonObject *obj, const gchar *path,
+    const gchar *key, gboolean required, JsonObject **value, GError **error);
+gboolean ddnn_json_get_array (JsonObject *obj, const gchar *path,
+    const gchar *key, JsonArray **value, GError **error);
 
 /* ddnn-topology.c */
 DdnnModel *ddnn_model_parse_topology (const gchar *topology, GError **error);

@@ -28,7 +28,7 @@ parse_layers (JsonObject *obj, const gchar *section_path,
   JsonArray *array;
   guint i, n;
 
-  if (!(array = ddnn_json_get_array (obj, section_path, key, error)))
+  if (!ddnn_json_get_array (obj, section_path, key, &array, error))
     return FALSE;
   n = json_array_get_length (array);
   if (n > MAX_LAYERS) {
@@ -65,7 +65,7 @@ parse_input (JsonObject *root, DdnnInputSpec *input, GError **error)
   double scale;
   guint c;
 
-  if (!(obj = ddnn_json_get_object (root, "topology", "input", TRUE, error)) ||
+  if (!ddnn_json_get_object (root, "topology", "input", TRUE, &obj, error) ||
       !ddnn_json_check_keys (obj, "input", keys, error) ||
       !ddnn_json_get_uint (
           obj, "input", "channels", TRUE, 0, 1, 4, &input->channels, error) ||
@@ -121,14 +121,10 @@ static gboolean
 parse_fusion (JsonObject *root, const gchar *key, DdnnFusion fallback,
     DdnnFusion *mode, GError **error)
 {
-  g_autoptr (GError) local = NULL;
-  const gchar *name = ddnn_json_get_string (
-      root, "topology", key, FALSE, &local);
+  const gchar *name;
 
-  if (local) {
-    g_propagate_error (error, g_steal_pointer (&local));
+  if (!ddnn_json_get_string (root, "topology", key, FALSE, &name, error))
     return FALSE;
-  }
   if (!name) {
     *mode = fallback;
     return TRUE;
@@ -190,14 +186,10 @@ ddnn_model_parse_topology (const gchar *topology, GError **error)
   if (!ddnn_json_check_keys (root, "topology", keys, error))
     return NULL;
   {
-    g_autoptr (GError) local = NULL;
-    const gchar *name = ddnn_json_get_string (
-        root, "topology", "name", FALSE, &local);
+    const gchar *name;
 
-    if (local) {
-      g_propagate_error (error, g_steal_pointer (&local));
+    if (!ddnn_json_get_string (root, "topology", "name", FALSE, &name, error))
       return NULL;
-    }
     model->name = g_strdup (name ? name : "unnamed");
   }
   if (!parse_input (root, &model->input, error) ||
@@ -207,7 +199,7 @@ ddnn_model_parse_topology (const gchar *topology, GError **error)
           root, "local_fusion", DDNN_FUSION_MAX, &model->local_fusion, error) ||
       !parse_fusion (root, "feature_fusion", DDNN_FUSION_CONCAT,
           &model->feature_fusion, error) ||
-      !(classes = ddnn_json_get_array (root, "topology", "classes", error)))
+      !ddnn_json_get_array (root, "topology", "classes", &classes, error))
     return NULL;
 
   if (json_array_get_length (classes) < 2 ||
@@ -228,16 +220,9 @@ ddnn_model_parse_topology (const gchar *topology, GError **error)
     g_ptr_array_add (model->class_names, g_strdup (json_node_get_string (e)));
   }
 
-  {
-    g_autoptr (GError) local = NULL;
-
-    thresholds = ddnn_json_get_object (
-        root, "topology", "thresholds", FALSE, &local);
-    if (local) {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return NULL;
-    }
-  }
+  if (!ddnn_json_get_object (
+          root, "topology", "thresholds", FALSE, &thresholds, error))
+    return NULL;
   if (thresholds) {
     static const gchar *const threshold_keys[] = { "local", "edge", NULL };
     double v;
@@ -256,24 +241,16 @@ ddnn_model_parse_topology (const gchar *topology, GError **error)
 
   model->score_format = DDNN_SCORES_F32;
   {
-    g_autoptr (GError) local = NULL;
-    JsonObject *wire = ddnn_json_get_object (
-        root, "topology", "wire", FALSE, &local);
     static const gchar *const wire_keys[] = { "scores", NULL };
+    JsonObject *wire;
     const gchar *format;
 
-    if (local) {
-      g_propagate_error (error, g_steal_pointer (&local));
+    if (!ddnn_json_get_object (root, "topology", "wire", FALSE, &wire, error))
       return NULL;
-    }
     if (wire) {
-      if (!ddnn_json_check_keys (wire, "wire", wire_keys, error))
+      if (!ddnn_json_check_keys (wire, "wire", wire_keys, error) ||
+          !ddnn_json_get_string (wire, "wire", "scores", FALSE, &format, error))
         return NULL;
-      format = ddnn_json_get_string (wire, "wire", "scores", FALSE, &local);
-      if (local) {
-        g_propagate_error (error, g_steal_pointer (&local));
-        return NULL;
-      }
       if (!format || strcmp (format, "f32") == 0)
         model->score_format = DDNN_SCORES_F32;
       else if (strcmp (format, "int8") == 0)
@@ -286,7 +263,7 @@ ddnn_model_parse_topology (const gchar *topology, GError **error)
     }
   }
 
-  if (!(sections = ddnn_json_get_array (root, "topology", "sections", error)))
+  if (!ddnn_json_get_array (root, "topology", "sections", &sections, error))
     return NULL;
   n_sections = json_array_get_length (sections);
   for (i = 0; i < n_sections; i++) {
@@ -305,8 +282,8 @@ ddnn_model_parse_topology (const gchar *topology, GError **error)
     }
     obj = json_node_get_object (node);
     if (!ddnn_json_check_keys (obj, path, section_keys, error) ||
-        !(name = ddnn_json_get_string (obj, path, "name", TRUE, error)) ||
-        !(tier = ddnn_json_get_string (obj, path, "tier", TRUE, error)))
+        !ddnn_json_get_string (obj, path, "name", TRUE, &name, error) ||
+        !ddnn_json_get_string (obj, path, "tier", TRUE, &tier, error))
       return NULL;
     if (!g_regex_match_simple ("^[A-Za-z][A-Za-z0-9_-]{0,31}$", name, 0, 0)) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_TOPOLOGY,
