@@ -19,8 +19,7 @@ bind_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     GError **error)
 {
   BindData *bind = user_data;
-  g_autofree gchar *name = g_strdup_printf (
-      "%s.%s", layer->prefix, ddnn_param_names[kind]);
+  g_autofree gchar *name = ddnn_param_name (layer, kind);
   gsize st_shape[DDNN_TENSOR_MAX_DIMS];
   const DdnnStTensor *found;
   DdnnStDtype st_dtype;
@@ -239,8 +238,7 @@ write_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
     GError **error)
 {
   DdnnStWriter *writer = user_data;
-  g_autofree gchar *name = g_strdup_printf (
-      "%s.%s", layer->prefix, ddnn_param_names[kind]);
+  g_autofree gchar *name = ddnn_param_name (layer, kind);
   gsize st_shape[DDNN_TENSOR_MAX_DIMS];
   DdnnStDtype st_dtype;
   DdnnTensor *t = layer->params[kind];

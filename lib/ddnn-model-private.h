@@ -201,6 +201,8 @@ gboolean ddnn_layer_prepare (DdnnLayer *layer, GError **error);
 void ddnn_layer_cost (const DdnnLayer *layer, DdnnSectionCost *cost);
 
 /* ddnn-model.c */
+/* The tensor name of a parameter: "device0.body.0.weight". */
+gchar *ddnn_param_name (const DdnnLayer *layer, DdnnParamKind kind);
 void ddnn_layer_free (gpointer data);
 void ddnn_section_free (gpointer data);
 void ddnn_section_free_scratch (DdnnSection *s);

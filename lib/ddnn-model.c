@@ -120,6 +120,12 @@ ddnn_section_foreach_param (
   return TRUE;
 }
 
+gchar *
+ddnn_param_name (const DdnnLayer *layer, DdnnParamKind kind)
+{
+  return g_strdup_printf ("%s.%s", layer->prefix, ddnn_param_names[kind]);
+}
+
 /* A section's digest: SHA-256 over its tensors in canonical order, each as
  * its name, a NUL, then its stored bytes.  Shapes need no hashing: the
  * topology fixes them, and the model id hashes the topology. */
@@ -130,8 +136,7 @@ hash_param (DdnnSection *s, DdnnLayer *layer, DdnnParamKind kind,
 {
   GChecksum *sum = user_data;
   DdnnTensor *t = layer->params[kind];
-  g_autofree gchar *name = g_strdup_printf (
-      "%s.%s", layer->prefix, ddnn_param_names[kind]);
+  g_autofree gchar *name = ddnn_param_name (layer, kind);
 
   g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
   g_checksum_update (sum, t->data, t->n_bytes);
