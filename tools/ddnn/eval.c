@@ -384,10 +384,10 @@ cmd_eval (int argc, char **argv)
     g_print ("  bytes per sample      %.1f B from the devices; raw offload "
              "%.0f B: %.1fx fewer\n",
         bytes, raw, raw / MAX (bytes, 1e-9));
-    g_print ("  bytes to the cloud    %.1f B per sample (the %s's features "
-             "for the samples the cloud answers)\n",
+    g_print ("  bytes to the cloud    %.1f B per sample (%s features of the "
+             "samples the cloud answers)\n",
         (double) stats.cloud_bytes / n,
-        ddnn_model_get_edge_section (model) ? "edge" : "cameras");
+        ddnn_model_get_edge_section (model) ? "the edge's" : "the cameras'");
   }
 
   if (sweep) {
