@@ -49,6 +49,10 @@ for arch in paper binary float; do
 done
 rm -f "$out.model"
 
+# Importing pictures (tests/benchmarks/bench_import.py).
+echo
+/usr/bin/python3 tests/benchmarks/bench_import.py "$build/tools/ddnn"
+
 # Each element's per-buffer cost beyond its compute (tests/benchmarks/bench-elements.c).
 echo
 GST_PLUGIN_PATH=$build/plugins/ddnn${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} \

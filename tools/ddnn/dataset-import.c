@@ -2,73 +2,6 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ddnn-cli.h"
 
-/* Decodes a picture or video with stock GStreamer elements into @format
- * (gray8 or rgb) frames of their own size, which it reports. */
-static GBytes *
-decode_media (const gchar *path, guint channels, gboolean scale, guint width,
-    guint height, guint *out_width, guint *out_height, GError **error)
-{
-  g_autofree gchar *tmp = NULL, *src = NULL, *dst = NULL, *caps = NULL;
-  g_autofree gchar *out = NULL, *errors = NULL, *contents = NULL;
-  const gchar *format = channels == 1 ? "GRAY8" : "RGB";
-  gint fd, exit_status;
-  gsize length;
-  GMatchInfo *match = NULL;
-  GRegex *re;
-  gboolean found;
-
-  fd = g_file_open_tmp ("ddnn-import-XXXXXX.raw", &tmp, error);
-  if (fd < 0)
-    return NULL;
-  close (fd);
-  src = g_strdup_printf ("location=%s", path);
-  dst = g_strdup_printf ("location=%s", tmp);
-  caps = scale ? g_strdup_printf ("video/x-raw,format=%s,width=%u,height=%u",
-                     format, width, height)
-               : g_strdup_printf ("video/x-raw,format=%s", format);
-  {
-    const gchar *argv[] = { "gst-launch-1.0", "-v", "filesrc", src, "!",
-      "decodebin", "!", "videoconvert", "!", "videoscale", "!", caps, "!",
-      "filesink", dst, NULL };
-
-    if (!g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
-            NULL, &out, &errors, &exit_status, error)) {
-      g_unlink (tmp);
-      return NULL;
-    }
-  }
-  if (!g_spawn_check_wait_status (exit_status, NULL)) {
-    g_set_error (error, DDNN_ERROR, DDNN_ERROR_IO,
-        "%s: GStreamer cannot decode it%s%s", path,
-        errors && *errors ? ": " : "", errors ? g_strstrip (errors) : "");
-    g_unlink (tmp);
-    return NULL;
-  }
-  /* the size the frames came out at, from the negotiated caps */
-  re = g_regex_new ("filesink.*caps = video/x-raw.*width=\\(int\\)([0-9]+), "
-                    "height=\\(int\\)([0-9]+)",
-      0, 0, NULL);
-  found = g_regex_match (re, out, 0, &match);
-  if (found) {
-    g_autofree gchar *w = g_match_info_fetch (match, 1);
-    g_autofree gchar *h = g_match_info_fetch (match, 2);
-
-    *out_width = atoi (w);
-    *out_height = atoi (h);
-  }
-  g_match_info_free (match);
-  g_regex_unref (re);
-  if (!found || !g_file_get_contents (tmp, &contents, &length, error)) {
-    if (!found)
-      g_set_error (error, DDNN_ERROR, DDNN_ERROR_IO,
-          "%s: GStreamer gave no video frames", path);
-    g_unlink (tmp);
-    return NULL;
-  }
-  g_unlink (tmp);
-  return g_bytes_new_take (g_steal_pointer (&contents), length);
-}
-
 /* Area-average resampling of one frame. */
 static void
 resample_frame (const guint8 *src, guint sw, guint sh, guint channels,
@@ -236,6 +169,7 @@ cmd_dataset_import (int argc, char **argv)
   guint8 *images = NULL, *sample_labels = NULL, *view_labels = NULL;
   guint width = 32, height = 32, channels, n_views, n, v, k;
   gsize frame;
+  gboolean tty = isatty (fileno (stdout));
   GError *error = NULL;
   int status;
 
@@ -244,8 +178,9 @@ cmd_dataset_import (int argc, char **argv)
       "Turn your own multi-view data into a ddnn data set: one folder of "
       "images, or one video, per camera, and a labels CSV.  Views are "
       "scaled to --size; every camera's images must share one size.",
-      "Decoding uses stock GStreamer elements (decodebin), so any format "
-      "they read works.",
+      "Decoding runs in process through stock GStreamer elements "
+      "(decodebin into appsink), so any format they read works; one camera's "
+      "pictures must share a format.",
       entries, &argc, &argv);
   if (status >= 0)
     goto out;
@@ -326,12 +261,17 @@ cmd_dataset_import (int argc, char **argv)
 
   for (v = 0; v < n_views; v++) {
     if (g_file_test (cameras[v], G_FILE_TEST_IS_DIR)) {
+      g_autoptr (DdnnDecoder) decoder = ddnn_decoder_new (channels, &error);
       guint first_w = 0, first_h = 0;
 
+      if (!decoder) {
+        ddnn_cli_fail (error);
+        goto out;
+      }
       for (k = 0; k < n; k++) {
         ImportRow *row = g_ptr_array_index (rows, k);
         g_autofree gchar *path = NULL;
-        g_autoptr (GBytes) pixels = NULL;
+        g_autofree guint8 *pixels = NULL;
         guint w = 0, h = 0;
 
         if (!row->file) {
@@ -346,8 +286,7 @@ cmd_dataset_import (int argc, char **argv)
               row->line, path);
           goto out;
         }
-        if (!(pixels = decode_media (
-                  path, channels, FALSE, 0, 0, &w, &h, &error))) {
+        if (!ddnn_decoder_picture (decoder, path, &pixels, &w, &h, &error)) {
           g_prefix_error (&error, "%s:%u: ", labels, row->line);
           ddnn_cli_fail (error);
           goto out;
@@ -361,32 +300,36 @@ cmd_dataset_import (int argc, char **argv)
               labels, row->line, path, w, h, v, first_w, first_h);
           goto out;
         }
-        if (g_bytes_get_size (pixels) < (gsize) w * h * channels) {
-          g_printerr ("ddnn dataset import: %s: decoded short\n", path);
-          goto out;
-        }
-        resample_frame (g_bytes_get_data (pixels, NULL), w, h, channels,
+        resample_frame (pixels, w, h, channels,
             images + ((gsize) k * n_views + v) * frame, width, height);
+        if (tty && (k % 64 == 63 || k + 1 == n))
+          g_print ("\rcamera %u: %u/%u pictures", v, k + 1, n);
       }
+      if (tty)
+        g_print ("\r");
     } else {
       g_autoptr (GBytes) pixels = NULL;
-      guint w = 0, h = 0;
-      gsize frames;
+      guint frames = 0;
 
       if (!g_file_test (cameras[v], G_FILE_TEST_IS_REGULAR)) {
         g_printerr (
             "ddnn dataset import: camera %u: %s is missing\n", v, cameras[v]);
         goto out;
       }
-      if (!(pixels = decode_media (
-                cameras[v], channels, TRUE, width, height, &w, &h, &error))) {
+      if (tty)
+        g_print ("camera %u: decoding %s", v, cameras[v]);
+      if (!(pixels = ddnn_decode_video (
+                cameras[v], channels, width, height, &frames, &error))) {
+        if (tty)
+          g_print ("\n");
         ddnn_cli_fail (error);
         goto out;
       }
-      frames = g_bytes_get_size (pixels) / frame;
+      if (tty)
+        g_print ("\r");
       if (frames != n) {
-        g_printerr ("ddnn dataset import: %s has %" G_GSIZE_FORMAT
-                    " frames, but %s has %u rows\n",
+        g_printerr ("ddnn dataset import: %s has %u frames, but %s has %u "
+                    "rows\n",
             cameras[v], frames, labels, n);
         goto out;
       }

@@ -45,6 +45,19 @@ void ddnn_cli_json_string (
 void ddnn_cli_json_end_nulls (JsonBuilder *b, GHashTable *nulls);
 GHashTable *ddnn_cli_json_nulls_new (void);
 
+/* decode.c: pictures and videos through stock GStreamer elements, in
+ * process.  A decoder takes one camera's pictures, all of one format, each
+ * coming back as width x height x @channels bytes (GRAY8 or RGB) at its own
+ * size; a video comes back as @n_frames frames scaled to width x height. */
+typedef struct _DdnnDecoder DdnnDecoder;
+DdnnDecoder *ddnn_decoder_new (guint channels, GError **error);
+gboolean ddnn_decoder_picture (DdnnDecoder *d, const gchar *path,
+    guint8 **pixels, guint *width, guint *height, GError **error);
+void ddnn_decoder_free (DdnnDecoder *d);
+GBytes *ddnn_decode_video (const gchar *path, guint channels, guint width,
+    guint height, guint *n_frames, GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnDecoder, ddnn_decoder_free)
+
 /* The commands, one file each. */
 int cmd_dataset (int argc, char **argv);
 int cmd_dataset_fmv (int argc, char **argv);
