@@ -20,9 +20,76 @@ ddnn_dataset_free (DdnnDataset *dataset)
   if (!dataset)
     return;
   g_strfreev (dataset->class_names);
+  g_free (dataset->remapped);
   ddnn_safetensors_free (dataset->st);
   g_clear_pointer (&dataset->file, g_mapped_file_unref);
   g_free (dataset);
+}
+
+static gchar *
+class_list (const gchar *const *names, guint n)
+{
+  GString *s = g_string_new ("[");
+  guint i;
+
+  for (i = 0; i < n; i++)
+    g_string_append_printf (s, "%s\"%s\"", i ? ", " : "", names[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+gboolean
+ddnn_dataset_match_classes (DdnnDataset *d, const gchar *const *class_names,
+    guint n_classes, gboolean remap, GError **error)
+{
+  guint8 map[256];
+  gboolean same_order = d->n_classes == n_classes, same_set = same_order;
+  guint i, j;
+  gsize k, n_views_labels;
+
+  for (i = 0; i < 256; i++)
+    map[i] = (guint8) i;
+  for (i = 0; same_order && i < n_classes; i++)
+    same_order = strcmp (d->class_names[i], class_names[i]) == 0;
+  if (same_order)
+    return TRUE;
+  for (i = 0; same_set && i < d->n_classes; i++) {
+    for (j = 0; j < n_classes; j++)
+      if (strcmp (d->class_names[i], class_names[j]) == 0)
+        break;
+    same_set = j < n_classes;
+    map[i] = (guint8) j;
+  }
+  if (!same_set || !remap) {
+    g_autofree gchar *ours = class_list (
+        (const gchar *const *) d->class_names, d->n_classes);
+    g_autofree gchar *theirs = class_list (class_names, n_classes);
+
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_SHAPE,
+        "the data set's classes are %s, the model's are %s: %s", ours, theirs,
+        same_set ? "the same classes in another order, so every label would "
+                   "mean another class; --remap maps the data set's labels "
+                   "onto the model's order by name"
+                 : "label k would not mean the same class to both; name the "
+                   "model's classes as the data set does (ddnn arch --data "
+                   "writes an architecture with them)");
+    return FALSE;
+  }
+  /* same names, another order: relabel a copy */
+  n_views_labels = (gsize) d->n_samples * d->n_views;
+  g_free (d->remapped);
+  d->remapped = g_malloc (d->n_samples + n_views_labels);
+  for (k = 0; k < d->n_samples; k++)
+    d->remapped[k] = map[d->labels[k]];
+  for (k = 0; k < n_views_labels; k++)
+    d->remapped[d->n_samples + k] = map[d->view_labels[k]];
+  d->labels = d->remapped;
+  d->view_labels = d->remapped + d->n_samples;
+  for (i = 0; i < n_classes; i++) {
+    g_free (d->class_names[i]);
+    d->class_names[i] = g_strdup (class_names[i]);
+  }
+  return TRUE;
 }
 
 static const DdnnStTensor *

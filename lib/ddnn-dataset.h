@@ -32,6 +32,8 @@ typedef struct
   /*< private >*/
   GMappedFile *file;
   gpointer st;
+  guint8
+      *remapped; /* labels and view labels after ddnn_dataset_match_classes */
 } DdnnDataset;
 
 DdnnDataset *ddnn_dataset_open (const gchar *path, GError **error);
@@ -44,6 +46,15 @@ ddnn_dataset_view (const DdnnDataset *d, guint sample, guint view)
       (((gsize) sample * d->n_views + view) * d->height * d->width *
           d->channels);
 }
+
+/* Checks that the data set's classes are @class_names (@n_classes of them),
+ * by name and in order, so that label k means the same class to both.  When
+ * they are the same names in another order and @remap is set, the labels
+ * (and view labels) are rewritten to @class_names' order, in memory.  Any
+ * other difference is an error that names both lists. */
+gboolean ddnn_dataset_match_classes (DdnnDataset *dataset,
+    const gchar *const *class_names, guint n_classes, gboolean remap,
+    GError **error);
 
 /* Writes a split: @images holds @n_samples x @n_views views. */
 gboolean ddnn_dataset_write (const gchar *path, guint n_samples, guint n_views,

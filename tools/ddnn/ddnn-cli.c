@@ -36,6 +36,18 @@ ddnn_cli_parse_options (const gchar *command, const gchar *args,
   return -1;
 }
 
+gboolean
+ddnn_cli_match_classes (
+    DdnnDataset *data, DdnnModel *model, gboolean remap, GError **error)
+{
+  guint n = ddnn_model_get_n_classes (model), i;
+  g_autofree const gchar **names = g_new0 (const gchar *, n + 1);
+
+  for (i = 0; i < n; i++)
+    names[i] = ddnn_model_get_class_name (model, i);
+  return ddnn_dataset_match_classes (data, names, n, remap, error);
+}
+
 void
 ddnn_cli_print_json (JsonBuilder *builder)
 {

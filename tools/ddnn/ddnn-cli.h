@@ -23,6 +23,15 @@ int ddnn_cli_parse_options (const gchar *command, const gchar *args,
     const gchar *summary, const gchar *description, GOptionEntry *entries,
     int *argc, char ***argv);
 
+/* ddnn_dataset_match_classes() against @model's classes. */
+gboolean ddnn_cli_match_classes (
+    DdnnDataset *data, DdnnModel *model, gboolean remap, GError **error);
+
+/* The --remap option's help. */
+#define DDNN_CLI_REMAP_HELP                                                    \
+  "When the data set names the model's classes in another order, map its "     \
+  "labels onto the model's order by name (without it, that is an error)"
+
 /* Prints @builder's value as one line of JSON on stdout. */
 void ddnn_cli_print_json (JsonBuilder *builder);
 
@@ -59,6 +68,7 @@ GBytes *ddnn_decode_video (const gchar *path, guint channels, guint width,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnDecoder, ddnn_decoder_free)
 
 /* The commands, one file each. */
+int cmd_arch (int argc, char **argv);
 int cmd_dataset (int argc, char **argv);
 int cmd_dataset_fmv (int argc, char **argv);
 int cmd_dataset_import (int argc, char **argv);

@@ -177,6 +177,7 @@ cmd_eval (int argc, char **argv)
   gdouble threshold = -1.0, edge_threshold = -1.0;
   gint limit = 0, views_k = 0, skip = 0;
   gboolean json = FALSE, sweep = FALSE, faults = FALSE, scaling = FALSE;
+  gboolean remap = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
                                  &model_path, "Model file", "MODEL" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -208,6 +209,7 @@ cmd_eval (int argc, char **argv)
         "N" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
         "Folder for sweep.csv and sweep.svg (default .)", "DIR" },
+    { "remap", 0, 0, G_OPTION_ARG_NONE, &remap, DDNN_CLI_REMAP_HELP, NULL },
     { NULL } };
   g_autoptr (DdnnModel) model = NULL;
   g_autoptr (DdnnDataset) data = NULL;
@@ -252,7 +254,9 @@ cmd_eval (int argc, char **argv)
       split && strcmp (split, "train") == 0 ? "train.safetensors"
                                             : "test.safetensors",
       NULL);
-  if (!(data = ddnn_dataset_open (test_path, &error))) {
+  if (!(data = ddnn_dataset_open (test_path, &error)) ||
+      !ddnn_cli_match_classes (data, model, remap, &error)) {
+    g_prefix_error (&error, "%s: ", test_path);
     ddnn_cli_fail (error);
     goto out;
   }

@@ -18,6 +18,7 @@ static const Command commands[] = {
   { "run", "run a model's sections on sample images", cmd_run },
   { "train", "train every exit of a model jointly", cmd_train },
   { "init", "write an untrained model from a topology", cmd_init },
+  { "arch", "write an architecture for your cameras from a preset", cmd_arch },
   { "eval", "evaluate a model: accuracy by exit, local exits, bytes",
       cmd_eval },
   { "export", "write a model file with only some sections", cmd_export },

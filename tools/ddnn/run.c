@@ -86,7 +86,7 @@ cmd_run (int argc, char **argv)
   gchar *images_path = NULL, *labels_path = NULL, *data_dir = NULL;
   gint n_samples = 8;
   gdouble threshold = -1.0, edge_threshold = -1.0;
-  gboolean quiet = FALSE, json = FALSE;
+  gboolean quiet = FALSE, json = FALSE, remap = FALSE;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
         "Run the test split of this data set folder (each camera sees its "
@@ -108,6 +108,7 @@ cmd_run (int argc, char **argv)
         NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
         "Print one JSON object per sample with every tier's scores", NULL },
+    { "remap", 0, 0, G_OPTION_ARG_NONE, &remap, DDNN_CLI_REMAP_HELP, NULL },
     { NULL }
   };
   g_autoptr (DdnnModel) model = NULL;
@@ -148,7 +149,9 @@ cmd_run (int argc, char **argv)
     g_autofree gchar *path = g_build_filename (
         data_dir, "test.safetensors", NULL);
 
-    if (!(data = ddnn_dataset_open (path, &error))) {
+    if (!(data = ddnn_dataset_open (path, &error)) ||
+        !ddnn_cli_match_classes (data, model, remap, &error)) {
+      g_prefix_error (&error, "%s: ", path);
       ddnn_cli_fail (error);
       goto out;
     }

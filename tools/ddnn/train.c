@@ -40,7 +40,8 @@ cmd_train (int argc, char **argv)
 {
   gchar *data_dir = NULL, *arch = NULL, *out = NULL;
   gint epochs = 0, seed = 1, threads = 1, batch = 0, limit = 0;
-  gint validate = 5000;
+  gint validate = -1;
+  gboolean remap = FALSE;
   gdouble exit_target = 0.0, edge_target = 0.0;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -59,7 +60,11 @@ cmd_train (int argc, char **argv)
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, "Use the first N samples only",
         "N" },
     { "validate", 'V', 0, G_OPTION_ARG_INT, &validate,
-        "Hold the last N samples out of training (default 5000)", "N" },
+        "Hold the last N samples out of training, to choose the thresholds "
+        "on (default: a tenth of the samples, at most 5000; 0 holds none "
+        "out and keeps the arch's thresholds)",
+        "N" },
+    { "remap", 0, 0, G_OPTION_ARG_NONE, &remap, DDNN_CLI_REMAP_HELP, NULL },
     { "exit-target", 'x', 0, G_OPTION_ARG_DOUBLE, &exit_target,
         "Set the model's local threshold so that this share of the held-out "
         "samples exits locally (default: the arch's training.exit_target; "
@@ -111,14 +116,23 @@ cmd_train (int argc, char **argv)
     goto out;
   }
   train_path = g_build_filename (data_dir, "train.safetensors", NULL);
-  if (!(data = ddnn_dataset_open (train_path, &error))) {
+  if (!(data = ddnn_dataset_open (train_path, &error)) ||
+      !ddnn_cli_match_classes (data, model, remap, &error)) {
+    g_prefix_error (&error, "%s: ", train_path);
     ddnn_cli_fail (error);
     goto out;
   }
   if (limit > 0 && (guint) limit < data->n_samples)
     data->n_samples = limit;
   n_all = data->n_samples;
-  if (validate < 0 || (guint) validate >= n_all / 2) {
+  if (validate < -1 || validate > G_MAXINT / 2) {
+    g_printerr ("ddnn train: --validate takes a number of samples\n");
+    status = 2;
+    goto out;
+  }
+  if (validate == -1)
+    validate = MIN (5000, n_all / 10);
+  if ((guint) validate >= n_all / 2) {
     g_printerr ("ddnn train: --validate must leave at least half the data "
                 "to train on\n");
     status = 2;
