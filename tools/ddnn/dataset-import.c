@@ -49,6 +49,52 @@ import_row_free (gpointer data)
   g_free (r);
 }
 
+/* One CSV line split into cells: a cell may be in double quotes, where a
+ * comma is part of it and "" is a quote; spaces around a cell go.  NULL for
+ * a quote left open. */
+static GStrv
+split_csv_line (const gchar *line)
+{
+  GPtrArray *cells = g_ptr_array_new ();
+  GString *cell = g_string_new (NULL);
+  const gchar *p = line;
+  gboolean quoted = FALSE, was_quoted = FALSE;
+
+  for (;; p++) {
+    if (quoted) {
+      if (!*p) {
+        g_string_free (cell, TRUE);
+        g_ptr_array_set_free_func (cells, g_free);
+        g_ptr_array_unref (cells);
+        return NULL;
+      }
+      if (*p == '"' && p[1] == '"')
+        g_string_append_c (cell, *p++);
+      else if (*p == '"')
+        quoted = FALSE;
+      else
+        g_string_append_c (cell, *p);
+      continue;
+    }
+    if (*p == '"' && !*g_strstrip (cell->str)) {
+      g_string_truncate (cell, 0);
+      quoted = was_quoted = TRUE;
+    } else if (*p == ',' || !*p) {
+      gchar *text = g_string_free (cell, FALSE);
+
+      g_ptr_array_add (cells, was_quoted ? text : g_strstrip (text));
+      if (!*p)
+        break;
+      cell = g_string_new (NULL);
+      was_quoted = FALSE;
+    } else if (!was_quoted) {
+      g_string_append_c (cell, *p);
+    }
+  }
+  g_ptr_array_add (cells, NULL);
+  return (GStrv) g_ptr_array_free (cells, FALSE);
+}
+
 /* labels.csv: a header naming the columns "file" (images; optional for
  * videos), "label", and optionally "view0" .. "viewN" (a class name, or
  * "absent"). */
@@ -68,12 +114,17 @@ read_labels_csv (const gchar *path, guint n_views, GError **error)
     g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT, "%s: empty", path);
     return NULL;
   }
-  header = g_strsplit (g_strstrip (lines[0]), ",", -1);
+  header = split_csv_line (lines[0]);
+  if (!header) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
+        "%s:1: a quote is left open", path);
+    return NULL;
+  }
   n_cols = g_strv_length (header);
   for (v = 0; v < n_views; v++)
     view_col[v] = -1;
   for (i = 0; i < n_cols; i++) {
-    gchar *name = g_strstrip (header[i]);
+    gchar *name = header[i];
 
     if (strcmp (name, "file") == 0)
       file_col = i;
@@ -95,7 +146,13 @@ read_labels_csv (const gchar *path, guint n_views, GError **error)
 
     if (!*g_strstrip (lines[i]))
       continue;
-    cells = g_strsplit (lines[i], ",", -1);
+    cells = split_csv_line (lines[i]);
+    if (!cells) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
+          "%s:%u: a quote is left open", path, i + 1);
+      g_ptr_array_unref (rows);
+      return NULL;
+    }
     if (g_strv_length (cells) != n_cols) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT,
           "%s:%u: %u cells, the header has %u", path, i + 1,
@@ -105,12 +162,12 @@ read_labels_csv (const gchar *path, guint n_views, GError **error)
     }
     row = g_new0 (ImportRow, 1);
     row->line = i + 1;
-    row->label = g_strdup (g_strstrip (cells[label_col]));
-    row->file = file_col >= 0 ? g_strdup (g_strstrip (cells[file_col])) : NULL;
+    row->label = g_strdup (cells[label_col]);
+    row->file = file_col >= 0 ? g_strdup (cells[file_col]) : NULL;
     row->view_labels = g_new0 (gchar *, n_views + 1);
     for (v = 0; v < n_views; v++)
       row->view_labels[v] = g_strdup (
-          view_col[v] >= 0 ? g_strstrip (cells[view_col[v]]) : row->label);
+          view_col[v] >= 0 ? cells[view_col[v]] : row->label);
     if (!*row->label) {
       g_set_error (error, DDNN_ERROR, DDNN_ERROR_CORRUPT, "%s:%u: empty label",
           path, i + 1);
