@@ -107,6 +107,8 @@ half_from_float (float f)
     m = 0;
     e++;
   }
+  if (e >= 31) /* rounded up past the largest: 65504, never infinity */
+    return 0x7bff;
   return (guint16) (e << 10 | m);
 }
 

@@ -232,13 +232,15 @@ ddnn_scores_quantize_int8 (guint n, const float *scores, float *dequantized)
 
   for (i = 0; i < n; i++)
     top = MAX (top, fabsf (scores[i]));
-  /* the scale travels as float16: round it the way the wire would */
+  /* the scale travels as float16: round it to 11 significant bits and
+   * keep it in float16's normal range, [2^-14, 65504], as the wire does */
   scale = top > 0.0f ? top / 127.0f : 1.0f;
   {
     int exp;
     float mant = frexpf (scale, &exp);
 
     scale = ldexpf (roundf (mant * 2048.0f) / 2048.0f, exp);
+    scale = CLAMP (scale, ldexpf (1.0f, -14), 65504.0f);
   }
   for (i = 0; i < n; i++) {
     float q = roundf (scores[i] / scale);

@@ -3,6 +3,7 @@
  * bytes.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gst/check/gstcheck.h>
+#include <math.h>
 #include <gstddnnframe.h>
 #include <gstddnnlinkframe.h>
 
@@ -160,6 +161,49 @@ GST_START_TEST (test_int8_scores)
 
 GST_END_TEST;
 
+/* Scores so small or so large that their scale leaves float16's normal
+ * range: the engine clamps it as the wire does, so both fuse the same
+ * values.  Worked by hand: scores of 1e-4 take the smallest normal scale,
+ * 2^-14, and q = round (1e-4 * 2^14) = 2; scores of 1e7 take 65504 and
+ * q = round (1e7 / 65504) = 153, clamped to 127; 4e-5 gives
+ * round (0.655) = 1. */
+GST_START_TEST (test_int8_scale_range)
+{
+  const float tiny = ldexpf (1.0f, -14);
+  struct
+  {
+    float score, deq;
+  } cases[] = { { 1e-4f, 2 * tiny }, { -1e-4f, -2 * tiny },
+    { 1e7f, 127 * 65504.0f }, { 4e-5f, tiny } };
+  guint k;
+
+  for (k = 0; k < G_N_ELEMENTS (cases); k++) {
+    GstBuffer *buffer = sample_buffer ();
+    GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+    float expect[10], got[10];
+    GstDdnnFrame frame;
+    GBytes *bytes;
+    const guint8 *data;
+    gsize size;
+    guint i;
+
+    for (i = 0; i < 10; i++)
+      meta->scores[i] = i == 3 ? cases[k].score : 0.0f;
+    ddnn_scores_quantize_int8 (10, meta->scores, expect);
+    fail_unless_equals_float (expect[3], cases[k].deq);
+    bytes = gst_ddnn_frame_from_meta (meta, TRUE, FALSE, NULL);
+    data = g_bytes_get_data (bytes, &size);
+    fail_unless (gst_ddnn_frame_parse (data, size, &frame, NULL));
+    gst_ddnn_frame_get_scores (&frame, got);
+    for (i = 0; i < 10; i++)
+      fail_unless_equals_float (got[i], expect[i]);
+    g_bytes_unref (bytes);
+    gst_buffer_unref (buffer);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_broken_frames)
 {
   GstBuffer *buffer = sample_buffer ();
@@ -285,6 +329,7 @@ ddnnframe_suite (void)
   tcase_add_test (tc, test_crc32_check_value);
   tcase_add_test (tc, test_round_trip);
   tcase_add_test (tc, test_int8_scores);
+  tcase_add_test (tc, test_int8_scale_range);
   tcase_add_test (tc, test_broken_frames);
   tcase_add_test (tc, test_link_in_step);
   return s;
