@@ -333,49 +333,84 @@ linear_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
         l->spec->out, l->weight_eff, l->spec->in_c, 0.0f, l->dx, l->spec->in_c);
 }
 
+/* Max pooling over one plane: the window's first largest value (row-major
+ * scan, strict >) and where it was, for the backward pass. */
 DDNN_KERNEL static void
+max_pool_plane (
+    const DdnnLayer *sp, const float *plane, float *out, guint32 *argmax)
+{
+  guint oy, ox;
+
+  for (oy = 0; oy < sp->out_h; oy++) {
+    gint y0 = (gint) (oy * sp->stride) - (gint) sp->pad;
+    gint y_lo = MAX (y0, 0),
+         y_hi = MIN (y0 + (gint) sp->kernel, (gint) sp->in_h);
+
+    for (ox = 0; ox < sp->out_w; ox++) {
+      gint x0 = (gint) (ox * sp->stride) - (gint) sp->pad;
+      gint x_lo = MAX (x0, 0),
+           x_hi = MIN (x0 + (gint) sp->kernel, (gint) sp->in_w);
+      float best = -INFINITY;
+      guint32 best_index = 0;
+      gint y, xx;
+
+      for (y = y_lo; y < y_hi; y++) {
+        const float *row = plane + (gsize) y * sp->in_w;
+
+        for (xx = x_lo; xx < x_hi; xx++)
+          if (row[xx] > best) {
+            best = row[xx];
+            best_index = (guint32) (y * sp->in_w + xx);
+          }
+      }
+      out[oy * sp->out_w + ox] = best;
+      argmax[oy * sp->out_w + ox] = best_index;
+    }
+  }
+}
+
+DDNN_KERNEL static void
+avg_pool_plane (const DdnnLayer *sp, const float *plane, float *out)
+{
+  guint oy, ox;
+
+  for (oy = 0; oy < sp->out_h; oy++) {
+    gint y0 = (gint) (oy * sp->stride) - (gint) sp->pad;
+    gint y_lo = MAX (y0, 0),
+         y_hi = MIN (y0 + (gint) sp->kernel, (gint) sp->in_h);
+
+    for (ox = 0; ox < sp->out_w; ox++) {
+      gint x0 = (gint) (ox * sp->stride) - (gint) sp->pad;
+      gint x_lo = MAX (x0, 0),
+           x_hi = MIN (x0 + (gint) sp->kernel, (gint) sp->in_w);
+      float sum = 0.0f;
+      gint y, xx;
+
+      for (y = y_lo; y < y_hi; y++)
+        for (xx = x_lo; xx < x_hi; xx++)
+          sum += plane[(gsize) y * sp->in_w + xx];
+      out[oy * sp->out_w + ox] = sum / (float) ((y_hi - y_lo) * (x_hi - x_lo));
+    }
+  }
+}
+
+static void
 pool_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean is_max)
 {
   const DdnnLayer *sp = l->spec;
-  guint i, c, oy, ox;
+  gsize in_plane = (gsize) sp->in_h * sp->in_w;
+  gsize out_plane = (gsize) sp->out_h * sp->out_w;
+  guint i, c;
 
   for (i = 0; i < n; i++)
     for (c = 0; c < sp->in_c; c++) {
-      const float *plane = x + i * l->in_size + (gsize) c * sp->in_h * sp->in_w;
-      gsize obase = i * l->out_size + (gsize) c * sp->out_h * sp->out_w;
+      const float *plane = x + i * l->in_size + c * in_plane;
+      gsize at = i * l->out_size + c * out_plane;
 
-      for (oy = 0; oy < sp->out_h; oy++) {
-        gint y0 = (gint) (oy * sp->stride) - (gint) sp->pad;
-        gint y_lo = MAX (y0, 0),
-             y_hi = MIN (y0 + (gint) sp->kernel, (gint) sp->in_h);
-
-        for (ox = 0; ox < sp->out_w; ox++) {
-          gint x0 = (gint) (ox * sp->stride) - (gint) sp->pad;
-          gint x_lo = MAX (x0, 0),
-               x_hi = MIN (x0 + (gint) sp->kernel, (gint) sp->in_w);
-          gsize at = obase + (gsize) oy * sp->out_w + ox;
-          float best = -INFINITY, sum = 0.0f;
-          guint32 best_index = 0;
-          gint y, xx;
-
-          for (y = y_lo; y < y_hi; y++)
-            for (xx = x_lo; xx < x_hi; xx++) {
-              float v = plane[(gsize) y * sp->in_w + xx];
-
-              sum += v;
-              if (v > best) {
-                best = v;
-                best_index = (guint32) (y * sp->in_w + xx);
-              }
-            }
-          if (is_max) {
-            l->out[at] = best;
-            l->argmax[at] = best_index;
-          } else {
-            l->out[at] = sum / (float) ((y_hi - y_lo) * (x_hi - x_lo));
-          }
-        }
-      }
+      if (is_max)
+        max_pool_plane (sp, plane, l->out + at, l->argmax + at);
+      else
+        avg_pool_plane (sp, plane, l->out + at);
     }
 }
 
