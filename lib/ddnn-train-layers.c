@@ -616,45 +616,55 @@ ddnn_train_batchnorm_backward (
   bn_backward (l, n, dy, want_dx);
 }
 
-void
+DDNN_KERNEL void
 ddnn_train_sign_forward (
     DdnnTrainLayer *l, guint n, const float *x, gboolean training)
 {
   gsize total = (gsize) n * l->out_size, i;
+  float *out = l->out;
 
   for (i = 0; i < total; i++)
-    l->out[i] = x[i] >= 0.0f ? 1.0f : -1.0f;
+    out[i] = x[i] >= 0.0f ? 1.0f : -1.0f;
 }
 
-void
+DDNN_KERNEL void
 ddnn_train_sign_backward (
     DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
   gsize total = (gsize) n * l->in_size, i;
+  const float *x = l->x;
+  float *dx = l->dx;
 
+  if (!want_dx)
+    return;
   /* straight through where |x| <= 1 */
-  for (i = 0; want_dx && i < total; i++)
-    l->dx[i] = fabsf (l->x[i]) <= 1.0f ? dy[i] : 0.0f;
+  for (i = 0; i < total; i++)
+    dx[i] = fabsf (x[i]) <= 1.0f ? dy[i] : 0.0f;
 }
 
-void
+DDNN_KERNEL void
 ddnn_train_relu_forward (
     DdnnTrainLayer *l, guint n, const float *x, gboolean training)
 {
   gsize total = (gsize) n * l->out_size, i;
+  float *out = l->out;
 
   for (i = 0; i < total; i++)
-    l->out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    out[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void
+DDNN_KERNEL void
 ddnn_train_relu_backward (
     DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
   gsize total = (gsize) n * l->in_size, i;
+  const float *x = l->x;
+  float *dx = l->dx;
 
-  for (i = 0; want_dx && i < total; i++)
-    l->dx[i] = l->x[i] > 0.0f ? dy[i] : 0.0f;
+  if (!want_dx)
+    return;
+  for (i = 0; i < total; i++)
+    dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 void

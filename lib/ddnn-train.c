@@ -32,6 +32,7 @@ struct _DdnnTrainer
   float *local, *dlocal; /* [batch][classes] */
   guint8 *local_from; /* max fusion: the view that won, [batch][C] */
   float *fused, *dfused; /* [batch][upper in_size] */
+  float *dfeat_view; /* [batch][device features]: one camera's share */
   guint8 *fused_from;
   guint step;
   GRand *rand;
@@ -243,6 +244,8 @@ ddnn_trainer_new (
   upper_in = edge ? t->edge->in_size : t->cloud->in_size;
   t->fused = ddnn_aligned_alloc0 ((gsize) t->batch * upper_in * 4);
   t->dfused = ddnn_aligned_alloc0 ((gsize) t->batch * upper_in * 4);
+  t->dfeat_view = ddnn_aligned_alloc0 ((gsize) t->batch *
+      ((TrainSection *) g_ptr_array_index (t->devices, 0))->feat_size * 4);
   t->fused_from = g_malloc0 ((gsize) t->batch * upper_in);
   t->dropped = g_new0 (gboolean, (gsize) t->batch * t->n_views);
   t->local = g_new0 (float, (gsize) t->batch * t->n_classes);
@@ -266,6 +269,7 @@ ddnn_trainer_free (DdnnTrainer *t)
   train_section_free (t->cloud);
   ddnn_aligned_free (t->fused);
   ddnn_aligned_free (t->dfused);
+  ddnn_aligned_free (t->dfeat_view);
   g_free (t->fused_from);
   g_free (t->dropped);
   g_free (t->local);
@@ -534,7 +538,9 @@ train_batch (DdnnTrainer *t, const DdnnDataset *data, const guint *indices,
   }
   for (v = 0; v < V; v++) {
     TrainSection *d = g_ptr_array_index (t->devices, v);
-    float *extra = ddnn_aligned_alloc0 ((gsize) n * feat * sizeof (float));
+    float *extra = t->dfeat_view;
+
+    memset (extra, 0, (gsize) n * feat * sizeof (float));
 
     for (i = 0; i < n; i++) {
       unfuse_rows (t->model->local_fusion, V, v, t->dropped + i * V, C,
@@ -545,7 +551,6 @@ train_batch (DdnnTrainer *t, const DdnnDataset *data, const guint *indices,
           extra + i * feat);
     }
     section_backward (d, n, extra, FALSE);
-    ddnn_aligned_free (extra);
   }
 
   t->step++;
