@@ -13,6 +13,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import hosts  # noqa: E402
+
 
 def main():
     tool = sys.argv[1]
@@ -22,11 +25,7 @@ def main():
         subprocess.run([tool, "dataset", "fmv", "--out", os.path.join(tmp, "fmv"), "--seed", "1",
                         "--limit", str(n), "--video", video], check=True, stdout=subprocess.DEVNULL)
         for v in range(2):
-            d = os.path.join(tmp, f"png{v}")
-            os.mkdir(d)
-            subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={video}/cam{v}.mkv", "!",
-                            "matroskademux", "!", "pngenc", "!", "multifilesink",
-                            f"location={d}/%05d.png"], check=True)
+            hosts.video_to_pictures(f"{video}/cam{v}.mkv", os.path.join(tmp, f"png{v}"))
         labels = os.path.join(tmp, "labels.csv")
         with open(labels, "w") as f:
             f.write("file,label\n")

@@ -269,3 +269,29 @@ def recorded_sites(tool, model, tmp, n, seeds):
         sites.append({"seed": seed, "video": video,
                       "ref": engine_answers(tool, model, data, n)})
     return sites
+
+
+def safetensors(path):
+    """A safetensors file's header (names to dtype, shape, offsets, and
+    __metadata__) and the bytes of each tensor, by name."""
+    import struct
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    data = {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in header.items() if k != "__metadata__"}
+    return header, data
+
+
+def topology(path):
+    """The topology string a model file stores."""
+    return safetensors(path)[0]["__metadata__"]["topology"]
+
+
+def video_to_pictures(video, folder, pattern="%05d.png"):
+    """Writes every frame of a recorded camera (Matroska) as a PNG picture,
+    by GStreamer's pngenc, into @folder (made)."""
+    os.makedirs(folder, exist_ok=True)
+    subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={video}", "!",
+                    "matroskademux", "!", "pngenc", "!", "multifilesink",
+                    f"location={folder}/{pattern}"], check=True)

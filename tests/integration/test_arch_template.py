@@ -15,10 +15,11 @@ models/README.md):
 usage: test_arch_template.py DDNN_TOOL SOURCE_DIR"""
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+from hosts import topology
 
 MODELS = ["fmv6-paper", "fmv6-binary", "fmv6-float"]
 
@@ -26,12 +27,6 @@ MODELS = ["fmv6-paper", "fmv6-binary", "fmv6-float"]
 def fail(why):
     print(f"FAIL: {why}")
     sys.exit(1)
-
-
-def topology(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    return json.loads(raw[8:8 + n])["__metadata__"]["topology"]
 
 
 def ordered(text):

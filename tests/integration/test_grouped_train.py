@@ -9,10 +9,11 @@ usage: test_grouped_train.py DDNN_TOOL SOURCE_DIR"""
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
+
+import hosts
 
 N, HELD, EPOCHS = 1200, 300, 4
 
@@ -23,11 +24,7 @@ def fail(why):
 
 
 def tensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
-            for k, v in header.items() if k != "__metadata__"}
+    return hosts.safetensors(path)[1]
 
 
 def main():

@@ -15,12 +15,13 @@ usage: test_import.py DDNN_TOOL"""
 import hashlib
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+import hosts
 
 N = 120
 RUNS = 20
@@ -32,16 +33,9 @@ def fail(why):
 
 
 def load(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        a, b = v["data_offsets"]
-        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.uint8).reshape(v["shape"])
-    return out, header["__metadata__"]
+    header, data = hosts.safetensors(path)
+    return ({k: np.frombuffer(b, dtype=np.uint8).reshape(header[k]["shape"])
+             for k, b in data.items()}, header["__metadata__"])
 
 
 def main():
@@ -85,11 +79,7 @@ def main():
         # two cameras of PNG pictures, from the videos
         rows = open(labels).read().splitlines()[1:]
         for v in range(2):
-            d = os.path.join(tmp, f"png{v}")
-            os.mkdir(d)
-            subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={video}/cam{v}.mkv", "!",
-                            "matroskademux", "!", "pngenc", "!", "multifilesink",
-                            f"location={d}/%05d.png"], check=True)
+            hosts.video_to_pictures(f"{video}/cam{v}.mkv", os.path.join(tmp, f"png{v}"))
         png_labels = os.path.join(tmp, "png-labels.csv")
         with open(png_labels, "w") as f:
             f.write("file,label\n")

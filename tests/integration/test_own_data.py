@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 
+import hosts
+
 N = 600
 NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
          'Shirt, "formal"', "Sneaker", "Bag", "Ankle boot"]
@@ -43,10 +45,8 @@ def main():
                         "--limit", str(N), "--video", video], check=True,
                        stdout=subprocess.DEVNULL)
         for v in range(2):
-            os.mkdir(os.path.join(tmp, f"cam{v}"))
-            subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={video}/cam{v}.mkv",
-                            "!", "matroskademux", "!", "pngenc", "!", "multifilesink",
-                            f"location={tmp}/cam{v}/%04d.png"], check=True)
+            hosts.video_to_pictures(f"{video}/cam{v}.mkv", os.path.join(tmp, f"cam{v}"),
+                                    "%04d.png")
         with open(os.path.join(tmp, "labels.csv"), "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["file", "label", "view1"])
