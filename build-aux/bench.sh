@@ -32,20 +32,24 @@ train_n=${BENCH_TRAIN_SAMPLES:-4000}
 data="$build/bench-fmv6"
 [ -f "$data/train.safetensors" ] || "$build/tools/ddnn" dataset fmv --out "$data" --limit "$train_n" >/dev/null
 echo
-echo "# training, one epoch on $train_n FMV-6 samples, 1 thread (samples/s; a full 60 000-sample epoch takes 60 000 / that)"
-printf '%-14s %12s %12s %10s\n' arch "ddnn" "torch" "ddnn/torch"
-for arch in paper binary float; do
-  line=$("$build/tools/ddnn" train --data "$data" --arch "models/fmv6-$arch.json" --epochs 1 \
-    --validate 0 --threads 1 --out "$out.model" | grep '^epoch')
-  ours=$(echo "$line" | sed -n 's/.* \([0-9.]*\) samples\/s.*/\1/p')
+echo "# training, one epoch on $train_n FMV-6 samples (samples/s; a full 60 000-sample epoch takes 60 000 / that): ddnn and PyTorch with 1 thread, ddnn with 2"
+printf '%-14s %12s %12s %10s %12s %10s\n' arch "ddnn 1t" "torch 1t" "ddnn/torch" "ddnn 2t" "2t/1t"
+for arch in paper binary float edge; do
+  rate() {
+    "$build/tools/ddnn" train --data "$data" --arch "models/fmv6-$arch.json" --epochs 1 \
+      --validate 0 --threads "$1" --out "$out.model" | grep '^epoch' |
+      sed -n 's/.* \([0-9.]*\) samples\/s.*/\1/p'
+  }
+  ours=$(rate 1)
+  two=$(rate 2)
   theirs=-
   if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     theirs=$(/usr/bin/python3 tests/benchmarks/bench_train_torch.py "models/fmv6-$arch.json" \
       "$data" "$train_n" 1 | sed -n 's/^@train //p')
   fi
-  awk -v k="fmv6-$arch" -v a="$ours" -v b="$theirs" \
-    'BEGIN { if (b == "-") printf "%-14s %12.0f %12s\n", k, a, "-";
-             else printf "%-14s %12.0f %12.0f %9.1fx\n", k, a, b, a / b }'
+  awk -v k="fmv6-$arch" -v a="$ours" -v b="$theirs" -v t="$two" \
+    'BEGIN { if (b == "-") printf "%-14s %12.0f %12s %10s %12.0f %9.2fx\n", k, a, "-", "-", t, t / a;
+             else printf "%-14s %12.0f %12.0f %9.2fx %12.0f %9.2fx\n", k, a, b, a / b, t, t / a }'
 done
 rm -f "$out.model"
 

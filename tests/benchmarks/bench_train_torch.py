@@ -2,9 +2,9 @@
 """One training epoch of a ddnn arch file in PyTorch, for `make bench`.
 
 Builds the same network as the arch file (device sections per view, local
-fusion by max or avg, feature concat, the cloud), the same loss (sum of
-cross-entropy over device exits on view labels, the local exit and the
-cloud exit), Adam, binary weights by sign with a straight-through gradient
+fusion by max or avg, feature concat, an edge section with its exit when
+there is one, the cloud), the same loss (sum of cross-entropy over device
+exits on view labels, the local exit, the edge exit and the cloud exit), Adam, binary weights by sign with a straight-through gradient
 and clipping, sign activations with the straight-through estimator.  It
 trains on the first N samples of a ddnn data set with the same batch size
 and thread count and prints the samples per second.
@@ -65,7 +65,8 @@ def build(layers, shape):
         if t == "conv2d":
             cls = BinConv if l.get("binary") else nn.Conv2d
             k, s, p = l["kernel"], l.get("stride", 1), l.get("pad", 0)
-            mods.append(cls(c, l["out"], k, s, p, bias=l.get("bias", False)))
+            mods.append(cls(c, l["out"], k, s, p, bias=l.get("bias", False),
+                            groups=l.get("groups", 1)))
             c, h, w = l["out"], (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
         elif t == "linear":
             if not flat:
@@ -122,10 +123,16 @@ def main():
         dev_exits.append(exit_)
     cloud = topo["sections"][-1]
     fshape = (shape[0] * V, shape[1], shape[2])
+    edge = next((s for s in topo["sections"] if s["tier"] == "edge"), None)
+    upper = nn.ModuleList()
+    if edge:
+        ebody, fshape = build(edge["body"], fshape)
+        eexit, _ = build(edge["exit"], fshape)
+        upper.extend([ebody, eexit])
     cbody, cshape = build(cloud["body"], fshape)
     cexit, _ = build(cloud["exit"], cshape)
     params = list(devices.parameters()) + list(dev_exits.parameters()) + \
-        list(cbody.parameters()) + list(cexit.parameters())
+        list(upper.parameters()) + list(cbody.parameters()) + list(cexit.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     images, labels, view_labels = load(f"{data_dir}/train.safetensors", n)
     # [N, V, H, W, C] to [N, V, C, H, W]
@@ -145,13 +152,18 @@ def main():
             feats.append(f)
             scores.append(s)
         local = torch.stack(scores).max(0).values
-        c = cexit(cbody(torch.cat(feats, 1)))
+        fused = torch.cat(feats, 1)
+        if edge:
+            fused = ebody(fused)
+            loss = loss + ce(eexit(fused), y)
+        c = cexit(cbody(fused))
         loss = loss + ce(local, y) + ce(c, y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         with torch.no_grad():
-            for m in list(devices.modules()) + list(dev_exits.modules()) + list(cbody.modules()):
+            for m in list(devices.modules()) + list(dev_exits.modules()) + \
+                    list(upper.modules()) + list(cbody.modules()):
                 if isinstance(m, (BinConv, BinLinear)):
                     m.weight.clamp_(-1, 1)
     dt = time.perf_counter() - t0
