@@ -65,7 +65,7 @@ gboolean ddnn_dataset_write (const gchar *path, guint n_samples, guint n_views,
 typedef void (*DdnnProgressFunc) (
     const gchar *what, guint done, guint total, gpointer user_data);
 
-/* FMV-6 (see DESIGN.md, "Data"): six 32x32 GRAY8 cameras over each
+/* FMV-6 (see docs/design.md, "Data sets"): six 32x32 GRAY8 cameras over each
  * Fashion-MNIST item.  Deterministic for @seed; sample k of a split is the
  * same whatever @limit, which keeps only the first @limit samples of each
  * split (0: all).  Writes DIR/train.safetensors and DIR/test.safetensors. */

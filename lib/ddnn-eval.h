@@ -22,7 +22,7 @@ typedef struct
   /* the answer at the thresholds given */
   DdnnTier tier;
   guint answer;
-  /* bytes the devices send by the cost model of DESIGN.md: 4 C bytes of
+  /* bytes the devices send by the paper's cost model: 4 C bytes of
    * float scores from each device, plus its features when the sample does
    * not exit locally */
   gsize device_bytes;

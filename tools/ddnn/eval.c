@@ -226,7 +226,7 @@ cmd_eval (int argc, char **argv)
       "it: the accuracy of each device exit, the fused local exit and the "
       "cloud exit, the overall accuracy at the exit threshold, the share of "
       "samples that exit locally, and the bytes the devices send per sample.",
-      "Bytes follow the cost model of DESIGN.md: each camera that takes part "
+      "Bytes follow the paper's cost model: each camera that takes part "
       "sends 4 C bytes of float32 scores, plus its features when the sample "
       "does not exit locally.  A device's accuracy is how often it alone "
       "names the sample's class.",
