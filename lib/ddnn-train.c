@@ -32,7 +32,7 @@ struct _DdnnTrainer
   float *local, *dlocal; /* [batch][classes] */
   guint8 *local_from; /* max fusion: the view that won, [batch][C] */
   float *fused, *dfused; /* [batch][upper in_size] */
-  float *dfeat_view; /* [batch][device features]: one camera's share */
+  float **dfeat_view; /* per camera, [batch][device features]: its share */
   guint8 *fused_from;
   guint step;
   GRand *rand;
@@ -224,7 +224,7 @@ ddnn_trainer_new (
   t->n_classes = model->class_names->len;
   t->batch = options->batch_size;
   t->rand = g_rand_new_with_seed (options->seed);
-  ddnn_blas_set_threads (options->threads);
+  ddnn_blas_set_threads (1);
 
   t->devices = g_ptr_array_new_with_free_func (
       (GDestroyNotify) train_section_free);
@@ -244,8 +244,10 @@ ddnn_trainer_new (
   upper_in = edge ? t->edge->in_size : t->cloud->in_size;
   t->fused = ddnn_aligned_alloc0 ((gsize) t->batch * upper_in * 4);
   t->dfused = ddnn_aligned_alloc0 ((gsize) t->batch * upper_in * 4);
-  t->dfeat_view = ddnn_aligned_alloc0 ((gsize) t->batch *
-      ((TrainSection *) g_ptr_array_index (t->devices, 0))->feat_size * 4);
+  t->dfeat_view = g_new0 (float *, t->n_views);
+  for (v = 0; v < t->n_views; v++)
+    t->dfeat_view[v] = ddnn_aligned_alloc0 ((gsize) t->batch *
+        ((TrainSection *) g_ptr_array_index (t->devices, 0))->feat_size * 4);
   t->fused_from = g_malloc0 ((gsize) t->batch * upper_in);
   t->dropped = g_new0 (gboolean, (gsize) t->batch * t->n_views);
   t->local = g_new0 (float, (gsize) t->batch * t->n_classes);
@@ -269,7 +271,9 @@ ddnn_trainer_free (DdnnTrainer *t)
   train_section_free (t->cloud);
   ddnn_aligned_free (t->fused);
   ddnn_aligned_free (t->dfused);
-  ddnn_aligned_free (t->dfeat_view);
+  for (v = 0; t->dfeat_view && v < t->n_views; v++)
+    ddnn_aligned_free (t->dfeat_view[v]);
+  g_free (t->dfeat_view);
   g_free (t->fused_from);
   g_free (t->dropped);
   g_free (t->local);
@@ -431,6 +435,83 @@ load_inputs (
 }
 
 /* One mini-batch: forward, loss, backward, step.  Returns the loss. */
+/* The cameras' sections are independent of each other in both passes: with
+ * --threads N they run side by side, camera v on thread v mod N, each with
+ * its own buffers, and OpenBLAS stays on one thread (its own threads only
+ * slowed these small products down).  Every camera is computed exactly as on
+ * one thread, so the model is the same, byte for byte, whatever N. */
+typedef enum
+{
+  CAMERAS_FORWARD,
+  CAMERAS_BACKWARD, /* the fused gradients back to each camera, and its step */
+} CameraPass;
+
+typedef struct
+{
+  DdnnTrainer *t;
+  guint n, first;
+  CameraPass pass;
+} CameraJob;
+
+static void
+camera_backward (DdnnTrainer *t, guint n, guint v)
+{
+  TrainSection *d = g_ptr_array_index (t->devices, v);
+  TrainSection *upper_first = t->edge ? t->edge : t->cloud;
+  guint C = t->n_classes, V = t->n_views, i;
+  gsize feat = d->feat_size, fused_size = upper_first->in_size;
+  float *extra = t->dfeat_view[v];
+
+  memset (extra, 0, (gsize) n * feat * sizeof (float));
+  for (i = 0; i < n; i++) {
+    unfuse_rows (t->model->local_fusion, V, v, t->dropped + i * V, C,
+        t->dlocal + (gsize) i * C, t->local_from + (gsize) i * C,
+        d->dscores + (gsize) i * C);
+    unfuse_rows (t->model->feature_fusion, V, v, t->dropped + i * V, feat,
+        t->dfused + i * fused_size, t->fused_from + i * fused_size,
+        extra + i * feat);
+  }
+  section_backward (d, n, extra, FALSE);
+  section_step (d, t->options.learning_rate, t->step);
+}
+
+static gpointer
+camera_worker (gpointer data)
+{
+  CameraJob *job = data;
+  DdnnTrainer *t = job->t;
+  guint step = MIN (t->options.threads, t->n_views), v;
+
+  for (v = job->first; v < t->n_views; v += step) {
+    if (job->pass == CAMERAS_FORWARD)
+      section_forward (
+          g_ptr_array_index (t->devices, v), job->n, t->inputs[v], TRUE);
+    else
+      camera_backward (t, job->n, v);
+  }
+  return NULL;
+}
+
+static void
+for_each_camera (DdnnTrainer *t, guint n, CameraPass pass)
+{
+  guint workers = CLAMP (t->options.threads, 1, t->n_views), k;
+  CameraJob jobs[DDNN_MAX_VIEWS];
+  GThread *threads[DDNN_MAX_VIEWS];
+
+  for (k = 0; k < workers; k++) {
+    jobs[k].t = t;
+    jobs[k].n = n;
+    jobs[k].first = k;
+    jobs[k].pass = pass;
+    if (k > 0)
+      threads[k] = g_thread_new ("ddnn-train", camera_worker, &jobs[k]);
+  }
+  camera_worker (&jobs[0]);
+  for (k = 1; k < workers; k++)
+    g_thread_join (threads[k]);
+}
+
 static double
 train_batch (DdnnTrainer *t, const DdnnDataset *data, const guint *indices,
     guint n, guint *local_correct, guint *cloud_correct)
@@ -460,8 +541,7 @@ train_batch (DdnnTrainer *t, const DdnnDataset *data, const guint *indices,
       t->dropped[i * V + g_rand_int_range (t->rand, 0, V)] = FALSE;
   }
 
-  for (v = 0; v < V; v++)
-    section_forward (g_ptr_array_index (t->devices, v), n, t->inputs[v], TRUE);
+  for_each_camera (t, n, CAMERAS_FORWARD);
 
   for (i = 0; i < n; i++) {
     const float *scores[DDNN_MAX_VIEWS], *feats[DDNN_MAX_VIEWS];
@@ -536,26 +616,8 @@ train_batch (DdnnTrainer *t, const DdnnDataset *data, const guint *indices,
 
     memcpy (t->dfused, d_fused, (gsize) n * fused_size * sizeof (float));
   }
-  for (v = 0; v < V; v++) {
-    TrainSection *d = g_ptr_array_index (t->devices, v);
-    float *extra = t->dfeat_view;
-
-    memset (extra, 0, (gsize) n * feat * sizeof (float));
-
-    for (i = 0; i < n; i++) {
-      unfuse_rows (t->model->local_fusion, V, v, t->dropped + i * V, C,
-          t->dlocal + (gsize) i * C, t->local_from + (gsize) i * C,
-          d->dscores + (gsize) i * C);
-      unfuse_rows (t->model->feature_fusion, V, v, t->dropped + i * V, feat,
-          t->dfused + i * fused_size, t->fused_from + i * fused_size,
-          extra + i * feat);
-    }
-    section_backward (d, n, extra, FALSE);
-  }
-
   t->step++;
-  for (v = 0; v < V; v++)
-    section_step (g_ptr_array_index (t->devices, v), o->learning_rate, t->step);
+  for_each_camera (t, n, CAMERAS_BACKWARD);
   if (t->edge)
     section_step (t->edge, o->learning_rate, t->step);
   section_step (t->cloud, o->learning_rate, t->step);

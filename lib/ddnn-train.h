@@ -22,7 +22,7 @@ typedef struct
   guint batch_size;
   float learning_rate;
   guint32 seed;
-  guint threads;
+  guint threads; /* the cameras' sections run on this many threads */
   /* Chance that a camera is left out of a training sample, as if it had
    * failed: it teaches the fusion to do without any one view. */
   float view_drop;

@@ -306,8 +306,8 @@ static const gchar tiny_topology[] =
     " \"exit\": [{\"type\": \"linear\", \"out\": 2, \"bias\": true}]}]}";
 
 static GBytes *
-train_once (const DdnnDataset *data, guint32 seed, double *loss_first,
-    double *loss_last)
+train_once (const DdnnDataset *data, guint32 seed, guint threads,
+    double *loss_first, double *loss_last)
 {
   g_autoptr (DdnnModel)
       model = ddnn_model_new_from_topology (tiny_topology, seed, NULL);
@@ -320,6 +320,7 @@ train_once (const DdnnDataset *data, guint32 seed, double *loss_first,
   g_assert_true (ddnn_train_options_from_model (model, &options, &error));
   g_assert_cmpuint (options.batch_size, ==, 16);
   options.seed = seed;
+  options.threads = threads;
   options.epochs = 8;
   trainer = ddnn_trainer_new (model, &options, &error);
   g_assert_no_error (error);
@@ -340,16 +341,19 @@ test_training_deterministic (void)
   g_autofree gchar *dir = g_dir_make_tmp ("ddnn-train-XXXXXX", NULL);
   g_autofree gchar *path = tiny_dataset (dir);
   g_autoptr (DdnnDataset) data = ddnn_dataset_open (path, NULL);
-  g_autoptr (GBytes) a = NULL, b = NULL, c = NULL;
+  g_autoptr (GBytes) a = NULL, b = NULL, c = NULL, d = NULL;
   double first, last, first2, last2;
 
   g_assert_nonnull (data);
-  a = train_once (data, 5, &first, &last);
-  b = train_once (data, 5, &first2, &last2);
-  c = train_once (data, 6, &first2, &last2);
-  /* same seed, same bytes; another seed, other bytes */
+  a = train_once (data, 5, 1, &first, &last);
+  b = train_once (data, 5, 1, &first2, &last2);
+  c = train_once (data, 6, 1, &first2, &last2);
+  d = train_once (data, 5, 3, &first2, &last2);
+  /* same seed, same bytes; another seed, other bytes; the cameras trained
+   * side by side on three threads, the same bytes again */
   g_assert_true (g_bytes_equal (a, b));
   g_assert_false (g_bytes_equal (a, c));
+  g_assert_true (g_bytes_equal (a, d));
   /* and it learns: the loss falls on this easy set */
   g_assert_cmpfloat (last, <, first);
   g_unlink (path);

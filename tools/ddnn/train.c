@@ -54,7 +54,9 @@ cmd_train (int argc, char **argv)
         "MODEL" },
     { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed (default 1)", "S" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads,
-        "OpenBLAS threads (default 1)", "T" },
+        "Threads: the cameras' sections train side by side (default 1; the "
+        "model is the same, byte for byte, whatever the number)",
+        "T" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch,
         "Mini-batch size (default: the arch's, else 64)", "B" },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, "Use the first N samples only",
