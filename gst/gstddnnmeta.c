@@ -127,3 +127,132 @@ gst_ddnn_meta_has_model (const GstDdnnMeta *meta, const gchar *model_id)
   return n >= 16 && strncmp (meta->model_id, model_id, n) == 0 &&
       (model_id[n] == '\0' || n < DDNN_MODEL_ID_LENGTH);
 }
+
+/**
+ * gst_ddnn_buffer_get_meta:
+ * @buffer: a buffer
+ *
+ * Returns: (nullable) (transfer none): the #GstDdnnMeta on @buffer, or
+ *   %NULL when it has none
+ */
+GstDdnnMeta *
+gst_ddnn_buffer_get_meta (GstBuffer *buffer)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  return gst_buffer_get_ddnn_meta (buffer);
+}
+
+/**
+ * gst_ddnn_meta_get_scores:
+ * @meta: a #GstDdnnMeta
+ * @n: (out): the number of classes
+ *
+ * Returns: (array length=n) (transfer none): the class scores (logits)
+ */
+const float *
+gst_ddnn_meta_get_scores (const GstDdnnMeta *meta, guint *n)
+{
+  *n = meta->n_classes;
+  return meta->scores;
+}
+
+/**
+ * gst_ddnn_meta_get_class:
+ * @meta: a #GstDdnnMeta
+ *
+ * Returns: the index of the highest score: the class the tier answers
+ */
+guint
+gst_ddnn_meta_get_class (const GstDdnnMeta *meta)
+{
+  return meta->n_classes ? ddnn_argmax (meta->n_classes, meta->scores) : 0;
+}
+
+/**
+ * gst_ddnn_meta_get_tier_name:
+ * @meta: a #GstDdnnMeta
+ *
+ * Returns: (transfer none): the tier that made the scores: "device", "edge"
+ *   or "cloud"
+ */
+const gchar *
+gst_ddnn_meta_get_tier_name (const GstDdnnMeta *meta)
+{
+  return ddnn_tier_name (meta->tier);
+}
+
+/**
+ * gst_ddnn_meta_get_model_id:
+ * @meta: a #GstDdnnMeta
+ *
+ * Returns: (transfer none): the model's id (hex; from a parsed frame, its
+ *   first 16 digits)
+ */
+const gchar *
+gst_ddnn_meta_get_model_id (const GstDdnnMeta *meta)
+{
+  return meta->model_id;
+}
+
+/**
+ * gst_ddnn_meta_get_features:
+ * @meta: a #GstDdnnMeta
+ *
+ * Returns: (nullable) (transfer full): the features' bytes as they are held
+ *   (see gst_ddnn_meta_get_features_dtype()), or %NULL without features
+ */
+GBytes *
+gst_ddnn_meta_get_features (const GstDdnnMeta *meta)
+{
+  if (!meta->features)
+    return NULL;
+  return g_bytes_new (meta->features->data, meta->features->n_bytes);
+}
+
+/**
+ * gst_ddnn_meta_get_features_dtype:
+ * @meta: a #GstDdnnMeta
+ *
+ * Returns: (nullable) (transfer none): "f32", "i8" or "bit" (one bit a
+ *   value, least significant first, 1 for +1), or %NULL without features
+ */
+const gchar *
+gst_ddnn_meta_get_features_dtype (const GstDdnnMeta *meta)
+{
+  return meta->features ? ddnn_dtype_name (meta->features->dtype) : NULL;
+}
+
+/**
+ * gst_ddnn_meta_get_features_as_floats:
+ * @meta: a #GstDdnnMeta
+ * @n: (out): how many values
+ *
+ * Returns: (array length=n) (transfer full) (nullable): the features as
+ *   floats (1-bit features as +1 and -1), or %NULL without features
+ */
+float *
+gst_ddnn_meta_get_features_as_floats (const GstDdnnMeta *meta, gsize *n)
+{
+  const DdnnTensor *t = meta->features;
+  float *out;
+  gsize i;
+
+  *n = 0;
+  if (!t)
+    return NULL;
+  out = g_new (float, MAX (t->n_elements, 1));
+  switch (t->dtype) {
+    case DDNN_DTYPE_F32:
+      memcpy (out, t->data, t->n_elements * sizeof (float));
+      break;
+    case DDNN_DTYPE_BIT:
+      ddnn_bits_unpack (t->data, t->n_elements, out);
+      break;
+    default:
+      for (i = 0; i < t->n_elements; i++)
+        out[i] = ((const gint8 *) t->data)[i];
+      break;
+  }
+  *n = t->n_elements;
+  return out;
+}

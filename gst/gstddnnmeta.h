@@ -79,7 +79,22 @@ GstDdnnMeta *gst_buffer_add_ddnn_meta (
 gboolean gst_ddnn_meta_has_model (
     const GstDdnnMeta *meta, const gchar *model_id);
 
-/* Takes a reference to @features (which may be NULL) and drops the old. */
+/**
+ * gst_ddnn_meta_set_features: (skip)
+ *
+ * Takes a reference to @features (which may be NULL) and drops the old.
+ */
 void gst_ddnn_meta_set_features (GstDdnnMeta *meta, DdnnTensor *features);
+
+/* For bindings (GObject introspection: GstDdnn-1.0, e.g. from Python); C
+ * code reads the fields. */
+GstDdnnMeta *gst_ddnn_buffer_get_meta (GstBuffer *buffer);
+const float *gst_ddnn_meta_get_scores (const GstDdnnMeta *meta, guint *n);
+guint gst_ddnn_meta_get_class (const GstDdnnMeta *meta);
+const gchar *gst_ddnn_meta_get_tier_name (const GstDdnnMeta *meta);
+const gchar *gst_ddnn_meta_get_model_id (const GstDdnnMeta *meta);
+GBytes *gst_ddnn_meta_get_features (const GstDdnnMeta *meta);
+const gchar *gst_ddnn_meta_get_features_dtype (const GstDdnnMeta *meta);
+float *gst_ddnn_meta_get_features_as_floats (const GstDdnnMeta *meta, gsize *n);
 
 G_END_DECLS
