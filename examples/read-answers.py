@@ -17,6 +17,7 @@ With an uninstalled build, point GStreamer and GObject introspection at it:
   models/fmv6-binary.safetensors build/fmv6-500/video"""
 import json
 import os
+import signal
 import sys
 
 import gi
@@ -47,6 +48,8 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     model, videos = sys.argv[1], sys.argv[2]
+    # a reader that stops early (`| head`) ends us quietly, as any filter
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     Gst.init(None)
     cams = sorted(f for f in os.listdir(videos) if f.startswith("cam") and f.endswith(".mkv"))
     description = (f"ddnnaggregate name=fuse model={model} ! ddnnexit name=exit model={model} "
