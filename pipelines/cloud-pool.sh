@@ -20,7 +20,7 @@
 # Runs until interrupted; stops HAProxy and every instance on the way out.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$here/build}
+. "$here/pipelines/where.sh"
 . "$here/pipelines/common.sh"
 n=2 port=0 address=127.0.0.1 token_file= model=$here/models/fmv6-binary.safetensors
 out=$build/cloud-pool cert= key=

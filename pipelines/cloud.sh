@@ -11,7 +11,7 @@
 # DDNN_TOKEN, never from the command line.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$here/build}
+. "$here/pipelines/where.sh"
 . "$here/pipelines/common.sh"
 port=0 address=127.0.0.1 token_file= model=$here/models/fmv6-binary.safetensors
 results=/dev/null cert= key=

@@ -22,7 +22,7 @@
 # step by NTP) or ptp:DOMAIN.  RATE is then the frame rate (default 30).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$here/build}
+. "$here/pipelines/where.sh"
 . "$here/pipelines/common.sh"
 token_file= model=$here/models/fmv6-binary.safetensors cameras="0 1 2 3 4 5"
 rate=0 timeout_ms=5000 results= edge= video= on_demand=false clock= start=

@@ -22,7 +22,7 @@
 # TOKEN_FILE or from the environment variable DDNN_TOKEN.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$here/build}
+. "$here/pipelines/where.sh"
 . "$here/pipelines/common.sh"
 port=0 address=127.0.0.1 token_file= model=$here/models/fmv6-binary.safetensors
 threshold= edge_threshold= wait_ms=1000 cloud_ms=2000 results=/dev/null ca= cloud=
@@ -39,10 +39,10 @@ while getopts u:p:a:k:m:t:e:w:T:o:C:A:P:h opt; do
 done
 [ -n "$cloud" ] || { sed -n '2,22p' "$0"; exit 2; }
 token_check "$token_file"
-views=$("$build/tools/ddnn" inspect --json "$model" | jq .views)
+views=$("$ddnn" inspect --json "$model" | jq .views)
 # the edge section with its own exit, where the model has one
 edge=
-if "$build/tools/ddnn" inspect "$model" | grep -Eq '^[^ ]+ +edge '; then
+if "$ddnn" inspect "$model" | grep -Eq '^[^ ]+ +edge '; then
   edge="ddnncloud name=e section=edge model=$model results=$results ${edge_threshold:+threshold=$edge_threshold} ! fakesink sync=false async=false e.next ! queue !"
 fi
 set -- ddnnsrc name=in "port=$port" "address=$address" ${token_file:+"token-file=$token_file"} \

@@ -9,7 +9,7 @@
 # answer as a JSON line and prints accuracy by tier against labels.csv.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$here/build}
+. "$here/pipelines/where.sh"
 samples=500
 model=$here/models/fmv6-binary.safetensors
 threshold=
@@ -23,8 +23,7 @@ while getopts n:m:t:o:h opt; do
     *) sed -n '2,11p' "$0"; exit 2 ;;
   esac
 done
-ddnn=$build/tools/ddnn
-[ -x "$ddnn" ] || { echo "build first: make -C $here" >&2; exit 1; }
+command -v "$ddnn" >/dev/null || { echo "no ddnn tool: build first (make -C $here), or install" >&2; exit 1; }
 data=$build/fmv6-$samples
 video=$data/video
 if [ ! -f "$video/labels.csv" ]; then

@@ -14,7 +14,7 @@
 # cameras' host learned it) and the three logs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=${BUILD:-$here/build}
+. "$here/pipelines/where.sh"
 n=500 model=$here/models/fmv6-binary.safetensors out=$build/three-hosts
 # a token of this run, given to the three processes through the environment
 export DDNN_TOKEN=${DDNN_TOKEN:-ddnn-$$-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')}
@@ -30,7 +30,7 @@ rm -f "$out"/*.jsonl "$out"/*.log
 data=$build/fmv6-$n
 video=$data/video
 [ -f "$video/labels.csv" ] ||
-  "$build/tools/ddnn" dataset fmv --out "$data" --seed 1 --limit "$n" --video "$video" >/dev/null
+  "$ddnn" dataset fmv --out "$data" --seed 1 --limit "$n" --video "$video" >/dev/null
 
 . "$here/pipelines/common.sh"
 pids=

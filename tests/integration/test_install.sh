@@ -1,9 +1,11 @@
 #!/bin/sh
 # `meson install` into a temporary prefix (DESTDIR) gives both plugins, both
-# libraries with their headers and pkg-config files, and the ddnn tool:
-# gst-inspect-1.0 finds every element in the installed plugins, the example
-# compiles against the installed pkg-config files and runs, and the
-# installed tool loads a model.
+# libraries with their headers and pkg-config files, the ddnn tool, and the
+# shipped models and pipeline scripts under share/ddnn-gst: gst-inspect-1.0
+# finds every element in the installed plugins, the example compiles against
+# the installed pkg-config files and runs, the installed tool loads a model,
+# and the installed one-host.sh runs with the installed tool, plugins and
+# model, from outside the source tree.
 #
 # usage: test_install.sh BUILD_DIR SOURCE_DIR
 set -eu
@@ -49,5 +51,15 @@ cc -o "$tmp/camera-app" "$src/examples/camera-app.c" $flags ||
 "$tmp/camera-app" --help | grep -q -- --server || fail "the example does not run"
 "$tool" inspect "$src/models/fmv6-binary.safetensors" | grep -q fmv6-binary ||
   fail "the installed tool does not load the shipped model"
+share=$(find "$tmp" -type d -path '*/share/ddnn-gst' | head -n 1)
+[ -n "$share" ] || fail "nothing installed under share/ddnn-gst"
+for f in models/fmv6-binary.safetensors models/fmv6-edge.safetensors pipelines/one-host.sh \
+    pipelines/edge.sh pipelines/where.sh; do
+  [ -f "$share/$f" ] || fail "$f not installed under $share"
+done
+out=$(cd "$tmp" && env -u BUILD PATH="$(dirname "$tool"):$PATH" XDG_CACHE_HOME="$tmp/cache" \
+  "$share/pipelines/one-host.sh" -n 30 2>&1) || fail "the installed one-host.sh failed: $out"
+echo "$out" | grep -q "^30 samples" || fail "the installed one-host.sh answered: $out"
 echo "installed: 2 plugins (7 elements), libddnn and libgstddnn-1.0 with headers and"
-echo "pkg-config files, the ddnn tool; the example built against them and ran"
+echo "pkg-config files, the ddnn tool, the models and pipeline scripts; the example built"
+echo "against them and ran, and the installed one-host.sh answered 30 samples"
