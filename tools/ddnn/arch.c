@@ -157,17 +157,17 @@ cmd_arch (int argc, char **argv)
     g_auto (GStrv) list = classes ? g_strsplit (classes, ",", -1)
                                   : g_strdupv (data->class_names);
     JsonArray *array = json_array_new ();
+    JsonArray *sections = json_object_get_array_member (root, "sections");
+    guint n_classes = g_strv_length (list);
 
-    for (i = 0; list[i]; i++)
+    for (i = 0; i < n_classes; i++)
       json_array_add_string_element (array, g_strstrip (list[i]));
     json_object_set_array_member (root, "classes", array);
-    set_exit_classes (json_object_get_object_member (root, "device"), i);
-    for (i = 0; i < json_array_get_length (
-                        json_object_get_array_member (root, "sections"));
-         i++)
-      set_exit_classes (json_array_get_object_element (
-                            json_object_get_array_member (root, "sections"), i),
-          json_array_get_length (array));
+    /* every exit gives one score per class */
+    set_exit_classes (
+        json_object_get_object_member (root, "device"), n_classes);
+    for (i = 0; i < json_array_get_length (sections); i++)
+      set_exit_classes (json_array_get_object_element (sections, i), n_classes);
   }
 
   /* written, and checked: the layers must fit the input */
