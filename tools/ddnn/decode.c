@@ -227,12 +227,11 @@ GBytes *
 ddnn_decode_video (const gchar *path, guint channels, guint width, guint height,
     guint *n_frames, GError **error)
 {
-  g_autofree gchar *location = g_strescape (path, NULL);
   g_autofree gchar *description = g_strdup_printf (
-      "filesrc location=\"%s\" ! decodebin ! videoconvert ! videoscale ! "
+      "filesrc name=src ! decodebin ! videoconvert ! videoscale ! "
       "video/x-raw,format=%s,width=%u,height=%u ! appsink name=sink "
       "sync=false",
-      location, raw_format (channels), width, height);
+      raw_format (channels), width, height);
   gsize frame = (gsize) width * height * channels;
   GByteArray *frames = g_byte_array_new ();
   GstElement *pipeline, *sink;
@@ -251,6 +250,13 @@ ddnn_decode_video (const gchar *path, guint channels, guint width, guint height,
     g_error_free (parse_error);
     g_byte_array_unref (frames);
     return NULL;
+  }
+  /* the path as it is, whatever characters it holds */
+  {
+    GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+
+    g_object_set (src, "location", path, NULL);
+    gst_object_unref (src);
   }
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
