@@ -5,6 +5,7 @@
 #   make check   every test (unit, valgrind, numpy cross-check, fuzz)
 #   make bench   latency and throughput figures (tests/benchmarks/)
 #   make fuzz    a longer libFuzzer run (FUZZ_SECONDS, default 300)
+#   make deb     the Debian packages, in build/deb/
 
 BUILD ?= build
 FUZZ_BUILD ?= build-fuzz
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 300
 WERROR := $(if $(filter true 1,$(CI)),true,false)
 MESON_SETUP := meson setup --buildtype=debugoptimized -Dwerror=$(WERROR)
 
-.PHONY: all deps bench-deps build demo check bench fuzz clean
+.PHONY: all deps bench-deps build demo check bench fuzz deb clean
 
 all: build
 
@@ -59,6 +60,14 @@ fuzz: fuzz-build
 
 bench: bench-deps build
 	@build-aux/bench.sh $(BUILD)
+
+# dpkg-buildpackage on a copy of the tracked files, so that the tree stays
+# clean; the packages land in $(BUILD)/deb/
+deb: deps
+	@rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/ddnn-gst
+	@git ls-files -z | xargs -0 tar -cf - | tar -xf - -C $(BUILD)/deb/ddnn-gst
+	@cd $(BUILD)/deb/ddnn-gst && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
