@@ -170,7 +170,9 @@ typedef struct
   guint64 (*flops) (const DdnnLayer *layer);
   /* inference on one sample: the layer's input in @v becomes its output */
   void (*forward) (DdnnSection *s, const DdnnLayer *layer, DdnnValue *v);
-  /* training on a batch (ddnn-train-layers.c) */
+  /* training (ddnn-train-layers.c): its state, made once (NULL: none), and
+   * the passes on a batch */
+  void (*train_new) (DdnnTrainLayer *l, GRand *rand);
   void (*train_forward) (
       DdnnTrainLayer *l, guint n, const float *x, gboolean training);
   void (*train_backward) (

@@ -40,11 +40,60 @@ param_clear (DdnnTrainParam *p)
   g_clear_pointer (&p->v, ddnn_aligned_free);
 }
 
+/* The rows' training state: weights drawn uniformly in +/- sqrt (6 /
+ * (fan in + fan out)), the buffers each pass keeps for the backward. */
+void
+ddnn_train_weights_new (DdnnTrainLayer *l, GRand *rand)
+{
+  const DdnnLayer *spec = l->spec;
+  gsize fan_in = spec->type == DDNN_LAYER_CONV2D
+      ? ddnn_conv_patch_size (&spec->conv)
+      : spec->in_c;
+  gsize n = (gsize) spec->out * fan_in, i;
+  double limit = sqrt (6.0 / (double) (fan_in + spec->out));
+
+  param_init (&l->weight, n, spec->binary);
+  for (i = 0; i < n; i++)
+    l->weight.value[i] = (float) g_rand_double_range (rand, -limit, limit);
+  l->weight_eff = alloc_floats (n);
+  if (spec->has_bias)
+    param_init (&l->bias, spec->out, FALSE);
+  if (spec->type == DDNN_LAYER_CONV2D) {
+    gsize p = ddnn_conv_out_pixels (&spec->conv);
+
+    /* one patch matrix a group, kept for the backward pass */
+    l->col = alloc_floats (fan_in * p * l->max_batch * spec->groups);
+    l->big = alloc_floats ((gsize) spec->out * p * l->max_batch);
+  }
+}
+
+void
+ddnn_train_maxpool_new (DdnnTrainLayer *l, GRand *rand)
+{
+  l->argmax = ddnn_aligned_alloc0 (l->max_batch * l->out_size * 4);
+}
+
+void
+ddnn_train_batchnorm_new (DdnnTrainLayer *l, GRand *rand)
+{
+  guint c, channels = l->spec->in_c;
+
+  param_init (&l->gamma, channels, FALSE);
+  param_init (&l->beta, channels, FALSE);
+  l->running_mean = alloc_floats (channels);
+  l->running_var = alloc_floats (channels);
+  for (c = 0; c < channels; c++) {
+    l->gamma.value[c] = 1.0f;
+    l->running_var[c] = 1.0f;
+  }
+  l->xhat = alloc_floats (l->max_batch * l->in_size);
+  l->inv_std = alloc_floats (channels);
+}
+
 DdnnTrainLayer *
 ddnn_train_layer_new (const DdnnLayer *spec, guint max_batch, GRand *rand)
 {
   DdnnTrainLayer *l = g_new0 (DdnnTrainLayer, 1);
-  gsize i;
 
   l->spec = spec;
   l->max_batch = max_batch;
@@ -52,49 +101,8 @@ ddnn_train_layer_new (const DdnnLayer *spec, guint max_batch, GRand *rand)
   l->out_size = (gsize) spec->out_c * spec->out_h * spec->out_w;
   l->out = alloc_floats (max_batch * l->out_size);
   l->dx = alloc_floats (max_batch * l->in_size);
-
-  switch (spec->type) {
-    case DDNN_LAYER_CONV2D:
-    case DDNN_LAYER_LINEAR: {
-      gsize fan_in = spec->type == DDNN_LAYER_CONV2D
-          ? ddnn_conv_patch_size (&spec->conv)
-          : spec->in_c;
-      gsize n = (gsize) spec->out * fan_in;
-      double limit = sqrt (6.0 / (double) (fan_in + spec->out));
-
-      param_init (&l->weight, n, spec->binary);
-      for (i = 0; i < n; i++)
-        l->weight.value[i] = (float) g_rand_double_range (rand, -limit, limit);
-      l->weight_eff = alloc_floats (n);
-      if (spec->has_bias)
-        param_init (&l->bias, spec->out, FALSE);
-      if (spec->type == DDNN_LAYER_CONV2D) {
-        gsize p = ddnn_conv_out_pixels (&spec->conv);
-
-        /* one patch matrix a group, kept for the backward pass */
-        l->col = alloc_floats (fan_in * p * max_batch * spec->groups);
-        l->big = alloc_floats ((gsize) spec->out * p * max_batch);
-      }
-      break;
-    }
-    case DDNN_LAYER_MAXPOOL:
-      l->argmax = ddnn_aligned_alloc0 (max_batch * l->out_size * 4);
-      break;
-    case DDNN_LAYER_BATCHNORM:
-      param_init (&l->gamma, spec->in_c, FALSE);
-      param_init (&l->beta, spec->in_c, FALSE);
-      for (i = 0; i < spec->in_c; i++)
-        l->gamma.value[i] = 1.0f;
-      l->running_mean = alloc_floats (spec->in_c);
-      l->running_var = alloc_floats (spec->in_c);
-      for (i = 0; i < spec->in_c; i++)
-        l->running_var[i] = 1.0f;
-      l->xhat = alloc_floats (max_batch * l->in_size);
-      l->inv_std = alloc_floats (spec->in_c);
-      break;
-    default:
-      break;
-  }
+  if (ddnn_layer_classes[spec->type].train_new)
+    ddnn_layer_classes[spec->type].train_new (l, rand);
   return l;
 }
 

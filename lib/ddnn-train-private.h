@@ -57,6 +57,10 @@ void ddnn_train_layer_backward (
       DdnnTrainLayer *l, guint n, const float *x, gboolean training);          \
   void ddnn_train_##name##_backward (                                          \
       DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+/* training state of a layer type, made once (NULL in a row: none) */
+void ddnn_train_weights_new (DdnnTrainLayer *l, GRand *rand);
+void ddnn_train_maxpool_new (DdnnTrainLayer *l, GRand *rand);
+void ddnn_train_batchnorm_new (DdnnTrainLayer *l, GRand *rand);
 DDNN_TRAIN_LAYER_DECLARE (conv);
 DDNN_TRAIN_LAYER_DECLARE (linear);
 DDNN_TRAIN_LAYER_DECLARE (maxpool);
