@@ -234,8 +234,9 @@ im2col_strided (
  * reads input channels [g Cin/G, (g + 1) Cin/G), writes output channels
  * [g Cout/G, (g + 1) Cout/G) and has rows [g Cout/G, (g + 1) Cout/G) of the
  * weights; its patch matrix is col + g K N P. */
-static void
-conv_forward (DdnnTrainLayer *l, guint n, const float *x)
+void
+ddnn_train_conv_forward (
+    DdnnTrainLayer *l, guint n, const float *x, G_GNUC_UNUSED gboolean training)
 {
   const DdnnConvShape *s = &l->spec->conv;
   gsize p = ddnn_conv_out_pixels (s), k = ddnn_conv_patch_size (s);
@@ -264,8 +265,9 @@ conv_forward (DdnnTrainLayer *l, guint n, const float *x)
     }
 }
 
-static void
-conv_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+void
+ddnn_train_conv_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
   const DdnnConvShape *s = &l->spec->conv;
   gsize p = ddnn_conv_out_pixels (s), k = ddnn_conv_patch_size (s);
@@ -305,8 +307,9 @@ conv_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
   }
 }
 
-static void
-linear_forward (DdnnTrainLayer *l, guint n, const float *x)
+void
+ddnn_train_linear_forward (
+    DdnnTrainLayer *l, guint n, const float *x, G_GNUC_UNUSED gboolean training)
 {
   guint i, o;
 
@@ -320,8 +323,9 @@ linear_forward (DdnnTrainLayer *l, guint n, const float *x)
         l->out[i * l->spec->out + o] += l->bias.value[o];
 }
 
-static void
-linear_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+void
+ddnn_train_linear_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
   guint i, o;
 
@@ -402,9 +406,12 @@ avg_pool_plane (const DdnnLayer *sp, const float *plane, float *out)
   }
 }
 
-static void
-pool_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean is_max)
+/* max or average pooling, as the layer says */
+void
+ddnn_train_pool_forward (
+    DdnnTrainLayer *l, guint n, const float *x, G_GNUC_UNUSED gboolean training)
 {
+  gboolean is_max = l->spec->type == DDNN_LAYER_MAXPOOL;
   const DdnnLayer *sp = l->spec;
   gsize in_plane = (gsize) sp->in_h * sp->in_w;
   gsize out_plane = (gsize) sp->out_h * sp->out_w;
@@ -422,12 +429,17 @@ pool_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean is_max)
     }
 }
 
-DDNN_KERNEL static void
-pool_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean is_max)
+DDNN_KERNEL void
+ddnn_train_pool_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
+  gboolean is_max = l->spec->type == DDNN_LAYER_MAXPOOL;
   const DdnnLayer *sp = l->spec;
   guint i, c, oy, ox;
 
+  /* pooling has no parameters: nothing to do unless dx is wanted */
+  if (!want_dx)
+    return;
   memset (l->dx, 0, (gsize) n * l->in_size * sizeof (float));
   for (i = 0; i < n; i++)
     for (c = 0; c < sp->in_c; c++) {
@@ -460,8 +472,9 @@ pool_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean is_max)
 
 #define BN_MOMENTUM 0.1f
 
-DDNN_KERNEL static void
-bn_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean training)
+DDNN_KERNEL void
+ddnn_train_batchnorm_forward (
+    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
 {
   guint channels = l->spec->in_c, c, i;
   gsize spatial = l->in_size / channels, j;
@@ -512,8 +525,9 @@ bn_forward (DdnnTrainLayer *l, guint n, const float *x, gboolean training)
 
 /* Batch norm's backward in training mode:
  * dx = gamma inv_std / M (M dy - sum dy - xhat sum (dy xhat)) */
-DDNN_KERNEL static void
-bn_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
+DDNN_KERNEL void
+ddnn_train_batchnorm_backward (
+    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
 {
   guint channels = l->spec->in_c, c, i;
   gsize spatial = l->in_size / channels, j;
@@ -550,79 +564,8 @@ bn_backward (DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
   }
 }
 
-/* The rows of the layer table. */
-
-void
-ddnn_train_conv_forward (
-    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
-{
-  conv_forward (l, n, x);
-}
-
-void
-ddnn_train_conv_backward (
-    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
-{
-  conv_backward (l, n, dy, want_dx);
-}
-
-void
-ddnn_train_linear_forward (
-    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
-{
-  linear_forward (l, n, x);
-}
-
-void
-ddnn_train_linear_backward (
-    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
-{
-  linear_backward (l, n, dy, want_dx);
-}
-
-void
-ddnn_train_maxpool_forward (
-    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
-{
-  pool_forward (l, n, x, TRUE);
-}
-
-void
-ddnn_train_maxpool_backward (
-    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
-{
-  if (want_dx)
-    pool_backward (l, n, dy, TRUE);
-}
-
-void
-ddnn_train_avgpool_forward (
-    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
-{
-  pool_forward (l, n, x, FALSE);
-}
-
-void
-ddnn_train_avgpool_backward (
-    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
-{
-  if (want_dx)
-    pool_backward (l, n, dy, FALSE);
-}
-
-void
-ddnn_train_batchnorm_forward (
-    DdnnTrainLayer *l, guint n, const float *x, gboolean training)
-{
-  bn_forward (l, n, x, training);
-}
-
-void
-ddnn_train_batchnorm_backward (
-    DdnnTrainLayer *l, guint n, const float *dy, gboolean want_dx)
-{
-  bn_backward (l, n, dy, want_dx);
-}
+/* The rows of the layer table (conv, linear, pooling and batch norm are
+ * above, by their own names). */
 
 DDNN_KERNEL void
 ddnn_train_sign_forward (

@@ -63,8 +63,7 @@ void ddnn_train_maxpool_new (DdnnTrainLayer *l, GRand *rand);
 void ddnn_train_batchnorm_new (DdnnTrainLayer *l, GRand *rand);
 DDNN_TRAIN_LAYER_DECLARE (conv);
 DDNN_TRAIN_LAYER_DECLARE (linear);
-DDNN_TRAIN_LAYER_DECLARE (maxpool);
-DDNN_TRAIN_LAYER_DECLARE (avgpool);
+DDNN_TRAIN_LAYER_DECLARE (pool); /* max and average, by the layer type */
 DDNN_TRAIN_LAYER_DECLARE (batchnorm);
 DDNN_TRAIN_LAYER_DECLARE (sign);
 DDNN_TRAIN_LAYER_DECLARE (relu);
