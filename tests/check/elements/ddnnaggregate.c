@@ -731,12 +731,8 @@ GST_START_TEST (test_flushing_seek)
 
   model = ddnn_model_load (path, NULL);
   g_object_set (e, "model", path, NULL);
-  h[0] = gst_harness_new_with_element (e, "sink_0", "src");
+  tiny_harness (e, h);
   gst_object_unref (e);
-  h[1] = gst_harness_new_with_element (h[0]->element, "sink_1", NULL);
-  h[2] = gst_harness_new_with_element (h[0]->element, "sink_2", NULL);
-  for (v = 0; v < 3; v++)
-    gst_harness_set_src_caps_str (h[v], "application/x-test");
   gst_segment_init (&segment, GST_FORMAT_TIME);
 
   for (round = 0; round < 2; round++) {
