@@ -8,11 +8,40 @@ G_BEGIN_DECLS
 
 #define GST_DDNN_RESULT_NAME "ddnn-result"
 
-/* The structure of a ddnn-result message: sample (guint64), pts (guint64),
- * class (guint), label (string, "" when unknown), confidence (double: the
- * winning class's probability), entropy (double), tier (string: device,
- * edge or cloud), degraded (boolean), views (guint64 mask). */
-GstStructure *gst_ddnn_result_new (const GstDdnnMeta *meta, const gchar *label);
+/* The record of one answer, the same wherever it goes (the ddnn-result
+ * element message, the results file, ddnnpublish's file and MQTT
+ * messages, the answers sent back over a link).  Its fields, in order:
+ *   time        string   when it was answered, UTC, ISO 8601 to the ms
+ *   site        string   the answering element's site (default: host name)
+ *   model       string   the model id's first 16 hex digits
+ *   sample      guint64  the sample number
+ *   pts         guint64  the sample's PTS (JSON null when unknown)
+ *   class       guint    the class index
+ *   label       string   its name ("" when unknown)
+ *   confidence  double   the winning class's probability
+ *   entropy     double   normalized entropy of the answer's scores
+ *   tier        string   device, edge or cloud
+ *   cameras     array    the views that took part (GstValueArray of gint)
+ *   views       guint64  the same as a bit mask
+ *   degraded    boolean  the next tier could not answer in time
+ *   latency_ms  double   capture to answer on one clock; absent (JSON null)
+ *                        when unknown
+ * JSON lines print confidence, entropy and latency to 6 significant
+ * digits. */
+GstStructure *gst_ddnn_result_new (const GstDdnnMeta *meta, const gchar *label,
+    const gchar *site, gdouble latency_ms);
+
+/* Milliseconds from @capture to now on @element's clock, or -1 when
+ * either is unknown or the two cannot be on one clock (now before the
+ * capture, or more than an hour after it). */
+gdouble gst_ddnn_element_latency_ms (GstElement *element, GstClockTime capture);
+
+/* A record rides on the buffer of the sample it answers (a custom meta,
+ * "GstDdnnResultMeta"), so that an element downstream of an exit
+ * (ddnnpublish) can take it. */
+#define GST_DDNN_RESULT_META_NAME "GstDdnnResultMeta"
+void gst_buffer_add_ddnn_result (GstBuffer *buffer, const GstStructure *result);
+const GstStructure *gst_buffer_get_ddnn_result (GstBuffer *buffer);
 
 typedef struct _GstDdnnResultWriter GstDdnnResultWriter;
 
@@ -28,10 +57,13 @@ GstDdnnResultWriter *gst_ddnn_element_open_results (
     GstElement *element, const gchar *path);
 void gst_ddnn_result_writer_close (GstDdnnResultWriter *writer);
 
-/* Posts it from @element, writes it to @writer when there is one, and
- * sends it upstream from @sinkpad (if given) as an answer event. */
+/* Makes the record of @meta's answer (@site: NULL for the host name),
+ * attaches it to @buffer (if given; writable), posts it from @element,
+ * writes it to @writer when there is one, and sends it upstream from
+ * @sinkpad (if given) as an answer event. */
 gboolean gst_ddnn_post_result (GstElement *element, GstPad *sinkpad,
-    const GstDdnnMeta *meta, const gchar *label, GstDdnnResultWriter *writer);
+    GstBuffer *buffer, const GstDdnnMeta *meta, const gchar *label,
+    const gchar *site, GstDdnnResultWriter *writer);
 
 /* One JSON line (with its newline) for a ddnn-result structure. */
 gchar *gst_ddnn_result_to_json (const GstStructure *result);

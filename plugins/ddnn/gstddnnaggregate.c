@@ -1259,6 +1259,9 @@ gst_ddnn_aggregate_class_init (GstDdnnAggregateClass *klass)
       "ddnnexit  cam0 ! ddnndevice view=0 ! f.  cam1 ! ddnndevice view=1 ! "
       "f.",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
 
   agg_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_start);
   agg_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_aggregate_stop);

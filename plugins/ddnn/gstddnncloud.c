@@ -56,6 +56,7 @@ enum
   PROP_SECTION,
   PROP_THRESHOLD,
   PROP_RESULTS,
+  PROP_SITE,
   PROP_REJECTED,
 };
 
@@ -74,12 +75,15 @@ struct _GstDdnnCloud
   /* properties, under the object lock */
   gchar *model_path;
   gchar *results_path;
+  gchar *site;
   gchar *section_name;
   gdouble threshold;
   guint64 rejected;
 
   /* from READY to PAUSED until PAUSED to READY */
   GstDdnnResultWriter *results;
+  /* the site property as it was at READY to PAUSED, for the records */
+  gchar *site_used;
   DdnnModel *model;
   DdnnSection *section;
   DdnnSectionResult result;
@@ -107,6 +111,8 @@ gst_ddnn_cloud_start (GstDdnnCloud *self)
   path = g_strdup (self->model_path);
   name = g_strdup (self->section_name);
   results = g_strdup (self->results_path);
+  g_free (self->site_used);
+  self->site_used = g_strdup (self->site);
   self->rejected = 0;
   GST_OBJECT_UNLOCK (self);
   gst_flow_combiner_reset (self->combiner);
@@ -197,9 +203,9 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   if (exits)
     gst_ddnn_post_result (GST_ELEMENT (self),
-        gst_ddnn_answer_pad (self->sinkpad, &self->answers_up), meta,
+        gst_ddnn_answer_pad (self->sinkpad, &self->answers_up), buffer, meta,
         ddnn_model_get_class_name (self->model, self->result.class_index),
-        self->results);
+        self->site_used, self->results);
 
   /* the payload follows the meta */
   if (!gst_ddnn_buffer_set_frame (buffer, meta,
@@ -252,7 +258,13 @@ gst_ddnn_cloud_set_property (
       break;
     case PROP_RESULTS:
       g_free (self->results_path);
+      g_free (self->site);
+      g_free (self->site_used);
       self->results_path = g_value_dup_string (value);
+      break;
+    case PROP_SITE:
+      g_free (self->site);
+      self->site = g_value_dup_string (value);
       break;
     case PROP_SECTION:
       g_free (self->section_name);
@@ -283,6 +295,9 @@ gst_ddnn_cloud_get_property (
       break;
     case PROP_RESULTS:
       g_value_set_string (value, self->results_path);
+      break;
+    case PROP_SITE:
+      g_value_set_string (value, self->site);
       break;
     case PROP_SECTION:
       g_value_set_string (value, self->section_name);
@@ -372,6 +387,19 @@ gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
               GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstDdnnCloud:site:
+   *
+   * The site or source id that this element's answer records carry (the
+   * `site` field of ddnn-result messages, results files and ddnnpublish's
+   * records); NULL gives the host name.
+   */
+  g_object_class_install_property (gobject_class, PROP_SITE,
+      g_param_spec_string ("site", "Site",
+          "Site id in the answer records (NULL: the host name)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
    * GstDdnnCloud:rejected:
    *
    * How many malformed frames were dropped since READY to PAUSED.
@@ -391,6 +419,9 @@ gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
       "'next'; example: ddnnexit name=x  x.next ! ddnncloud "
       "model=m.safetensors ! fakesink",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
 
   GST_DEBUG_CATEGORY_INIT (
       gst_ddnn_cloud_debug, "ddnncloud", 0, "DDNN cloud section");

@@ -402,6 +402,9 @@ gst_ddnn_device_class_init (GstDdnnDeviceClass *klass)
       "filesrc location=cam0.mkv ! matroskademux ! ddnndevice "
       "model=fmv6-binary.safetensors view=0 ! fakesink",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_device_start);
   trans_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_device_stop);

@@ -67,6 +67,7 @@ enum
   PROP_THRESHOLD,
   PROP_MODEL,
   PROP_RESULTS,
+  PROP_SITE,
   PROP_REJECTED,
   PROP_FEATURES_TIMEOUT,
 };
@@ -97,7 +98,10 @@ struct _GstDdnnExit
   gdouble threshold;
   gchar *model_path;
   gchar *results_path;
+  gchar *site;
   GstDdnnResultWriter *results;
+  /* the site property as it was at READY to PAUSED, for the records */
+  gchar *site_used;
 
   /* class names, loaded at READY to PAUSED when a model is given */
   DdnnModel *model;
@@ -178,8 +182,9 @@ finish_awaiting (GstDdnnExit *self, Awaiting *a)
         " in time: answered here, degraded",
         meta->sample);
     meta->exit = GST_DDNN_EXIT_DEGRADED;
-    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
-        gst_ddnn_model_label (self->model, meta), self->results);
+    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), buffer, meta,
+        gst_ddnn_model_label (self->model, meta), self->site_used,
+        self->results);
     awaiting_free (a);
     return push_to (self, self->exitpad, buffer);
   }
@@ -369,8 +374,9 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   out = exits ? self->exitpad : self->nextpad;
 
   if (exits) {
-    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), meta,
-        gst_ddnn_model_label (self->model, meta), self->results);
+    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), buffer, meta,
+        gst_ddnn_model_label (self->model, meta), self->site_used,
+        self->results);
     self->exited++;
   } else {
     self->went_on++;
@@ -563,6 +569,8 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   GST_OBJECT_LOCK (self);
   path = g_strdup (self->model_path);
   results = g_strdup (self->results_path);
+  g_free (self->site_used);
+  self->site_used = g_strdup (self->site);
   threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
   if (threshold < 0 && !path) {
@@ -635,7 +643,13 @@ gst_ddnn_exit_set_property (
       break;
     case PROP_RESULTS:
       g_free (self->results_path);
+      g_free (self->site);
+      g_free (self->site_used);
       self->results_path = g_value_dup_string (value);
+      break;
+    case PROP_SITE:
+      g_free (self->site);
+      self->site = g_value_dup_string (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -666,6 +680,9 @@ gst_ddnn_exit_get_property (
       break;
     case PROP_RESULTS:
       g_value_set_string (value, self->results_path);
+      break;
+    case PROP_SITE:
+      g_value_set_string (value, self->site);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -739,6 +756,19 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
               GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstDdnnExit:site:
+   *
+   * The site or source id that this element's answer records carry (the
+   * `site` field of ddnn-result messages, results files and ddnnpublish's
+   * records); NULL gives the host name.
+   */
+  g_object_class_install_property (gobject_class, PROP_SITE,
+      g_param_spec_string ("site", "Site",
+          "Site id in the answer records (NULL: the host name)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
+  /**
    * GstDdnnExit:rejected:
    *
    * How many malformed frames were dropped since READY to PAUSED.
@@ -776,6 +806,9 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
       "ddnnexit name=x threshold=0.45  x.exit ! queue ! fakesink  x.next ! "
       "queue ! ddnncloud ! fakesink",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
   GST_DEBUG_CATEGORY_INIT (gst_ddnn_exit_debug, "ddnnexit", 0, "DDNN exit");
 }
 

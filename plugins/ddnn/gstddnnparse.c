@@ -201,6 +201,9 @@ gst_ddnn_parse_class_init (GstDdnnParseClass *klass)
       "Cuts a recorded stream of DDNN wire frames into checked frames; "
       "example: filesrc location=fused.ddnn ! ddnnparse ! ddnnexit",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
 
   parse_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_parse_start);
   parse_class->handle_frame = GST_DEBUG_FUNCPTR (gst_ddnn_parse_handle_frame);

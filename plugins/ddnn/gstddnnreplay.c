@@ -383,6 +383,9 @@ gst_ddnn_replay_class_init (GstDdnnReplayClass *klass)
       "filesrc location=cam0.mkv ! matroskademux ! ddnnreplay "
       "start-time=... ! ddnndevice model=m.safetensors view=0 ! ddnnsink ...",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_replay_start);
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_ddnn_replay_set_caps);

@@ -37,4 +37,4 @@ plugin_init (GstPlugin *plugin)
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ddnn,
     "Distributed deep neural network tiers", plugin_init, PACKAGE_VERSION,
-    "LGPL", "ddnn-gst", "https://localhost/ddnn-gst")
+    "LGPL", "ddnn-gst", PACKAGE_ORIGIN)

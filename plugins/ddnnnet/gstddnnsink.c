@@ -104,6 +104,7 @@ enum
   PROP_BACKOFF_MAX,
   PROP_TIMEOUT,
   PROP_RESULTS,
+  PROP_SITE,
   PROP_PEER_ID,
   PROP_FEATURES_ON_DEMAND,
   PROP_RING_SIZE,
@@ -150,6 +151,8 @@ typedef struct
   /* the sample's frame, from which this tier's own answer is made if none
    * comes in time (only then: most samples are answered) */
   GBytes *frame;
+  /* when it was captured, on this pipeline's clock */
+  GstClockTime capture;
 } Pending;
 
 struct _GstDdnnSink
@@ -157,7 +160,8 @@ struct _GstDdnnSink
   GstBaseSink parent;
 
   /* properties, under the object lock */
-  gchar *location, *token, *ca_file, *model_path, *results_path, *peer_id;
+  gchar *location, *token, *ca_file, *model_path, *results_path, *peer_id,
+      *site;
   guint max_queue;
   GstDdnnQueuePolicy policy;
   guint64 backoff_max;
@@ -182,6 +186,8 @@ struct _GstDdnnSink
   LinkFailure failure;
   guint failure_status;
   GstDdnnResultWriter *results;
+  /* the site property as it was at READY to PAUSED, for the records */
+  gchar *site_used;
   GMainContext *context;
   SoupSession *session;
   SoupWebsocketConnection *conn; /* network thread */
@@ -356,7 +362,9 @@ own_answer (GstDdnnSink *self, Pending *p)
 
   /* the frame was made here and checked: it parses */
   g_return_val_if_fail (meta != NULL, NULL);
-  own = gst_ddnn_result_new (meta, gst_ddnn_model_label (self->model, meta));
+  own = gst_ddnn_result_new (meta, gst_ddnn_model_label (self->model, meta),
+      self->site_used,
+      gst_ddnn_element_latency_ms (GST_ELEMENT (self), p->capture));
   gst_structure_set (own, "degraded", G_TYPE_BOOLEAN, TRUE, NULL);
   gst_buffer_unref (buffer);
   return own;
@@ -464,6 +472,7 @@ handle_answer (GstDdnnSink *self, const gchar *json)
   GError *error = NULL;
   GstStructure *result = gst_ddnn_result_from_json (json, &error);
   guint64 sample = 0;
+  gdouble latency;
   Pending *p;
 
   if (!result) {
@@ -487,6 +496,11 @@ handle_answer (GstDdnnSink *self, const gchar *json)
     gst_structure_free (result);
     return;
   }
+  /* the latency as this host sees it: from its camera's capture to the
+   * answer's coming home, both on this pipeline's clock */
+  latency = gst_ddnn_element_latency_ms (GST_ELEMENT (self), p->capture);
+  if (latency >= 0)
+    gst_structure_set (result, "latency_ms", G_TYPE_DOUBLE, latency, NULL);
   pending_free (p);
   give_answer (self, result);
 }
@@ -1071,6 +1085,8 @@ gst_ddnn_sink_start (GstBaseSink *sink)
   GST_OBJECT_LOCK (self);
   model = g_strdup (self->model_path);
   results = g_strdup (self->results_path);
+  g_free (self->site_used);
+  self->site_used = g_strdup (self->site);
   token_file = g_strdup (self->token_file);
   ca_file = g_strdup (self->ca_file);
   clock_address = g_strdup (self->clock_address);
@@ -1293,6 +1309,7 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   p = g_new0 (Pending, 1);
   p->sample = meta->sample;
   p->frame = g_bytes_ref (frame);
+  p->capture = meta->capture_time;
   p->deadline = timeout ? g_get_monotonic_time () + (gint64) (timeout / 1000)
                         : G_MAXINT64;
   gst_clear_buffer (&parsed);
@@ -1452,7 +1469,13 @@ gst_ddnn_sink_set_property (
       break;
     case PROP_RESULTS:
       g_free (self->results_path);
+      g_free (self->site);
+      g_free (self->site_used);
       self->results_path = g_value_dup_string (value);
+      break;
+    case PROP_SITE:
+      g_free (self->site);
+      self->site = g_value_dup_string (value);
       break;
     case PROP_PEER_ID:
       g_free (self->peer_id);
@@ -1532,6 +1555,9 @@ gst_ddnn_sink_get_property (
       break;
     case PROP_RESULTS:
       g_value_set_string (value, self->results_path);
+      break;
+    case PROP_SITE:
+      g_value_set_string (value, self->site);
       break;
     case PROP_PEER_ID:
       g_value_set_string (value, self->peer_id);
@@ -1903,6 +1929,19 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
           "byte each way), acks, messages",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * GstDdnnSink:site:
+   *
+   * The site or source id that this element's answer records carry (the
+   * `site` field of ddnn-result messages, results files and ddnnpublish's
+   * records); NULL gives the host name.
+   */
+  g_object_class_install_property (gobject_class, PROP_SITE,
+      g_param_spec_string ("site", "Site",
+          "Site id in the answer records (NULL: the host name)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class, "DDNN network sink",
       "Sink/Network",
@@ -1911,6 +1950,9 @@ gst_ddnn_sink_class_init (GstDdnnSinkClass *klass)
       "model=m.safetensors view=0 ! ddnnsink location=ws://edge:9000/ddnn "
       "token=t",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
 
   sink_class->start = GST_DEBUG_FUNCPTR (gst_ddnn_sink_start);
   sink_class->stop = GST_DEBUG_FUNCPTR (gst_ddnn_sink_stop);

@@ -2203,6 +2203,9 @@ gst_ddnn_src_class_init (GstDdnnSrcClass *klass)
       "to the peers; example: ddnnsrc port=0 token=t name=in  in.src_fused "
       "! queue ! ddnncloud model=m.safetensors ! fakesink",
       "ddnn-gst developers");
+  gst_element_class_add_static_metadata (element_class,
+      GST_ELEMENT_METADATA_DOC_URI,
+      PACKAGE_ORIGIN "/blob/main/README.md#element-reference");
 
   GST_DEBUG_CATEGORY_INIT (
       gst_ddnn_src_debug, "ddnnsrc", 0, "DDNN network source");

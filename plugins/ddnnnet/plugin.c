@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 
+#include "gstddnnpublish.h"
 #include "gstddnnsink.h"
 #include "gstddnnsrc.h"
 
@@ -14,9 +15,10 @@ plugin_init (GstPlugin *plugin)
 
   ok |= GST_ELEMENT_REGISTER (ddnnsink, plugin);
   ok |= GST_ELEMENT_REGISTER (ddnnsrc, plugin);
+  ok |= GST_ELEMENT_REGISTER (ddnnpublish, plugin);
   return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, ddnnnet,
-    "DDNN tiers across hosts (WebSocket)", plugin_init, PACKAGE_VERSION, "LGPL",
-    "ddnn-gst", "https://localhost/ddnn-gst")
+    "DDNN tiers across hosts (WebSocket) and answers out (MQTT)", plugin_init,
+    PACKAGE_VERSION, "LGPL", "ddnn-gst", PACKAGE_ORIGIN)

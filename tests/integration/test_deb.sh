@@ -39,7 +39,7 @@ export LD_LIBRARY_PATH=$lib
 export GST_PLUGIN_SYSTEM_PATH_1_0="$(pkg-config --variable=pluginsdir gstreamer-1.0)"
 export GST_PLUGIN_PATH_1_0=$lib/gstreamer-1.0
 export GST_REGISTRY_1_0=$tmp/registry.bin
-for e in ddnndevice ddnnaggregate ddnnexit ddnncloud ddnnparse ddnnreplay ddnnsink ddnnsrc; do
+for e in ddnndevice ddnnaggregate ddnnexit ddnncloud ddnnparse ddnnreplay ddnnsink ddnnsrc ddnnpublish; do
   gst-inspect-1.0 "$e" 2>/dev/null | grep -q "$lib/gstreamer-1.0" ||
     fail "gst-inspect-1.0 does not find $e in the packaged plugins"
 done
@@ -57,5 +57,5 @@ cc -o "$tmp/camera-app" "$src/examples/camera-app.c" $flags ||
 "$tmp/root/usr/bin/ddnn" inspect "$tmp/root/usr/share/ddnn-gst/models/fmv6-edge.safetensors" |
   grep -q fmv6-edge || fail "the packaged tool does not load the packaged model"
 [ -f "$lib/girepository-1.0/GstDdnn-1.0.typelib" ] || fail "no typelib in libddnn0"
-echo "ok: 4 packages built, unpacked into an empty root; 8 elements found, camera-app"
+echo "ok: 4 packages built, unpacked into an empty root; 9 elements found, camera-app"
 echo "built against libddnn-dev, the packaged tool loaded the packaged model"

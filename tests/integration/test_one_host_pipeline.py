@@ -35,7 +35,7 @@ def main():
         out = subprocess.run(args, check=True, capture_output=True, text=True,
                              env=env, timeout=120).stdout
         got = {}
-        for m in re.finditer(r"ddnn-result, sample=\(guint64\)(\d+), .*?class=\(uint\)(\d+), "
+        for m in re.finditer(r"ddnn-result, .*?sample=\(guint64\)(\d+), .*?class=\(uint\)(\d+), "
                              r".*?tier=\(string\)(\w+)", out):
             sample = int(m.group(1))
             if sample in got:
