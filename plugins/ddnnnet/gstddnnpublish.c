@@ -124,6 +124,7 @@ struct _GstDdnnPublish
   GQueue waiting;
   GHashTable *in_flight; /* mid -> Record */
   guint64 next_seq;
+  guint sending; /* taken off waiting, inside mosquitto_publish */
   guint64 published, dropped, connects, failed_connects;
   gboolean connected, running, warned_full;
 
@@ -189,7 +190,8 @@ wake_thread (GstDdnnPublish *self)
 static guint
 queued (GstDdnnPublish *self)
 {
-  return self->waiting.length + g_hash_table_size (self->in_flight);
+  return self->waiting.length + self->sending +
+      g_hash_table_size (self->in_flight);
 }
 
 /* Queues @json (taken) for the MQTT thread; a full queue drops its oldest
@@ -406,17 +408,23 @@ new_client (GstDdnnPublish *self)
   return mosq;
 }
 
-/* Hands waiting records to the client (it writes them out at once). */
+/* Hands waiting records to the client, which writes them out at once.
+ * The lock is not held across mosquitto_publish: with QoS 0 the client
+ * calls on_publish from inside it. */
 static void
 hand_over (GstDdnnPublish *self)
 {
   g_mutex_lock (&self->lock);
-  while (self->connected && self->waiting.length) {
+  while (self->connected && self->waiting.length && !self->lost) {
     Record *r = g_queue_pop_head (&self->waiting);
     gint rc;
 
+    self->sending++;
+    g_mutex_unlock (&self->lock);
     rc = mosquitto_publish (self->mosq, &r->mid, self->running_topic,
         (gint) strlen (r->json), r->json, self->running_qos, false);
+    g_mutex_lock (&self->lock);
+    self->sending--;
     if (rc != MOSQ_ERR_SUCCESS) {
       g_queue_push_head (&self->waiting, r);
       GST_DEBUG_OBJECT (self, "publish: %s", mosquitto_strerror (rc));
@@ -428,6 +436,7 @@ hand_over (GstDdnnPublish *self)
       record_free (r);
       self->published++;
     } else {
+      /* its acknowledgement is read on this thread, after this */
       g_hash_table_insert (self->in_flight, GINT_TO_POINTER (r->mid), r);
     }
   }
@@ -570,12 +579,28 @@ read_password_file (GstDdnnPublish *self, const gchar *path)
 }
 #endif
 
+/* The settings taken at start (also after a start that failed, which
+ * GstBaseTransform does not follow with stop). */
+static void
+clear_running (GstDdnnPublish *self)
+{
+  g_clear_pointer (&self->host, g_free);
+  g_clear_pointer (&self->running_topic, g_free);
+  g_clear_pointer (&self->running_client_id, g_free);
+  g_clear_pointer (&self->running_username, g_free);
+  g_clear_pointer (&self->running_password, g_free);
+  g_clear_pointer (&self->running_ca, g_free);
+  g_clear_pointer (&self->running_cert, g_free);
+  g_clear_pointer (&self->running_key, g_free);
+}
+
 static gboolean
 gst_ddnn_publish_start (GstBaseTransform *trans)
 {
   GstDdnnPublish *self = GST_DDNN_PUBLISH (trans);
   g_autofree gchar *location = NULL, *address = NULL, *password_file = NULL;
 
+  clear_running (self);
   GST_OBJECT_LOCK (self);
   self->running_method = self->method;
   location = g_strdup (self->location);
@@ -680,14 +705,7 @@ gst_ddnn_publish_stop (GstBaseTransform *trans)
       close (self->wake[i]);
     self->wake[i] = -1;
   }
-  g_clear_pointer (&self->host, g_free);
-  g_clear_pointer (&self->running_topic, g_free);
-  g_clear_pointer (&self->running_client_id, g_free);
-  g_clear_pointer (&self->running_username, g_free);
-  g_clear_pointer (&self->running_password, g_free);
-  g_clear_pointer (&self->running_ca, g_free);
-  g_clear_pointer (&self->running_cert, g_free);
-  g_clear_pointer (&self->running_key, g_free);
+  clear_running (self);
   return TRUE;
 }
 
@@ -905,6 +923,7 @@ gst_ddnn_publish_finalize (GObject *object)
   g_free (self->ca_file);
   g_free (self->cert_file);
   g_free (self->key_file);
+  clear_running (self);
   g_hash_table_unref (self->in_flight);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
