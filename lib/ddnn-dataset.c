@@ -518,3 +518,80 @@ ddnn_fmv_build (const gchar *mnist_dir, const gchar *out_dir, guint32 seed,
       build_split (mnist_dir, out_dir, "t10k", "test", 1, seed, limit, progress,
           user_data, error);
 }
+
+gboolean
+ddnn_drift_parse (const gchar *name, DdnnDrift *drift, GError **error)
+{
+  static const gchar *names[] = { "none", "noise", "contrast", "occlusion" };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (names); i++)
+    if (g_strcmp0 (name, names[i]) == 0) {
+      *drift = (DdnnDrift) i;
+      return TRUE;
+    }
+  g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+      "unknown drift '%s': give noise, contrast or occlusion", name);
+  return FALSE;
+}
+
+void
+ddnn_dataset_drift (guint8 *images, guint n_samples, guint n_views,
+    guint height, guint width, guint channels, DdnnDrift drift, guint start,
+    guint32 seed)
+{
+  gsize view_size = (gsize) height * width * channels;
+  g_autoptr (GRand) rand = g_rand_new_with_seed (seed ^ 0x5eed0d71u);
+  guint contrast_view = seed % MAX (n_views, 1), band_row[64], k, v;
+  gsize i;
+
+  for (v = 0; v < n_views && v < 64; v++)
+    band_row[v] = (guint) g_rand_int_range (rand, 0, (gint32) height);
+  for (k = start; k < n_samples; k++) {
+    double s = n_samples - start > 1
+        ? (double) (k - start) / (n_samples - start - 1)
+        : 1.0;
+
+    for (v = 0; v < n_views; v++) {
+      guint8 *p = images + ((gsize) k * n_views + v) * view_size;
+
+      switch (drift) {
+        case DDNN_DRIFT_NOISE:
+          for (i = 0; i < view_size; i++) {
+            /* Box-Muller */
+            double u = 1.0 - g_rand_double (rand), w = g_rand_double (rand);
+            double x = p[i] +
+                96.0 * s * sqrt (-2.0 * log (u)) * cos (2 * G_PI * w);
+
+            p[i] = (guint8) CLAMP (lround (x), 0, 255);
+          }
+          break;
+        case DDNN_DRIFT_CONTRAST:
+          if (v == contrast_view) {
+            double mean = 0, keep = 1 - 0.95 * s;
+
+            for (i = 0; i < view_size; i++)
+              mean += p[i];
+            mean /= view_size;
+            for (i = 0; i < view_size; i++)
+              p[i] = (guint8) CLAMP (
+                  lround (mean + (p[i] - mean) * keep), 0, 255);
+          }
+          break;
+        case DDNN_DRIFT_OCCLUSION: {
+          guint rows = (guint) lround (0.6 * s * height), y;
+          guint top = band_row[v % 64] >= rows / 2
+              ? MIN (band_row[v % 64] - rows / 2, height - rows)
+              : 0;
+
+          for (y = top; y < top + rows && y < height; y++)
+            memset (
+                p + (gsize) y * width * channels, 0, (gsize) width * channels);
+          break;
+        }
+        case DDNN_DRIFT_NONE:
+          break;
+      }
+    }
+  }
+}

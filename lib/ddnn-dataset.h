@@ -78,6 +78,27 @@ gboolean ddnn_fmv_build (const gchar *mnist_dir, const gchar *out_dir,
 void ddnn_fmv_render (const guint8 *object, guint label, guint32 seed,
     guint split, guint index, guint8 *views, guint8 *view_labels);
 
+/* Conditions that change part-way through a recorded stream: from sample
+ * @start on, severity rises linearly from 0 to 1 at the last sample.
+ *   noise      every camera: Gaussian noise up to sigma 96 grey levels
+ *   contrast   one camera (chosen by @seed): its contrast collapses to 5 %
+ *   occlusion  every camera: a band of background grows to 60 % of the
+ *              height, at a row each camera draws from @seed */
+typedef enum
+{
+  DDNN_DRIFT_NONE,
+  DDNN_DRIFT_NOISE,
+  DDNN_DRIFT_CONTRAST,
+  DDNN_DRIFT_OCCLUSION,
+} DdnnDrift;
+
+gboolean ddnn_drift_parse (const gchar *name, DdnnDrift *drift, GError **error);
+/* Applies @drift in place to @images (@n_samples x @n_views views);
+ * deterministic for @seed. */
+void ddnn_dataset_drift (guint8 *images, guint n_samples, guint n_views,
+    guint height, guint width, guint channels, DdnnDrift drift, guint start,
+    guint32 seed);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnDataset, ddnn_dataset_free)
 
 G_END_DECLS

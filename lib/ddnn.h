@@ -11,4 +11,5 @@
 #include "ddnn-safetensors.h"
 #include "ddnn-model.h"
 #include "ddnn-eval.h"
+#include "ddnn-adaptive.h"
 #include "ddnn-train.h"

@@ -102,11 +102,48 @@ write_videos (const gchar *data_dir, const gchar *video_dir, GError **error)
   return TRUE;
 }
 
+/* Rewrites DIR/test.safetensors with @drift from sample @start on. */
+static gboolean
+drift_test_split (const gchar *dir, DdnnDrift drift, const gchar *name,
+    gint start, guint32 seed, GError **error)
+{
+  g_autofree gchar *path = g_build_filename (dir, "test.safetensors", NULL);
+  g_autofree gchar *source = NULL;
+  g_autofree guint8 *images = NULL, *labels = NULL, *view_labels = NULL;
+  g_autoptr (DdnnDataset) data = NULL;
+  gsize size;
+  guint first;
+
+  if (!(data = ddnn_dataset_open (path, error)))
+    return FALSE;
+  first = start >= 0 ? MIN ((guint) start, data->n_samples)
+                     : data->n_samples / 3;
+  size = (gsize) data->n_samples * data->n_views * data->height * data->width *
+      data->channels;
+  images = g_memdup2 (data->images, size);
+  labels = g_memdup2 (data->labels, data->n_samples);
+  view_labels = g_memdup2 (
+      data->view_labels, (gsize) data->n_samples * data->n_views);
+  ddnn_dataset_drift (images, data->n_samples, data->n_views, data->height,
+      data->width, data->channels, drift, first, seed);
+  source = g_strdup_printf ("FMV-6 (seed %u), test split drifting (%s) "
+                            "from sample %u",
+      seed, name, first);
+  if (!ddnn_dataset_write (path, data->n_samples, data->n_views, data->height,
+          data->width, data->channels, images, labels, view_labels,
+          (const gchar *const *) data->class_names, source, error))
+    return FALSE;
+  g_print ("test split drifting (%s) from sample %u of %u\n", name, first,
+      data->n_samples);
+  return TRUE;
+}
+
 int
 cmd_dataset_fmv (int argc, char **argv)
 {
-  gchar *out = NULL, *mnist = NULL, *video = NULL;
-  gint seed = 1, limit = 0;
+  gchar *out = NULL, *mnist = NULL, *video = NULL, *drift_name = NULL;
+  gint seed = 1, limit = 0, drift_start = -1;
+  DdnnDrift drift = DDNN_DRIFT_NONE;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
         "Folder to write train.safetensors and test.safetensors into", "DIR" },
@@ -121,6 +158,15 @@ cmd_dataset_fmv (int argc, char **argv)
         "Also record the test split as one lossless video per camera "
         "(Matroska, raw GRAY8; frame k is sample k) plus labels.csv",
         "DIR" },
+    { "drift", 0, 0, G_OPTION_ARG_STRING, &drift_name,
+        "Make the test split a stream whose conditions change part-way: "
+        "noise (rising on every camera), contrast (one camera's collapsing) "
+        "or occlusion (bands growing)",
+        "KIND" },
+    { "drift-start", 0, 0, G_OPTION_ARG_INT, &drift_start,
+        "The sample the drift starts at (default: a third of the way in); "
+        "it is at its worst at the last sample",
+        "K" },
     { NULL }
   };
   GError *error = NULL;
@@ -142,6 +188,10 @@ cmd_dataset_fmv (int argc, char **argv)
     g_printerr ("ddnn dataset fmv: needs --out DIR (and a --limit >= 0)\n");
     goto out;
   }
+  if (drift_name && !ddnn_drift_parse (drift_name, &drift, &error)) {
+    ddnn_cli_fail (error);
+    goto out;
+  }
   status = 1;
   if (!ddnn_fmv_build (mnist ? mnist : DDNN_FASHION_MNIST_DIR, out, seed, limit,
           print_progress, NULL, &error)) {
@@ -151,6 +201,12 @@ cmd_dataset_fmv (int argc, char **argv)
   g_print ("wrote %s/train.safetensors and %s/test.safetensors (seed %d) in "
            "%.1f s\n",
       out, out, seed, (g_get_monotonic_time () - t0) / 1e6);
+  if (drift != DDNN_DRIFT_NONE &&
+      !drift_test_split (
+          out, drift, drift_name, drift_start, (guint32) seed, &error)) {
+    ddnn_cli_fail (error);
+    goto out;
+  }
   if (video && !write_videos (out, video, &error)) {
     ddnn_cli_fail (error);
     goto out;
@@ -160,6 +216,7 @@ out:
   g_free (out);
   g_free (mnist);
   g_free (video);
+  g_free (drift_name);
   return status;
 }
 

@@ -173,9 +173,9 @@ int
 cmd_eval (int argc, char **argv)
 {
   gchar *model_path = NULL, *data_dir = NULL, *fail_list = NULL;
-  gchar *out_dir = NULL, *split = NULL;
-  gdouble threshold = -1.0, edge_threshold = -1.0;
-  gint limit = 0, views_k = 0, skip = 0;
+  gchar *out_dir = NULL, *split = NULL, *adaptive = NULL, *adaptive_svg = NULL;
+  gdouble threshold = -1.0, edge_threshold = -1.0, audit_rate = 0.02;
+  gint limit = 0, views_k = 0, skip = 0, window = 1000;
   gboolean json = FALSE, sweep = FALSE, faults = FALSE, scaling = FALSE;
   gboolean remap = FALSE;
   GOptionEntry entries[] = { { "model", 'm', 0, G_OPTION_ARG_FILENAME,
@@ -210,6 +210,19 @@ cmd_eval (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
         "Folder for sweep.csv and sweep.svg (default .)", "DIR" },
     { "remap", 0, 0, G_OPTION_ARG_NONE, &remap, DDNN_CLI_REMAP_HELP, NULL },
+    { "adaptive", 0, 0, G_OPTION_ARG_STRING, &adaptive,
+        "Also replay the adaptive local exit with this target over the "
+        "samples in order: accuracy=POINTS (the largest drop below the next "
+        "tier's answers), offload=FRACTION or bytes=BYTES (per sample)",
+        "TARGET" },
+    { "audit-rate", 0, 0, G_OPTION_ARG_DOUBLE, &audit_rate,
+        "--adaptive: the share of local exits also sent on for feedback "
+        "(default 0.02)",
+        "R" },
+    { "window", 0, 0, G_OPTION_ARG_INT, &window,
+        "--adaptive: samples per window of the table (default 1000)", "N" },
+    { "adaptive-svg", 0, 0, G_OPTION_ARG_FILENAME, &adaptive_svg,
+        "--adaptive: write the windows' figure to this SVG file", "FILE" },
     { NULL } };
   g_autoptr (DdnnModel) model = NULL;
   g_autoptr (DdnnDataset) data = NULL;
@@ -435,6 +448,29 @@ cmd_eval (int argc, char **argv)
     }
   }
 
+  if (adaptive) {
+    DdnnAdaptiveParams params;
+
+    ddnn_adaptive_params_init (&params);
+    params.audit_rate = audit_rate;
+    if (window < 1 || audit_rate < 0 || audit_rate > 0.5) {
+      g_printerr ("ddnn eval: --window is at least 1, --audit-rate from 0 to "
+                  "0.5\n");
+      status = 2;
+      goto out;
+    }
+    if (!ddnn_adaptive_parse_target (adaptive,
+            (double) __builtin_popcountll (alive) *
+                ddnn_model_device_bytes (model, TRUE),
+            &params, &error) ||
+        !ddnn_eval_adaptive (model, data, skip, n, stats.results, threshold,
+            edge_threshold, &params, (guint) window, json, adaptive_svg,
+            &error)) {
+      ddnn_cli_fail (error);
+      goto out;
+    }
+  }
+
   if (faults || scaling) {
     guint r;
 
@@ -473,5 +509,7 @@ out:
   g_free (fail_list);
   g_free (out_dir);
   g_free (split);
+  g_free (adaptive);
+  g_free (adaptive_svg);
   return status;
 }
