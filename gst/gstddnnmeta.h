@@ -17,6 +17,9 @@ G_BEGIN_DECLS
  * @GST_DDNN_EXIT_NEXT: the sample goes on to the next tier
  * @GST_DDNN_EXIT_DEGRADED: the next tier could not answer in time, so this
  *   tier gave its own best answer
+ * @GST_DDNN_EXIT_AUDIT: answered locally already; sent on only so that the
+ *   next tier's answer teaches an adaptive exit (the next tier answers it
+ *   back upstream, flagged audit, and publishes nothing)
  */
 typedef enum
 {
@@ -24,6 +27,7 @@ typedef enum
   GST_DDNN_EXIT_LOCAL,
   GST_DDNN_EXIT_NEXT,
   GST_DDNN_EXIT_DEGRADED,
+  GST_DDNN_EXIT_AUDIT,
 } GstDdnnExitDecision;
 
 typedef struct _GstDdnnMeta GstDdnnMeta;

@@ -200,7 +200,25 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
   exits = ddnn_model_exits (self->model, tier, threshold, meta->entropy);
-  meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
+  if (meta->exit == GST_DDNN_EXIT_AUDIT) {
+    /* answered below already: the answer only goes back up, to teach the
+     * exit that sent it, and the copy ends here (an edge that would not
+     * answer it passes it on, still an audit) */
+    if (exits) {
+      GstStructure *answer = gst_ddnn_result_new (meta,
+          ddnn_model_get_class_name (self->model, self->result.class_index),
+          self->site_used, -1);
+
+      gst_structure_set_name (answer, GST_DDNN_ANSWER_EVENT);
+      gst_structure_set (answer, "audit", G_TYPE_BOOLEAN, TRUE, NULL);
+      gst_pad_push_event (self->sinkpad,
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, answer));
+      gst_buffer_unref (buffer);
+      return GST_FLOW_OK;
+    }
+  } else {
+    meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
+  }
   if (exits)
     gst_ddnn_post_result (GST_ELEMENT (self),
         gst_ddnn_answer_pad (self->sinkpad, &self->answers_up), buffer, meta,

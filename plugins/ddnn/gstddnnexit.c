@@ -38,6 +38,7 @@
 #include "config.h"
 #endif
 
+#include "gstddnnadaptive.h"
 #include "gstddnnelement.h"
 #include "gstddnnexit.h"
 
@@ -70,6 +71,10 @@ enum
   PROP_SITE,
   PROP_REJECTED,
   PROP_FEATURES_TIMEOUT,
+  PROP_MAX_ACCURACY_DROP,
+  PROP_MAX_OFFLOAD,
+  PROP_AUDIT_RATE,
+  PROP_ADAPTIVE,
 };
 
 #define DEFAULT_FEATURES_TIMEOUT GST_SECOND
@@ -107,6 +112,9 @@ struct _GstDdnnExit
   DdnnModel *model;
   guint64 exited, went_on, rejected, requested;
   guint64 features_timeout;
+  gdouble max_drop, max_offload, audit_rate;
+  /* the adaptive threshold, from READY to PAUSED when a target is set */
+  GstDdnnAdapt *adapt;
 
   /* features on demand, under lock: samples waiting for features, and
    * those whose features all came (to be sent on, under the stream lock) */
@@ -182,6 +190,8 @@ finish_awaiting (GstDdnnExit *self, Awaiting *a)
         " in time: answered here, degraded",
         meta->sample);
     meta->exit = GST_DDNN_EXIT_DEGRADED;
+    if (self->adapt)
+      gst_ddnn_adapt_lost (self->adapt, meta->sample);
     gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), buffer, meta,
         gst_ddnn_model_label (self->model, meta), self->site_used,
         self->results);
@@ -341,7 +351,7 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstFlowReturn ret;
   gdouble threshold;
   guint64 timeout;
-  gboolean exits;
+  gboolean exits, audit = FALSE;
 
   buffer = gst_buffer_make_writable (buffer);
   if (!meta && !self->frames) {
@@ -368,8 +378,15 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   threshold = self->threshold;
   timeout = self->features_timeout;
   GST_OBJECT_UNLOCK (self);
-  exits = ddnn_model_exits (
-      self->model, DDNN_TIER_DEVICE, threshold, meta->entropy);
+  if (self->adapt) {
+    DdnnDecision d = gst_ddnn_adapt_decide (self->adapt, meta);
+
+    exits = d != DDNN_DECIDE_NEXT;
+    audit = d == DDNN_DECIDE_EXIT_AUDIT;
+  } else {
+    exits = ddnn_model_exits (
+        self->model, DDNN_TIER_DEVICE, threshold, meta->entropy);
+  }
   meta->exit = exits ? GST_DDNN_EXIT_LOCAL : GST_DDNN_EXIT_NEXT;
   out = exits ? self->exitpad : self->nextpad;
 
@@ -380,6 +397,19 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     self->exited++;
   } else {
     self->went_on++;
+  }
+  if (audit) {
+    /* answered here; a copy goes on so that the next tier's answer teaches
+     * the threshold (one without features cannot be checked) */
+    if (meta->features) {
+      GstBuffer *copy = gst_buffer_copy (buffer);
+
+      gst_buffer_get_ddnn_meta (copy)->exit = GST_DDNN_EXIT_AUDIT;
+      gst_flow_combiner_update_pad_flow (
+          self->combiner, self->nextpad, gst_pad_push (self->nextpad, copy));
+    } else {
+      gst_ddnn_adapt_lost (self->adapt, meta->sample);
+    }
   }
 
   if (!exits && !meta->features && meta->view_mask) {
@@ -420,6 +450,37 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   return ret;
 }
 
+/* Answers coming back up from the next tier teach the adaptive threshold;
+ * an audit's goes no further (it was answered here), nor does any answer
+ * when nothing upstream takes answers back. */
+static gboolean
+gst_ddnn_exit_next_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstDdnnExit *self = GST_DDNN_EXIT (parent);
+  const GstStructure *answer;
+
+  if (self->adapt && (answer = gst_ddnn_answer_event_get_result (event)) &&
+      (gst_ddnn_adapt_answer (self->adapt, answer) || !answer_pad (self))) {
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return gst_pad_event_default (pad, parent, event);
+}
+
+/* With an adaptive threshold, this exit takes the next tier's answers. */
+static gboolean
+gst_ddnn_exit_next_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  GstDdnnExit *self = GST_DDNN_EXIT (parent);
+  const GstStructure *s;
+
+  if (self->adapt && GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM &&
+      (s = gst_query_get_structure (query)) &&
+      gst_structure_has_name (s, GST_DDNN_ANSWERS_QUERY))
+    return TRUE;
+  return gst_pad_query_default (pad, parent, query);
+}
+
 static gboolean
 gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
@@ -453,6 +514,10 @@ gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
     }
     g_mutex_unlock (&self->lock);
     expire_awaiting (self, TRUE);
+    if (self->adapt)
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (
+              GST_OBJECT (self), gst_ddnn_adapt_stats (self->adapt)));
   }
   if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
     GstCaps *caps;
@@ -557,6 +622,35 @@ gst_ddnn_exit_stop (GstDdnnExit *self)
   g_mutex_unlock (&self->lock);
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
+  g_clear_pointer (&self->adapt, gst_ddnn_adapt_free);
+}
+
+/* An adaptive threshold when a target is set, starting from @threshold. */
+static gboolean
+start_adaptive (GstDdnnExit *self, gdouble threshold)
+{
+  DdnnAdaptiveParams params;
+  gdouble max_drop, max_offload;
+
+  ddnn_adaptive_params_init (&params);
+  GST_OBJECT_LOCK (self);
+  max_drop = self->max_drop;
+  max_offload = self->max_offload;
+  params.audit_rate = self->audit_rate;
+  GST_OBJECT_UNLOCK (self);
+  if (max_drop < 0 && max_offload < 0)
+    return TRUE;
+  if (max_drop >= 0 && max_offload >= 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Two targets"),
+        ("set max-accuracy-drop or max-offload, not both"));
+    return FALSE;
+  }
+  params.kind = max_drop >= 0 ? DDNN_TARGET_ACCURACY : DDNN_TARGET_OFFLOAD;
+  params.value = max_drop >= 0 ? max_drop : max_offload;
+  params.initial_threshold = ddnn_model_resolve_threshold (
+      self->model, DDNN_TIER_DEVICE, threshold);
+  self->adapt = gst_ddnn_adapt_new (GST_ELEMENT (self), &params);
+  return TRUE;
 }
 
 static gboolean
@@ -593,10 +687,10 @@ gst_ddnn_exit_start (GstDdnnExit *self)
             GST_ELEMENT (self), results)))
     return FALSE;
   /* the model is optional with a threshold given: it names the classes */
-  if (!path)
-    return TRUE;
-  self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path);
-  return self->model != NULL;
+  if (path &&
+      !(self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path)))
+    return FALSE;
+  return start_adaptive (self, threshold);
 }
 
 static GstStateChangeReturn
@@ -637,6 +731,15 @@ gst_ddnn_exit_set_property (
     case PROP_FEATURES_TIMEOUT:
       self->features_timeout = g_value_get_uint64 (value);
       break;
+    case PROP_MAX_ACCURACY_DROP:
+      self->max_drop = g_value_get_double (value);
+      break;
+    case PROP_MAX_OFFLOAD:
+      self->max_offload = g_value_get_double (value);
+      break;
+    case PROP_AUDIT_RATE:
+      self->audit_rate = g_value_get_double (value);
+      break;
     case PROP_MODEL:
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
@@ -674,6 +777,19 @@ gst_ddnn_exit_get_property (
       break;
     case PROP_FEATURES_TIMEOUT:
       g_value_set_uint64 (value, self->features_timeout);
+      break;
+    case PROP_MAX_ACCURACY_DROP:
+      g_value_set_double (value, self->max_drop);
+      break;
+    case PROP_MAX_OFFLOAD:
+      g_value_set_double (value, self->max_offload);
+      break;
+    case PROP_AUDIT_RATE:
+      g_value_set_double (value, self->audit_rate);
+      break;
+    case PROP_ADAPTIVE:
+      g_value_take_boxed (
+          value, self->adapt ? gst_ddnn_adapt_stats (self->adapt) : NULL);
       break;
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
@@ -795,6 +911,64 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_PLAYING));
 
+  /**
+   * GstDdnnExit:max-accuracy-drop:
+   *
+   * An adaptive threshold instead of a fixed one: the largest share of
+   * samples, in points, whose local answer may differ from what the next
+   * tier would answer.  The threshold follows from the next tier's answers
+   * to the samples sent on, and to audits (#GstDdnnExit:audit-rate); see
+   * lib/ddnn-adaptive.h.  -1 (the default): off, the fixed threshold.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_ACCURACY_DROP,
+      g_param_spec_double ("max-accuracy-drop", "Max accuracy drop",
+          "Adaptive threshold: points of answers that may differ from the "
+          "next tier's (-1: off)",
+          -1, 100, -1,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnExit:max-offload:
+   *
+   * An adaptive threshold that sends on at most this fraction of the
+   * samples, audits included.  -1 (the default): off.
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_OFFLOAD,
+      g_param_spec_double ("max-offload", "Max offload",
+          "Adaptive threshold: the largest fraction of samples sent on "
+          "(-1: off)",
+          -1, 1, -1,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnExit:audit-rate:
+   *
+   * With a target: the share of local exits also sent on, as audits, so
+   * that the local exit's accuracy is estimated without bias.  An audited
+   * sample is still answered here at once; the next tier answers the copy
+   * back, flagged audit, and publishes nothing.  Audits count toward the
+   * offload target.
+   */
+  g_object_class_install_property (gobject_class, PROP_AUDIT_RATE,
+      g_param_spec_double ("audit-rate", "Audit rate",
+          "With a target: the share of local exits also sent on for feedback",
+          0, 0.5, 0.02,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  /**
+   * GstDdnnExit:adaptive:
+   *
+   * With a target, its figures (also posted as a `ddnn-adaptive` element
+   * message every 500 samples and at EOS): threshold, estimate (accuracy
+   * drop in points, or the fraction sent on) with a 95 % interval (low,
+   * high), samples, exited, sent-on, audits, feedback and lost (samples
+   * sent on whose answer never came).  NULL without a target.
+   */
+  g_object_class_install_property (gobject_class, PROP_ADAPTIVE,
+      g_param_spec_boxed ("adaptive", "Adaptive",
+          "The adaptive threshold's figures (NULL without a target)",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &exit_template);
   gst_element_class_add_static_pad_template (element_class, &next_template);
@@ -817,6 +991,8 @@ gst_ddnn_exit_init (GstDdnnExit *self)
 {
   self->threshold = DEFAULT_THRESHOLD;
   self->features_timeout = DEFAULT_FEATURES_TIMEOUT;
+  self->max_drop = self->max_offload = -1;
+  self->audit_rate = 0.02;
   g_mutex_init (&self->lock);
   g_queue_init (&self->ready);
   g_cond_init (&self->cond);
@@ -832,6 +1008,10 @@ gst_ddnn_exit_init (GstDdnnExit *self)
   GST_PAD_SET_PROXY_CAPS (self->exitpad);
   gst_element_add_pad (GST_ELEMENT (self), self->exitpad);
   self->nextpad = gst_pad_new_from_static_template (&next_template, "next");
+  gst_pad_set_event_function (
+      self->nextpad, GST_DEBUG_FUNCPTR (gst_ddnn_exit_next_event));
+  gst_pad_set_query_function (
+      self->nextpad, GST_DEBUG_FUNCPTR (gst_ddnn_exit_next_query));
   GST_PAD_SET_PROXY_CAPS (self->nextpad);
   gst_element_add_pad (GST_ELEMENT (self), self->nextpad);
 

@@ -1281,6 +1281,15 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
     gst_clear_buffer (&parsed);
     return GST_FLOW_ERROR;
   }
+  if (meta->exit == GST_DDNN_EXIT_AUDIT) {
+    /* an adaptive exit's audit copy: the link carries no audit flag, and
+     * the far tier would answer it as a sample of its own; it stays here
+     * (the exit counts its feedback as lost) */
+    GST_LOG_OBJECT (
+        self, "audit of sample %" G_GUINT64_FORMAT " not sent", meta->sample);
+    gst_clear_buffer (&parsed);
+    return GST_FLOW_OK;
+  }
   GST_OBJECT_LOCK (self);
   on_demand = self->on_demand && meta->features;
   GST_OBJECT_UNLOCK (self);

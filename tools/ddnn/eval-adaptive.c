@@ -3,6 +3,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ddnn-cli.h"
 
+/* the decisions' names below are indexed by them */
+G_STATIC_ASSERT (DDNN_DECIDE_EXIT == 0 && DDNN_DECIDE_EXIT_AUDIT == 1 &&
+    DDNN_DECIDE_NEXT == 2);
+
 typedef struct
 {
   guint n, right_adaptive, right_fixed, right_upper, sent_adaptive, sent_fixed,
@@ -82,8 +86,10 @@ gboolean
 ddnn_eval_adaptive (DdnnModel *model, const DdnnDataset *data, guint first,
     guint n, DdnnSampleResult *results, double threshold, double edge_threshold,
     const DdnnAdaptiveParams *params, guint window_size, gboolean json,
-    const gchar *svg_path, GError **error)
+    const gchar *svg_path, const gchar *decisions_path, GError **error)
 {
+  static const gchar *names[] = { "exit", "audit", "next" };
+  g_autoptr (GString) decisions = g_string_new ("sample,decision,threshold\n");
   g_autoptr (DdnnAdaptive) adaptive = NULL;
   DdnnAdaptiveParams p = *params;
   guint n_windows = (n + window_size - 1) / window_size, k, i;
@@ -123,7 +129,13 @@ ddnn_eval_adaptive (DdnnModel *model, const DdnnDataset *data, guint first,
     x->sent_adaptive += d != DDNN_DECIDE_EXIT;
     x->audits += d == DDNN_DECIDE_EXIT_AUDIT;
     x->threshold = ddnn_adaptive_get_threshold (adaptive);
+    if (decisions_path)
+      g_string_append_printf (
+          decisions, "%u,%s,%.6f\n", first + k, names[d], x->threshold);
   }
+  if (decisions_path &&
+      !g_file_set_contents (decisions_path, decisions->str, -1, error))
+    return FALSE;
   ddnn_adaptive_get_stats (adaptive, &stats);
 
   if (!json)

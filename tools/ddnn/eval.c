@@ -174,6 +174,7 @@ cmd_eval (int argc, char **argv)
 {
   gchar *model_path = NULL, *data_dir = NULL, *fail_list = NULL;
   gchar *out_dir = NULL, *split = NULL, *adaptive = NULL, *adaptive_svg = NULL;
+  gchar *decisions = NULL;
   gdouble threshold = -1.0, edge_threshold = -1.0, audit_rate = 0.02;
   gint limit = 0, views_k = 0, skip = 0, window = 1000;
   gboolean json = FALSE, sweep = FALSE, faults = FALSE, scaling = FALSE;
@@ -223,6 +224,10 @@ cmd_eval (int argc, char **argv)
         "--adaptive: samples per window of the table (default 1000)", "N" },
     { "adaptive-svg", 0, 0, G_OPTION_ARG_FILENAME, &adaptive_svg,
         "--adaptive: write the windows' figure to this SVG file", "FILE" },
+    { "decisions", 0, 0, G_OPTION_ARG_FILENAME, &decisions,
+        "--adaptive: write each sample's decision (exit, audit or next) and "
+        "the threshold after it to this CSV file",
+        "FILE" },
     { NULL } };
   g_autoptr (DdnnModel) model = NULL;
   g_autoptr (DdnnDataset) data = NULL;
@@ -465,7 +470,7 @@ cmd_eval (int argc, char **argv)
             &params, &error) ||
         !ddnn_eval_adaptive (model, data, skip, n, stats.results, threshold,
             edge_threshold, &params, (guint) window, json, adaptive_svg,
-            &error)) {
+            decisions, &error)) {
       ddnn_cli_fail (error);
       goto out;
     }
@@ -511,5 +516,6 @@ out:
   g_free (split);
   g_free (adaptive);
   g_free (adaptive_svg);
+  g_free (decisions);
   return status;
 }
