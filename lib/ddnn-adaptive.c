@@ -18,6 +18,9 @@
  * rate of all feedback (pessimistic below the threshold, where the rate
  * is lower: a bin nobody audited is not trusted) */
 #define PRIOR_WEIGHT 1.0
+/* how much of the offload error over the window the next quantile
+ * makes up */
+#define OFFLOAD_GAIN 0.5
 
 typedef struct
 {
@@ -30,8 +33,10 @@ struct _DdnnAdaptive
   DdnnAdaptiveParams p;
   double threshold;
 
-  /* the last window samples' entropies, a ring */
+  /* the last window samples' entropies, and whether each was sent on, a
+   * ring */
   float *entropies;
+  gboolean *sent;
   guint n_entropies, next_entropy;
   /* the last feedback, a ring */
   Feedback *feedback;
@@ -99,7 +104,7 @@ ddnn_adaptive_new (const DdnnAdaptiveParams *params)
   /* an offload target needs no feedback, only the entropies of the last
    * samples: a shorter window follows a drift sooner */
   if (a->p.kind == DDNN_TARGET_OFFLOAD)
-    a->p.window = MAX (a->p.window / 4, 100);
+    a->p.window = MAX (a->p.window / 8, 100);
   a->p.update_every = MAX (a->p.update_every, 1);
   a->p.audit_rate = CLAMP (a->p.audit_rate, 0.0, 0.5);
   /* an accuracy target learns before it trusts the local exit: until the
@@ -109,6 +114,7 @@ ddnn_adaptive_new (const DdnnAdaptiveParams *params)
       ? 0.0
       : params->initial_threshold;
   a->entropies = g_new (float, a->p.window);
+  a->sent = g_new (gboolean, a->p.window);
   a->feedback_size = 4 * a->p.window;
   a->feedback = g_new (Feedback, a->feedback_size);
   a->stats.estimate = a->stats.low = a->stats.high = NAN;
@@ -121,6 +127,7 @@ ddnn_adaptive_free (DdnnAdaptive *adaptive)
   if (!adaptive)
     return;
   g_free (adaptive->entropies);
+  g_free (adaptive->sent);
   g_free (adaptive->feedback);
   g_free (adaptive);
 }
@@ -240,17 +247,22 @@ update_accuracy (DdnnAdaptive *a, const float *sorted)
 static void
 update_offload (DdnnAdaptive *a, const float *sorted)
 {
-  guint n = a->n_entropies, on;
+  guint n = a->n_entropies, on, i, sent_n = 0;
   double rate = a->p.audit_rate, f = a->p.value, goal, sent;
 
-  /* sent = on + rate (1 - on): the fraction of non-audits sent on */
-  goal = rate >= 1 ? 0 : MAX (0.0, (f - rate) / (1 - rate));
+  /* what was sent on over the window, audits included: the estimate, and
+   * the error that corrects the next quantile (entropies drifting up or
+   * down move faster than a window's quantile follows) */
+  for (i = 0; i < n; i++)
+    sent_n += a->sent[i];
+  sent = (double) sent_n / n;
+  /* sent = on + rate (1 - on): the fraction of non-audits to send on */
+  goal = rate >= 1 ? 0 : (f - rate) / (1 - rate);
+  goal = CLAMP (goal + OFFLOAD_GAIN * (f - sent), 0.0, 1.0);
   on = (guint) floor (goal * n + 1e-9);
   a->threshold = on == 0 ? 1.0 + 1e-6
       : on >= n          ? 0.0
                          : 0.5 * ((double) sorted[n - on - 1] + sorted[n - on]);
-  sent = (double) on / n;
-  sent += rate * (1 - sent);
   a->stats.estimate = sent;
   a->stats.low = MAX (0.0, sent - 1.96 * sqrt (sent * (1 - sent) / n));
   a->stats.high = MIN (1.0, sent + 1.96 * sqrt (sent * (1 - sent) / n));
@@ -277,8 +289,10 @@ ddnn_adaptive_decide (DdnnAdaptive *a, guint64 sample, double entropy)
 {
   DdnnDecision d;
 
-  a->entropies[a->next_entropy] = (float) entropy;
-  a->next_entropy = (a->next_entropy + 1) % a->p.window;
+  guint at = a->next_entropy;
+
+  a->entropies[at] = (float) entropy;
+  a->next_entropy = (at + 1) % a->p.window;
   a->n_entropies = MIN (a->n_entropies + 1, a->p.window);
   a->stats.samples++;
 
@@ -294,6 +308,7 @@ ddnn_adaptive_decide (DdnnAdaptive *a, guint64 sample, double entropy)
     d = DDNN_DECIDE_EXIT;
     a->stats.exited++;
   }
+  a->sent[at] = d != DDNN_DECIDE_EXIT;
   if (++a->since_update >= a->p.update_every) {
     a->since_update = 0;
     update (a);

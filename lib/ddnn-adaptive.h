@@ -45,8 +45,9 @@ typedef struct
   double value;
   /* the fraction of local exits also sent on, as audits (0 to 0.5) */
   double audit_rate;
-  /* samples whose entropies the estimate covers (default 2000), and the
-   * feedback kept (default 4 x window) */
+  /* samples whose entropies the estimate covers (default 2000; an
+   * offload target keeps an eighth, to follow a drift sooner), and the
+   * feedback kept (4 x window) */
   guint window;
   /* samples between two threshold updates (default 50) */
   guint update_every;

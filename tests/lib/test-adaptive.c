@@ -1,8 +1,9 @@
 /* The adaptive exit controller, against figures worked out by hand:
- * - offload 0.3 over the 500 entropies k/500 puts the threshold between
- *   the 350th and 351st smallest (0.698 and 0.700): 0.699; with audits at
- *   0.1 the non-audits sent are (0.3 - 0.1) / 0.9 = 0.2222, 111 of 500,
- *   so it lies between 0.776 and 0.778: 0.777;
+ * - offload 0.3 over the 500 entropies k/500, after half went on at the
+ *   initial 0.5: the quantile aims at 0.3 + 0.5 (0.3 - 0.5) = 0.2, so the
+ *   threshold lies between the 400th and 401st smallest: 0.799; with
+ *   audits the non-audits' share is (0.3 - 0.1) / 0.9 before the same
+ *   correction; a steady stream then settles within 2 points of 0.3;
  * - an accuracy target of 1 point when the local answer disagrees exactly
  *   above entropy 0.5 (entropies uniform): the drop at T > 0.5 is T - 0.5,
  *   so the threshold lands below 0.51, and (bins below the threshold are
@@ -29,25 +30,47 @@ test_offload_quantile (void)
 {
   DdnnAdaptiveParams p;
   g_autoptr (DdnnAdaptive) a = NULL;
-  guint i;
+  DdnnAdaptiveStats s;
+  double sent, goal, t;
+  guint i, on;
 
   ddnn_adaptive_params_init (&p);
   p.kind = DDNN_TARGET_OFFLOAD;
   p.value = 0.3;
   p.audit_rate = 0.0;
-  p.window = 2000; /* an offload target keeps a quarter: 500 */
+  p.window = 4000; /* an offload target keeps an eighth: 500 */
   p.update_every = 500;
+  p.initial_threshold = 0.5;
   a = ddnn_adaptive_new (&p);
   for (i = 0; i < 500; i++)
     ddnn_adaptive_decide (a, i, shuffled (i, 500));
-  g_assert_cmpfloat_with_epsilon (ddnn_adaptive_get_threshold (a), 0.699, 1e-6);
+  /* at 0.5, half went on: the quantile aims at 0.3 + 0.5 (0.3 - 0.5) =
+   * 0.2, 100 of 500, between the 400th and 401st smallest entropies */
+  g_assert_cmpfloat_with_epsilon (ddnn_adaptive_get_threshold (a), 0.799, 1e-6);
+  ddnn_adaptive_get_stats (a, &s);
+  g_assert_cmpfloat_with_epsilon (s.estimate, 0.5, 1e-9);
   g_clear_pointer (&a, ddnn_adaptive_free);
 
+  /* with audits: of the non-audits, (0.3 - 0.1) / 0.9 go on, plus half
+   * the error over what went on, audits included */
   p.audit_rate = 0.1;
   a = ddnn_adaptive_new (&p);
   for (i = 0; i < 500; i++)
     ddnn_adaptive_decide (a, i, shuffled (i, 500));
-  g_assert_cmpfloat_with_epsilon (ddnn_adaptive_get_threshold (a), 0.777, 1e-6);
+  ddnn_adaptive_get_stats (a, &s);
+  sent = (double) (s.sent_on + s.audits) / 500;
+  g_assert_cmpuint (s.sent_on, ==, 250);
+  g_assert_cmpuint (s.audits, >, 0);
+  goal = (0.3 - 0.1) / 0.9 + 0.5 * (0.3 - sent);
+  on = (guint) floor (goal * 500 + 1e-9);
+  t = 0.5 * ((499.0 - on) / 500 + (500.0 - on) / 500);
+  g_assert_cmpfloat_with_epsilon (ddnn_adaptive_get_threshold (a), t, 1e-6);
+
+  /* a steady stream settles on the target: 20 000 more samples */
+  for (i = 500; i < 20500; i++)
+    ddnn_adaptive_decide (a, i, shuffled (i, 500));
+  ddnn_adaptive_get_stats (a, &s);
+  g_assert_cmpfloat (fabs (s.estimate - 0.3), <, 0.02);
 }
 
 static void

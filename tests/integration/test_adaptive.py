@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""The adaptive exit, in the element and in the replay.
+
+1. The one-host pipeline (six recorded cameras, fmv6-binary) with ddnnexit
+   max-accuracy-drop=1.0 decides every one of 2000 samples as `ddnn eval
+   --adaptive accuracy=1.0` does on the same stream: the same samples
+   answered locally, the same audits, the same threshold at the end; every
+   sample is answered once (an audit is answered locally, and its copy's
+   answer only teaches the exit).
+2. The same with max-offload=0.3: the same decisions, and the share sent on
+   (audits included) within 5 points of 0.3.
+3. On drifting streams (`ddnn dataset fmv --drift`), replayed: with an
+   accuracy target of 1 point, no window of 1000 samples falls more than
+   1.5 points below the cloud-only accuracy; with offload=0.3 every
+   window sends 0.3 +- 0.05.
+
+usage: test_adaptive.py DDNN_TOOL SOURCE_DIR PLUGIN_DIR"""
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+from hosts import fail
+
+N = 2000
+
+
+def pipeline(plugins, model, video, results, target):
+    args = ["gst-launch-1.0", "-m", "ddnnaggregate", "name=f", f"model={model}", "!",
+            "ddnnexit", "name=x", f"model={model}", target, f"results={results}",
+            "x.exit", "!", "fakesink", "async=false",
+            "x.next", "!", "ddnncloud", f"model={model}", f"results={results}", "!",
+            "fakesink", "async=false"]
+    for v in range(6):
+        args += ["filesrc", f"location={video}/cam{v}.mkv", "!", "matroskademux", "!",
+                 "ddnndevice", f"model={model}", f"view={v}", "!", "f."]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=180,
+                         env=dict(os.environ, GST_PLUGIN_PATH=plugins))
+    if out.returncode != 0:
+        fail(f"the pipeline failed: {out.stdout[-1500:]} {out.stderr[-1500:]}")
+    last = re.findall(r"ddnn-adaptive, threshold=\(double\)([0-9.e-]+).*?"
+                      r"audits=\(guint64\)(\d+)", out.stdout)
+    if not last:
+        fail("no ddnn-adaptive message")
+    return float(last[-1][0]), int(last[-1][1])
+
+
+def replay(tool, model, data, target, decisions):
+    subprocess.run([tool, "eval", "--model", model, "--data", data, "--adaptive", target,
+                    "--decisions", decisions], check=True, stdout=subprocess.DEVNULL)
+    return {int(r["sample"]): r for r in csv.DictReader(open(decisions))}
+
+
+def same_decisions(tool, plugins, model, data, video, tmp, prop, target):
+    results = os.path.join(tmp, f"{prop}.jsonl")
+    threshold, audits = pipeline(plugins, model, video, results, prop)
+    tiers = {}
+    for line in open(results):
+        r = json.loads(line)
+        if r["sample"] in tiers:
+            fail(f"{prop}: sample {r['sample']} answered twice")
+        tiers[r["sample"]] = r["tier"]
+    if sorted(tiers) != list(range(N)):
+        fail(f"{prop}: {len(tiers)} samples answered, not {N}")
+    want = replay(tool, model, data, target, os.path.join(tmp, f"{prop}.csv"))
+    wrong = [s for s in range(N) if (tiers[s] == "device") != (want[s]["decision"] != "next")]
+    if wrong:
+        s = wrong[0]
+        fail(f"{prop}: {len(wrong)} samples decided otherwise than the replay, e.g. {s}: "
+             f"{tiers[s]} against {want[s]['decision']}")
+    replay_audits = sum(r["decision"] == "audit" for r in want.values())
+    if audits != replay_audits or abs(threshold - float(want[N - 1]["threshold"])) > 1e-5:
+        fail(f"{prop}: element {audits} audits, threshold {threshold}; replay "
+             f"{replay_audits}, {want[N - 1]['threshold']}")
+    sent = sum(r["decision"] != "exit" for r in want.values()) / N
+    print(f"ok: {prop}: all {N} decisions equal the replay's ({audits} audits, "
+          f"threshold {threshold:.3f} at the end, {100 * sent:.1f} % sent on)")
+    return sent
+
+
+def main():
+    tool, src, plugins = sys.argv[1:4]
+    model = os.path.join(src, "models", "fmv6-binary.safetensors")
+    with tempfile.TemporaryDirectory() as tmp:
+        data, video = os.path.join(tmp, "fmv"), os.path.join(tmp, "video")
+        subprocess.run([tool, "dataset", "fmv", "--out", data, "--seed", "1", "--limit", str(N),
+                        "--video", video], check=True, stdout=subprocess.DEVNULL)
+        same_decisions(tool, plugins, model, data, video, tmp, "max-accuracy-drop=1.0",
+                       "accuracy=1.0")
+        sent = same_decisions(tool, plugins, model, data, video, tmp, "max-offload=0.3",
+                              "offload=0.3")
+        if abs(sent - 0.3) > 0.05:
+            fail(f"max-offload=0.3 sent {100 * sent:.1f} % on")
+
+        for drift in ("noise", "contrast", "occlusion"):
+            folder = os.path.join(tmp, drift)
+            subprocess.run([tool, "dataset", "fmv", "--out", folder, "--seed", "3", "--limit",
+                            "4000", "--drift", drift, "--drift-start", "1000"], check=True,
+                           stdout=subprocess.DEVNULL)
+            runs = {}
+            for target in ("accuracy=1.0", "offload=0.3"):
+                out = subprocess.run([tool, "eval", "--model", model, "--data", folder, "--json",
+                                      "--adaptive", target, "--window", "1000"], check=True,
+                                     capture_output=True, text=True).stdout
+                runs[target] = json.loads(out.splitlines()[-1])
+            acc = runs["accuracy=1.0"]
+            if acc["worst_window_drop_adaptive"] > 1.5:
+                fail(f"{drift}: a window fell {acc['worst_window_drop_adaptive']} points below "
+                     f"the cloud alone with accuracy=1.0")
+            off = [w["adaptive_sent"] for w in runs["offload=0.3"]["windows"]]
+            if any(abs(f - 0.3) > 0.05 for f in off):
+                fail(f"{drift}: offload=0.3 sent {off} by window")
+            print(f"ok: {drift}: worst window {acc['worst_window_drop_adaptive']} points below "
+                  f"the cloud alone (fixed threshold: {acc['worst_window_drop_fixed']}); "
+                  f"offload=0.3 sent {min(off):.3f} to {max(off):.3f} by window")
+
+
+if __name__ == "__main__":
+    main()
