@@ -1283,10 +1283,18 @@ gst_ddnn_sink_render (GstBaseSink *sink, GstBuffer *buffer)
   }
   if (meta->exit == GST_DDNN_EXIT_AUDIT) {
     /* an adaptive exit's audit copy: the link carries no audit flag, and
-     * the far tier would answer it as a sample of its own; it stays here
-     * (the exit counts its feedback as lost) */
+     * the far tier would answer it as a sample of its own.  It stays here,
+     * and the exit hears at once that no answer will come (a degraded
+     * answer, flagged audit, that goes no further than the exit) */
+    GstStructure *none = gst_ddnn_result_new (meta, NULL, self->site_used, -1);
+
     GST_LOG_OBJECT (
         self, "audit of sample %" G_GUINT64_FORMAT " not sent", meta->sample);
+    gst_structure_set_name (none, GST_DDNN_ANSWER_EVENT);
+    gst_structure_set (none, "degraded", G_TYPE_BOOLEAN, TRUE, "audit",
+        G_TYPE_BOOLEAN, TRUE, NULL);
+    gst_pad_push_event (GST_BASE_SINK_PAD (self),
+        gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, none));
     gst_clear_buffer (&parsed);
     return GST_FLOW_OK;
   }

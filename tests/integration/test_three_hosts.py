@@ -19,6 +19,12 @@ pipelines/), ports chosen by the system, every process stopped by the test:
 7. Features on demand: the cameras send scores alone and features only when
    the edge asks; answers still equal the engine's, the scores and features
    sent per sample match the cost model within 5 %, at least 20x below raw.
+8. The edge's exit adaptive (accuracy=1.0) and the cloud killed and
+   restarted mid-run: every sample answered once, and every sample sent on
+   either taught the exit (the cloud's answer) or was counted lost (a
+   degraded answer, or an audit the link cannot carry): none is taken for
+   agreement.  (Its decisions are not compared with the replay's: over a
+   link the feedback comes some samples later than in `ddnn eval`.)
 
 usage: test_three_hosts.py DDNN_TOOL SOURCE_DIR BUILD_DIR"""
 import json
@@ -295,6 +301,25 @@ def main():
               f"(cost model {model / n:.1f}), {6144 * n / payload:.1f}x below raw; "
               f"{wire / n:.1f} B/sample on the wire with all framing "
               f"({100 * framing:.0f} % of it), {6144 * n / wire:.1f}x below raw")
+
+        # 8. an adaptive exit at the edge, the cloud killed and restarted
+        d = three_hosts(tmp, video, "adaptive", devices_args=("-r", "250", "-T", "8000"),
+                        edge_args=("-T", "400", "-G", "accuracy=1.0"), during=kill_cloud)
+        for where in ("edge", "devices"):
+            once_each(answers(f"{d}/{where}.jsonl"), n, f"adaptive, {where}")
+        figures = re.findall(r"ddnn-adaptive, (.*)", open(f"{d}/edge.log").read())
+        if not figures:
+            fail("adaptive: the edge posted no ddnn-adaptive message")
+        last = {k: float(v) for k, v in
+                re.findall(r"([a-z-]+)=\(g?u?int64\)(\d+)", figures[-1])}
+        # every sample sent on (audits too) was answered by the cloud, or
+        # counted lost (degraded while it was down): none taken for agreement
+        if last["lost"] == 0 or last["feedback"] + last["lost"] != last["sent-on"] + last["audits"]:
+            fail(f"adaptive: the cloud was down, yet {figures[-1]}")
+        degraded = sum(1 for r in answers(f"{d}/edge.jsonl").values() if r[0]["degraded"])
+        print(f"8. adaptive exit at the edge, cloud killed and restarted: {n} samples answered "
+              f"once each ({degraded} degraded); {int(last['lost'])} sent on without an "
+              f"answer counted lost, {int(last['feedback'])} answers learnt from")
 
 
 if __name__ == "__main__":
