@@ -115,7 +115,7 @@ ddnn_adaptive_new (const DdnnAdaptiveParams *params)
       : params->initial_threshold;
   a->entropies = g_new (float, a->p.window);
   a->sent = g_new (gboolean, a->p.window);
-  a->feedback_size = 4 * a->p.window;
+  a->feedback_size = 2 * a->p.window;
   a->feedback = g_new (Feedback, a->feedback_size);
   a->stats.estimate = a->stats.low = a->stats.high = NAN;
   return a;

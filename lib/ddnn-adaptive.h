@@ -47,7 +47,8 @@ typedef struct
   double audit_rate;
   /* samples whose entropies the estimate covers (default 2000; an
    * offload target keeps an eighth, to follow a drift sooner), and the
-   * feedback kept (4 x window) */
+   * feedback kept (2 x window: drifts that change how often the local
+   * answer is wrong at a given entropy are followed within it) */
   guint window;
   /* samples between two threshold updates (default 50) */
   guint update_every;
