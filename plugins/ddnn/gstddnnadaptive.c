@@ -155,3 +155,161 @@ gst_ddnn_adapt_lost (GstDdnnAdapt *adapt, guint64 sample)
   }
   g_mutex_unlock (&adapt->lock);
 }
+
+void
+gst_ddnn_adapt_settings_init (GstDdnnAdaptSettings *settings)
+{
+  settings->max_drop = settings->max_offload = -1;
+  settings->audit_rate = 0.02;
+}
+
+gboolean
+gst_ddnn_adapt_start (GstElement *element, const GstDdnnAdaptSettings *settings,
+    gdouble threshold, GstDdnnAdapt **adapt)
+{
+  DdnnAdaptiveParams params;
+  GstDdnnAdaptSettings s;
+
+  GST_OBJECT_LOCK (element);
+  s = *settings;
+  GST_OBJECT_UNLOCK (element);
+  *adapt = NULL;
+  if (s.max_drop < 0 && s.max_offload < 0)
+    return TRUE;
+  if (s.max_drop >= 0 && s.max_offload >= 0) {
+    GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("Two targets"),
+        ("set max-accuracy-drop or max-offload, not both"));
+    return FALSE;
+  }
+  ddnn_adaptive_params_init (&params);
+  params.audit_rate = s.audit_rate;
+  params.kind = s.max_drop >= 0 ? DDNN_TARGET_ACCURACY : DDNN_TARGET_OFFLOAD;
+  params.value = s.max_drop >= 0 ? s.max_drop : s.max_offload;
+  params.initial_threshold = threshold;
+  *adapt = gst_ddnn_adapt_new (element, &params);
+  return TRUE;
+}
+
+void
+gst_ddnn_adapt_send_audit (GstDdnnAdapt *adapt, GstBuffer *buffer, GstPad *next,
+    GstFlowCombiner *combiner)
+{
+  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
+  GstBuffer *copy;
+
+  if (!meta->features) {
+    gst_ddnn_adapt_lost (adapt, meta->sample);
+    return;
+  }
+  copy = gst_buffer_copy (buffer);
+  gst_buffer_get_ddnn_meta (copy)->exit = GST_DDNN_EXIT_AUDIT;
+  gst_flow_combiner_update_pad_flow (combiner, next, gst_pad_push (next, copy));
+}
+
+gboolean
+gst_ddnn_adapt_next_event (
+    GstDdnnAdapt *adapt, GstEvent *event, gboolean forward)
+{
+  const GstStructure *answer;
+
+  if (!adapt || !(answer = gst_ddnn_answer_event_get_result (event)))
+    return FALSE;
+  if (gst_ddnn_adapt_answer (adapt, answer) || !forward) {
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+gboolean
+gst_ddnn_adapt_next_query (GstDdnnAdapt *adapt, GstQuery *query)
+{
+  const GstStructure *s;
+
+  return adapt && GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM &&
+      (s = gst_query_get_structure (query)) &&
+      gst_structure_has_name (s, GST_DDNN_ANSWERS_QUERY);
+}
+
+void
+gst_ddnn_adapt_install_properties (
+    GObjectClass *klass, guint first, const gchar *what)
+{
+  /* (the blurbs are copied: no G_PARAM_STATIC_BLURB) */
+  g_autofree gchar *drop = g_strdup_printf (
+      "Adaptive %s exit: the largest share of answers, in points, that may "
+      "differ from the next tier's (-1: off, the fixed threshold)",
+      what);
+  g_autofree gchar *offload = g_strdup_printf (
+      "Adaptive %s exit: the largest fraction of samples sent on, audits "
+      "included (-1: off)",
+      what);
+
+  g_object_class_install_property (klass,
+      first + GST_DDNN_ADAPT_PROP_MAX_ACCURACY_DROP,
+      g_param_spec_double ("max-accuracy-drop", "Max accuracy drop", drop, -1,
+          100, -1,
+          G_PARAM_READWRITE | G_PARAM_STATIC_NAME | G_PARAM_STATIC_NICK |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass,
+      first + GST_DDNN_ADAPT_PROP_MAX_OFFLOAD,
+      g_param_spec_double ("max-offload", "Max offload", offload, -1, 1, -1,
+          G_PARAM_READWRITE | G_PARAM_STATIC_NAME | G_PARAM_STATIC_NICK |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass,
+      first + GST_DDNN_ADAPT_PROP_AUDIT_RATE,
+      g_param_spec_double ("audit-rate", "Audit rate",
+          "With a target: the share of exits also sent on, as audits, so "
+          "that the exit's accuracy is estimated without bias (still "
+          "answered here at once)",
+          0, 0.5, 0.02,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass, first + GST_DDNN_ADAPT_PROP_ADAPTIVE,
+      g_param_spec_boxed ("adaptive", "Adaptive",
+          "With a target, its figures (also a ddnn-adaptive message every "
+          "500 samples and at EOS): threshold, estimate, low, high, samples, "
+          "exited, sent-on, audits, feedback, lost; NULL without a target",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+}
+
+gboolean
+gst_ddnn_adapt_set_property (
+    GstDdnnAdaptSettings *settings, guint first, guint id, const GValue *value)
+{
+  switch ((gint) id - (gint) first) {
+    case GST_DDNN_ADAPT_PROP_MAX_ACCURACY_DROP:
+      settings->max_drop = g_value_get_double (value);
+      return TRUE;
+    case GST_DDNN_ADAPT_PROP_MAX_OFFLOAD:
+      settings->max_offload = g_value_get_double (value);
+      return TRUE;
+    case GST_DDNN_ADAPT_PROP_AUDIT_RATE:
+      settings->audit_rate = g_value_get_double (value);
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+gboolean
+gst_ddnn_adapt_get_property (const GstDdnnAdaptSettings *settings,
+    GstDdnnAdapt *adapt, guint first, guint id, GValue *value)
+{
+  switch ((gint) id - (gint) first) {
+    case GST_DDNN_ADAPT_PROP_MAX_ACCURACY_DROP:
+      g_value_set_double (value, settings->max_drop);
+      return TRUE;
+    case GST_DDNN_ADAPT_PROP_MAX_OFFLOAD:
+      g_value_set_double (value, settings->max_offload);
+      return TRUE;
+    case GST_DDNN_ADAPT_PROP_AUDIT_RATE:
+      g_value_set_double (value, settings->audit_rate);
+      return TRUE;
+    case GST_DDNN_ADAPT_PROP_ADAPTIVE:
+      g_value_take_boxed (value, adapt ? gst_ddnn_adapt_stats (adapt) : NULL);
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}

@@ -39,6 +39,7 @@
 #endif
 
 #include <gstddnnmodel.h>
+#include "gstddnnadaptive.h"
 #include "gstddnncloud.h"
 #include "gstddnnelement.h"
 
@@ -58,6 +59,8 @@ enum
   PROP_RESULTS,
   PROP_SITE,
   PROP_REJECTED,
+  /* then max-accuracy-drop, max-offload, audit-rate, adaptive (an edge's) */
+  PROP_ADAPT_FIRST,
 };
 
 #define DEFAULT_MODEL NULL
@@ -79,6 +82,7 @@ struct _GstDdnnCloud
   gchar *section_name;
   gdouble threshold;
   guint64 rejected;
+  GstDdnnAdaptSettings adapt_settings;
 
   /* from READY to PAUSED until PAUSED to READY */
   GstDdnnResultWriter *results;
@@ -89,6 +93,8 @@ struct _GstDdnnCloud
   DdnnSectionResult result;
   /* -1 until asked: whether answers go back upstream (a ddnnsrc there) */
   gint answers_up;
+  /* an edge's adaptive threshold (set and cleared under the object lock) */
+  GstDdnnAdapt *adapt;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
@@ -106,8 +112,11 @@ static gboolean
 gst_ddnn_cloud_start (GstDdnnCloud *self)
 {
   g_autofree gchar *path = NULL, *name = NULL, *results = NULL;
+  GstDdnnAdapt *adapt;
+  gdouble threshold;
 
   GST_OBJECT_LOCK (self);
+  threshold = self->threshold;
   path = g_strdup (self->model_path);
   name = g_strdup (self->section_name);
   results = g_strdup (self->results_path);
@@ -137,16 +146,37 @@ gst_ddnn_cloud_start (GstDdnnCloud *self)
         ("The model %s has no %s section", path, name), (NULL));
     return FALSE;
   }
+  if (!gst_ddnn_adapt_start (GST_ELEMENT (self), &self->adapt_settings,
+          ddnn_model_resolve_threshold (self->model, DDNN_TIER_EDGE, threshold),
+          &adapt))
+    return FALSE;
+  if (adapt && strcmp (name, "edge") != 0) {
+    gst_ddnn_adapt_free (adapt);
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("A target needs an exit: section=edge"),
+        ("the cloud answers every sample; give max-accuracy-drop or "
+         "max-offload to an edge (section=edge) or to ddnnexit"));
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  self->adapt = adapt;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
 static void
 gst_ddnn_cloud_stop (GstDdnnCloud *self)
 {
+  GstDdnnAdapt *adapt;
+
   ddnn_section_result_clear (&self->result);
   self->section = NULL;
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
+  GST_OBJECT_LOCK (self);
+  adapt = g_steal_pointer (&self->adapt);
+  GST_OBJECT_UNLOCK (self);
+  gst_ddnn_adapt_free (adapt);
 }
 
 static GstFlowReturn
@@ -157,7 +187,7 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GstDdnnMeta *meta;
   GError *error = NULL;
   gdouble threshold;
-  gboolean exits;
+  gboolean exits, audit = FALSE;
 
   buffer = gst_buffer_make_writable (buffer);
   meta = gst_ddnn_element_take_meta (
@@ -199,7 +229,14 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GST_OBJECT_LOCK (self);
   threshold = self->threshold;
   GST_OBJECT_UNLOCK (self);
-  exits = ddnn_model_exits (self->model, tier, threshold, meta->entropy);
+  if (self->adapt && meta->exit != GST_DDNN_EXIT_AUDIT) {
+    DdnnDecision d = gst_ddnn_adapt_decide (self->adapt, meta);
+
+    exits = d != DDNN_DECIDE_NEXT;
+    audit = d == DDNN_DECIDE_EXIT_AUDIT;
+  } else {
+    exits = ddnn_model_exits (self->model, tier, threshold, meta->entropy);
+  }
   if (meta->exit == GST_DDNN_EXIT_AUDIT) {
     /* answered below already: the answer only goes back up, to teach the
      * exit that sent it, and the copy ends here (an edge that would not
@@ -228,8 +265,9 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   /* the payload follows the meta */
   if (!gst_ddnn_buffer_set_frame (buffer, meta,
           ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8,
-          /* an answer needs no features; a sample going on does */ !exits,
-          &error)) {
+          /* an answer needs no features; a sample going on (or an audit's
+           * copy) does */
+          !exits || audit, &error)) {
     GST_ELEMENT_ERROR (self, STREAM, ENCODE, ("Cannot write the frame"),
         ("%s", error->message));
     g_error_free (error);
@@ -237,10 +275,48 @@ gst_ddnn_cloud_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     return GST_FLOW_ERROR;
   }
 
+  /* an audited edge answer: a copy goes on, to teach the threshold */
+  if (audit)
+    gst_ddnn_adapt_send_audit (
+        self->adapt, buffer, self->nextpad, self->combiner);
   return exits ? gst_ddnn_push_routed (
                      self->combiner, self->srcpad, self->nextpad, buffer)
                : gst_ddnn_push_routed (
                      self->combiner, self->nextpad, self->srcpad, buffer);
+}
+
+/* At EOS an adaptive edge posts its figures, as ddnnexit does. */
+static gboolean
+gst_ddnn_cloud_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (parent);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->adapt)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (
+            GST_OBJECT (self), gst_ddnn_adapt_stats (self->adapt)));
+  return gst_pad_event_default (pad, parent, event);
+}
+
+/* An adaptive edge learns from the cloud's answers coming back up. */
+static gboolean
+gst_ddnn_cloud_next_event (GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (parent);
+
+  if (gst_ddnn_adapt_next_event (self->adapt, event,
+          gst_ddnn_answer_pad (self->sinkpad, &self->answers_up) != NULL))
+    return TRUE;
+  return gst_pad_event_default (pad, parent, event);
+}
+
+static gboolean
+gst_ddnn_cloud_next_query (GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  GstDdnnCloud *self = GST_DDNN_CLOUD (parent);
+
+  return gst_ddnn_adapt_next_query (self->adapt, query) ||
+      gst_pad_query_default (pad, parent, query);
 }
 
 static GstStateChangeReturn
@@ -294,7 +370,9 @@ gst_ddnn_cloud_set_property (
       self->threshold = g_value_get_double (value);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!gst_ddnn_adapt_set_property (
+              &self->adapt_settings, PROP_ADAPT_FIRST, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -327,7 +405,9 @@ gst_ddnn_cloud_get_property (
       g_value_set_uint64 (value, self->rejected);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!gst_ddnn_adapt_get_property (&self->adapt_settings, self->adapt,
+              PROP_ADAPT_FIRST, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -427,6 +507,10 @@ gst_ddnn_cloud_class_init (GstDdnnCloudClass *klass)
           "Malformed frames dropped (each with a warning giving the reason)", 0,
           G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+  /* max-accuracy-drop, max-offload, audit-rate and adaptive: an edge's
+   * adaptive threshold (section=edge only; see lib/ddnn-adaptive.h) */
+  gst_ddnn_adapt_install_properties (gobject_class, PROP_ADAPT_FIRST, "edge");
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_add_static_pad_template (element_class, &next_template);
@@ -452,6 +536,8 @@ gst_ddnn_cloud_init (GstDdnnCloud *self)
   self->threshold = DEFAULT_THRESHOLD;
 
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
+  gst_pad_set_event_function (
+      self->sinkpad, GST_DEBUG_FUNCPTR (gst_ddnn_cloud_sink_event));
   gst_pad_set_chain_function (
       self->sinkpad, GST_DEBUG_FUNCPTR (gst_ddnn_cloud_chain));
   GST_PAD_SET_PROXY_CAPS (self->sinkpad);
@@ -460,7 +546,12 @@ gst_ddnn_cloud_init (GstDdnnCloud *self)
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   GST_PAD_SET_PROXY_CAPS (self->srcpad);
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  gst_ddnn_adapt_settings_init (&self->adapt_settings);
   self->nextpad = gst_pad_new_from_static_template (&next_template, "next");
+  gst_pad_set_event_function (
+      self->nextpad, GST_DEBUG_FUNCPTR (gst_ddnn_cloud_next_event));
+  gst_pad_set_query_function (
+      self->nextpad, GST_DEBUG_FUNCPTR (gst_ddnn_cloud_next_query));
   GST_PAD_SET_PROXY_CAPS (self->nextpad);
   gst_element_add_pad (GST_ELEMENT (self), self->nextpad);
 

@@ -71,10 +71,8 @@ enum
   PROP_SITE,
   PROP_REJECTED,
   PROP_FEATURES_TIMEOUT,
-  PROP_MAX_ACCURACY_DROP,
-  PROP_MAX_OFFLOAD,
-  PROP_AUDIT_RATE,
-  PROP_ADAPTIVE,
+  /* then max-accuracy-drop, max-offload, audit-rate, adaptive */
+  PROP_ADAPT_FIRST,
 };
 
 #define DEFAULT_FEATURES_TIMEOUT GST_SECOND
@@ -112,8 +110,9 @@ struct _GstDdnnExit
   DdnnModel *model;
   guint64 exited, went_on, rejected, requested;
   guint64 features_timeout;
-  gdouble max_drop, max_offload, audit_rate;
-  /* the adaptive threshold, from READY to PAUSED when a target is set */
+  GstDdnnAdaptSettings adapt_settings;
+  /* the adaptive threshold, from READY to PAUSED when a target is set
+   * (set and cleared under the object lock) */
   GstDdnnAdapt *adapt;
 
   /* features on demand, under lock: samples waiting for features, and
@@ -398,19 +397,9 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   } else {
     self->went_on++;
   }
-  if (audit) {
-    /* answered here; a copy goes on so that the next tier's answer teaches
-     * the threshold (one without features cannot be checked) */
-    if (meta->features) {
-      GstBuffer *copy = gst_buffer_copy (buffer);
-
-      gst_buffer_get_ddnn_meta (copy)->exit = GST_DDNN_EXIT_AUDIT;
-      gst_flow_combiner_update_pad_flow (
-          self->combiner, self->nextpad, gst_pad_push (self->nextpad, copy));
-    } else {
-      gst_ddnn_adapt_lost (self->adapt, meta->sample);
-    }
-  }
+  if (audit)
+    gst_ddnn_adapt_send_audit (
+        self->adapt, buffer, self->nextpad, self->combiner);
 
   if (!exits && !meta->features && meta->view_mask) {
     /* the scores came alone: ask the cameras for this sample's features,
@@ -457,13 +446,9 @@ static gboolean
 gst_ddnn_exit_next_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstDdnnExit *self = GST_DDNN_EXIT (parent);
-  const GstStructure *answer;
 
-  if (self->adapt && (answer = gst_ddnn_answer_event_get_result (event)) &&
-      (gst_ddnn_adapt_answer (self->adapt, answer) || !answer_pad (self))) {
-    gst_event_unref (event);
+  if (gst_ddnn_adapt_next_event (self->adapt, event, answer_pad (self) != NULL))
     return TRUE;
-  }
   return gst_pad_event_default (pad, parent, event);
 }
 
@@ -472,13 +457,9 @@ static gboolean
 gst_ddnn_exit_next_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstDdnnExit *self = GST_DDNN_EXIT (parent);
-  const GstStructure *s;
 
-  if (self->adapt && GST_QUERY_TYPE (query) == GST_QUERY_CUSTOM &&
-      (s = gst_query_get_structure (query)) &&
-      gst_structure_has_name (s, GST_DDNN_ANSWERS_QUERY))
-    return TRUE;
-  return gst_pad_query_default (pad, parent, query);
+  return gst_ddnn_adapt_next_query (self->adapt, query) ||
+      gst_pad_query_default (pad, parent, query);
 }
 
 static gboolean
@@ -615,6 +596,8 @@ timer_stop (GstDdnnExit *self)
 static void
 gst_ddnn_exit_stop (GstDdnnExit *self)
 {
+  GstDdnnAdapt *adapt;
+
   timer_stop (self);
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->awaiting, g_hash_table_unref);
@@ -622,35 +605,10 @@ gst_ddnn_exit_stop (GstDdnnExit *self)
   g_mutex_unlock (&self->lock);
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
-  g_clear_pointer (&self->adapt, gst_ddnn_adapt_free);
-}
-
-/* An adaptive threshold when a target is set, starting from @threshold. */
-static gboolean
-start_adaptive (GstDdnnExit *self, gdouble threshold)
-{
-  DdnnAdaptiveParams params;
-  gdouble max_drop, max_offload;
-
-  ddnn_adaptive_params_init (&params);
   GST_OBJECT_LOCK (self);
-  max_drop = self->max_drop;
-  max_offload = self->max_offload;
-  params.audit_rate = self->audit_rate;
+  adapt = g_steal_pointer (&self->adapt);
   GST_OBJECT_UNLOCK (self);
-  if (max_drop < 0 && max_offload < 0)
-    return TRUE;
-  if (max_drop >= 0 && max_offload >= 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Two targets"),
-        ("set max-accuracy-drop or max-offload, not both"));
-    return FALSE;
-  }
-  params.kind = max_drop >= 0 ? DDNN_TARGET_ACCURACY : DDNN_TARGET_OFFLOAD;
-  params.value = max_drop >= 0 ? max_drop : max_offload;
-  params.initial_threshold = ddnn_model_resolve_threshold (
-      self->model, DDNN_TIER_DEVICE, threshold);
-  self->adapt = gst_ddnn_adapt_new (GST_ELEMENT (self), &params);
-  return TRUE;
+  gst_ddnn_adapt_free (adapt);
 }
 
 static gboolean
@@ -658,6 +616,7 @@ gst_ddnn_exit_start (GstDdnnExit *self)
 {
   g_autofree gchar *path = NULL;
   g_autofree gchar *results = NULL;
+  GstDdnnAdapt *adapt;
   gdouble threshold;
 
   GST_OBJECT_LOCK (self);
@@ -690,7 +649,15 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   if (path &&
       !(self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path)))
     return FALSE;
-  return start_adaptive (self, threshold);
+  if (!gst_ddnn_adapt_start (GST_ELEMENT (self), &self->adapt_settings,
+          ddnn_model_resolve_threshold (
+              self->model, DDNN_TIER_DEVICE, threshold),
+          &adapt))
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  self->adapt = adapt;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
 }
 
 static GstStateChangeReturn
@@ -731,15 +698,6 @@ gst_ddnn_exit_set_property (
     case PROP_FEATURES_TIMEOUT:
       self->features_timeout = g_value_get_uint64 (value);
       break;
-    case PROP_MAX_ACCURACY_DROP:
-      self->max_drop = g_value_get_double (value);
-      break;
-    case PROP_MAX_OFFLOAD:
-      self->max_offload = g_value_get_double (value);
-      break;
-    case PROP_AUDIT_RATE:
-      self->audit_rate = g_value_get_double (value);
-      break;
     case PROP_MODEL:
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
@@ -755,7 +713,9 @@ gst_ddnn_exit_set_property (
       self->site = g_value_dup_string (value);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!gst_ddnn_adapt_set_property (
+              &self->adapt_settings, PROP_ADAPT_FIRST, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -778,19 +738,6 @@ gst_ddnn_exit_get_property (
     case PROP_FEATURES_TIMEOUT:
       g_value_set_uint64 (value, self->features_timeout);
       break;
-    case PROP_MAX_ACCURACY_DROP:
-      g_value_set_double (value, self->max_drop);
-      break;
-    case PROP_MAX_OFFLOAD:
-      g_value_set_double (value, self->max_offload);
-      break;
-    case PROP_AUDIT_RATE:
-      g_value_set_double (value, self->audit_rate);
-      break;
-    case PROP_ADAPTIVE:
-      g_value_take_boxed (
-          value, self->adapt ? gst_ddnn_adapt_stats (self->adapt) : NULL);
-      break;
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
@@ -801,7 +748,9 @@ gst_ddnn_exit_get_property (
       g_value_set_string (value, self->site);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!gst_ddnn_adapt_get_property (&self->adapt_settings, self->adapt,
+              PROP_ADAPT_FIRST, prop_id, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -911,63 +860,9 @@ gst_ddnn_exit_class_init (GstDdnnExitClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_PLAYING));
 
-  /**
-   * GstDdnnExit:max-accuracy-drop:
-   *
-   * An adaptive threshold instead of a fixed one: the largest share of
-   * samples, in points, whose local answer may differ from what the next
-   * tier would answer.  The threshold follows from the next tier's answers
-   * to the samples sent on, and to audits (#GstDdnnExit:audit-rate); see
-   * lib/ddnn-adaptive.h.  -1 (the default): off, the fixed threshold.
-   */
-  g_object_class_install_property (gobject_class, PROP_MAX_ACCURACY_DROP,
-      g_param_spec_double ("max-accuracy-drop", "Max accuracy drop",
-          "Adaptive threshold: points of answers that may differ from the "
-          "next tier's (-1: off)",
-          -1, 100, -1,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-              GST_PARAM_MUTABLE_READY));
-  /**
-   * GstDdnnExit:max-offload:
-   *
-   * An adaptive threshold that sends on at most this fraction of the
-   * samples, audits included.  -1 (the default): off.
-   */
-  g_object_class_install_property (gobject_class, PROP_MAX_OFFLOAD,
-      g_param_spec_double ("max-offload", "Max offload",
-          "Adaptive threshold: the largest fraction of samples sent on "
-          "(-1: off)",
-          -1, 1, -1,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-              GST_PARAM_MUTABLE_READY));
-  /**
-   * GstDdnnExit:audit-rate:
-   *
-   * With a target: the share of local exits also sent on, as audits, so
-   * that the local exit's accuracy is estimated without bias.  An audited
-   * sample is still answered here at once; the next tier answers the copy
-   * back, flagged audit, and publishes nothing.  Audits count toward the
-   * offload target.
-   */
-  g_object_class_install_property (gobject_class, PROP_AUDIT_RATE,
-      g_param_spec_double ("audit-rate", "Audit rate",
-          "With a target: the share of local exits also sent on for feedback",
-          0, 0.5, 0.02,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-              GST_PARAM_MUTABLE_READY));
-  /**
-   * GstDdnnExit:adaptive:
-   *
-   * With a target, its figures (also posted as a `ddnn-adaptive` element
-   * message every 500 samples and at EOS): threshold, estimate (accuracy
-   * drop in points, or the fraction sent on) with a 95 % interval (low,
-   * high), samples, exited, sent-on, audits, feedback and lost (samples
-   * sent on whose answer never came).  NULL without a target.
-   */
-  g_object_class_install_property (gobject_class, PROP_ADAPTIVE,
-      g_param_spec_boxed ("adaptive", "Adaptive",
-          "The adaptive threshold's figures (NULL without a target)",
-          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /* max-accuracy-drop, max-offload, audit-rate and adaptive: an adaptive
+   * threshold instead of a fixed one (see lib/ddnn-adaptive.h) */
+  gst_ddnn_adapt_install_properties (gobject_class, PROP_ADAPT_FIRST, "local");
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &exit_template);
@@ -991,8 +886,7 @@ gst_ddnn_exit_init (GstDdnnExit *self)
 {
   self->threshold = DEFAULT_THRESHOLD;
   self->features_timeout = DEFAULT_FEATURES_TIMEOUT;
-  self->max_drop = self->max_offload = -1;
-  self->audit_rate = 0.02;
+  gst_ddnn_adapt_settings_init (&self->adapt_settings);
   g_mutex_init (&self->lock);
   g_queue_init (&self->ready);
   g_cond_init (&self->cond);

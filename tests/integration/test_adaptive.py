@@ -9,7 +9,10 @@
    answer only teaches the exit).
 2. The same with max-offload=0.3: the same decisions, and the share sent on
    (audits included) within 5 points of 0.3.
-3. On drifting streams (`ddnn dataset fmv --drift`), replayed: with an
+3. An edge's exit (ddnncloud section=edge, fmv6-edge) with max-offload=0.3:
+   every sample answered once, and of the samples reaching the edge,
+   0.3 +- 0.05 go on to the cloud (audits included).
+4. On drifting streams (`ddnn dataset fmv --drift`), replayed: with an
    accuracy target of 1 point, no window of 1000 samples falls more than
    1.5 points below the cloud-only accuracy; with offload=0.3 every
    window sends 0.3 +- 0.05.
@@ -94,6 +97,43 @@ def main():
                               "offload=0.3")
         if abs(sent - 0.3) > 0.05:
             fail(f"max-offload=0.3 sent {100 * sent:.1f} % on")
+
+        edge_model = os.path.join(src, "models", "fmv6-edge.safetensors")
+        results = os.path.join(tmp, "edge.jsonl")
+        args = ["gst-launch-1.0", "-m", "ddnnaggregate", "name=f", f"model={edge_model}", "!",
+                "ddnnexit", "name=x", f"model={edge_model}", f"results={results}",
+                "x.exit", "!", "fakesink", "async=false", "x.next", "!",
+                "ddnncloud", "name=edge", "section=edge", f"model={edge_model}",
+                "max-offload=0.3", f"results={results}", "edge.src", "!", "fakesink",
+                "async=false", "edge.next", "!", "ddnncloud", f"model={edge_model}",
+                f"results={results}", "!", "fakesink", "async=false"]
+        for v in range(6):
+            args += ["filesrc", f"location={video}/cam{v}.mkv", "!", "matroskademux", "!",
+                     "ddnndevice", f"model={edge_model}", f"view={v}", "!", "f."]
+        out = subprocess.run(args, capture_output=True, text=True, timeout=180,
+                             env=dict(os.environ, GST_PLUGIN_PATH=plugins))
+        if out.returncode != 0:
+            fail(f"edge: the pipeline failed: {out.stdout[-1500:]}")
+        tiers = {}
+        for line in open(results):
+            r = json.loads(line)
+            if r["sample"] in tiers:
+                fail(f"edge: sample {r['sample']} answered twice")
+            tiers[r["sample"]] = r["tier"]
+        if sorted(tiers) != list(range(N)):
+            fail(f"edge: {len(tiers)} samples answered, not {N}")
+        audits = [int(a) for a in re.findall(
+            r'element "edge".*?ddnn-adaptive.*?audits=\(guint64\)(\d+)', out.stdout)]
+        reached = sum(t != "device" for t in tiers.values())
+        sent = sum(t == "cloud" for t in tiers.values())
+        # audits: from the edge's figures at EOS (its last message)
+        if not audits:
+            fail("edge: no ddnn-adaptive message from the edge")
+        share = (sent + audits[-1]) / reached
+        if abs(share - 0.3) > 0.05:
+            fail(f"edge: max-offload=0.3 sent {100 * share:.1f} % of its {reached} samples on")
+        print(f"ok: an adaptive edge exit (max-offload=0.3) sent {100 * share:.1f} % of the "
+              f"{reached} samples it saw to the cloud; every sample answered once")
 
         for drift in ("noise", "contrast", "occlusion"):
             folder = os.path.join(tmp, drift)
