@@ -60,8 +60,23 @@ ddnn_adaptive_params_init (DdnnAdaptiveParams *params)
 }
 
 gboolean
-ddnn_adaptive_parse_target (const gchar *text, double bytes_per_sample,
-    DdnnAdaptiveParams *params, GError **error)
+ddnn_adaptive_bytes_to_offload (double bytes, double base_bytes,
+    double sent_bytes, double *fraction, GError **error)
+{
+  if (!(sent_bytes > 0) || bytes < base_bytes) {
+    g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+        "a budget of %.1f bytes a sample is below what every sample costs "
+        "(%.1f bytes of scores)",
+        bytes, base_bytes);
+    return FALSE;
+  }
+  *fraction = MIN (1.0, (bytes - base_bytes) / sent_bytes);
+  return TRUE;
+}
+
+gboolean
+ddnn_adaptive_parse_target (const gchar *text, double base_bytes,
+    double sent_bytes, DdnnAdaptiveParams *params, GError **error)
 {
   const gchar *eq = strchr (text, '=');
   gchar *end = NULL;
@@ -78,9 +93,10 @@ ddnn_adaptive_parse_target (const gchar *text, double bytes_per_sample,
   } else if (g_str_has_prefix (text, "offload=") && value <= 1) {
     params->kind = DDNN_TARGET_OFFLOAD;
     params->value = value;
-  } else if (g_str_has_prefix (text, "bytes=") && bytes_per_sample > 0) {
+  } else if (g_str_has_prefix (text, "bytes=")) {
     params->kind = DDNN_TARGET_OFFLOAD;
-    params->value = MIN (1.0, value / bytes_per_sample);
+    return ddnn_adaptive_bytes_to_offload (
+        value, base_bytes, sent_bytes, &params->value, error);
   } else {
     goto bad;
   }

@@ -70,11 +70,18 @@ typedef enum
 
 typedef struct _DdnnAdaptive DdnnAdaptive;
 
-/* Parses "accuracy=1.0", "offload=0.3" or "bytes=200" (with
- * @bytes_per_sample, the bytes one sample sent on costs) into @params'
- * kind and value. */
-gboolean ddnn_adaptive_parse_target (const gchar *text, double bytes_per_sample,
-    DdnnAdaptiveParams *params, GError **error);
+/* A byte budget per sample as the fraction of samples that may go on,
+ * when every sample costs @base_bytes (its scores) and one sent on costs
+ * @sent_bytes more (its features); an error when the budget is below
+ * @base_bytes. */
+gboolean ddnn_adaptive_bytes_to_offload (double bytes, double base_bytes,
+    double sent_bytes, double *fraction, GError **error);
+
+/* Parses "accuracy=1.0", "offload=0.3" or "bytes=200" (a budget per
+ * sample, see ddnn_adaptive_bytes_to_offload) into @params' kind and
+ * value. */
+gboolean ddnn_adaptive_parse_target (const gchar *text, double base_bytes,
+    double sent_bytes, DdnnAdaptiveParams *params, GError **error);
 
 /* Fills @params with the defaults (no target, audit rate 0.02). */
 void ddnn_adaptive_params_init (DdnnAdaptiveParams *params);

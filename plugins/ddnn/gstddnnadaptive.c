@@ -159,33 +159,58 @@ gst_ddnn_adapt_lost (GstDdnnAdapt *adapt, guint64 sample)
 void
 gst_ddnn_adapt_settings_init (GstDdnnAdaptSettings *settings)
 {
-  settings->max_drop = settings->max_offload = -1;
+  settings->max_drop = settings->max_offload = settings->max_bytes = -1;
   settings->audit_rate = 0.02;
 }
 
 gboolean
 gst_ddnn_adapt_start (GstElement *element, const GstDdnnAdaptSettings *settings,
-    gdouble threshold, GstDdnnAdapt **adapt)
+    gdouble threshold, gdouble base_bytes, gdouble sent_bytes,
+    GstDdnnAdapt **adapt)
 {
   DdnnAdaptiveParams params;
   GstDdnnAdaptSettings s;
+  GError *error = NULL;
 
   GST_OBJECT_LOCK (element);
   s = *settings;
   GST_OBJECT_UNLOCK (element);
   *adapt = NULL;
-  if (s.max_drop < 0 && s.max_offload < 0)
+  if ((s.max_drop >= 0) + (s.max_offload >= 0) + (s.max_bytes >= 0) == 0)
     return TRUE;
-  if (s.max_drop >= 0 && s.max_offload >= 0) {
+  if ((s.max_drop >= 0) + (s.max_offload >= 0) + (s.max_bytes >= 0) > 1) {
     GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("Two targets"),
-        ("set max-accuracy-drop or max-offload, not both"));
+        ("set one of max-accuracy-drop, max-offload and max-bytes"));
     return FALSE;
   }
   ddnn_adaptive_params_init (&params);
   params.audit_rate = s.audit_rate;
-  params.kind = s.max_drop >= 0 ? DDNN_TARGET_ACCURACY : DDNN_TARGET_OFFLOAD;
-  params.value = s.max_drop >= 0 ? s.max_drop : s.max_offload;
   params.initial_threshold = threshold;
+  if (s.max_drop >= 0) {
+    params.kind = DDNN_TARGET_ACCURACY;
+    params.value = s.max_drop;
+  } else if (s.max_offload >= 0) {
+    params.kind = DDNN_TARGET_OFFLOAD;
+    params.value = s.max_offload;
+  } else {
+    params.kind = DDNN_TARGET_OFFLOAD;
+    if (!(sent_bytes > 0)) {
+      GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS,
+          ("This exit takes no byte budget"),
+          ("max-bytes is for ddnnexit with its model (the cameras' bytes); "
+           "give max-offload"));
+      return FALSE;
+    }
+    if (!ddnn_adaptive_bytes_to_offload (
+            s.max_bytes, base_bytes, sent_bytes, &params.value, &error)) {
+      GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS,
+          ("max-bytes cannot be kept"), ("%s", error->message));
+      g_error_free (error);
+      return FALSE;
+    }
+    GST_INFO_OBJECT (element, "%.1f bytes a sample: at most %.3f sent on",
+        s.max_bytes, params.value);
+  }
   *adapt = gst_ddnn_adapt_new (element, &params);
   return TRUE;
 }
@@ -256,6 +281,14 @@ gst_ddnn_adapt_install_properties (
       g_param_spec_double ("max-offload", "Max offload", offload, -1, 1, -1,
           G_PARAM_READWRITE | G_PARAM_STATIC_NAME | G_PARAM_STATIC_NICK |
               GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass, first + GST_DDNN_ADAPT_PROP_MAX_BYTES,
+      g_param_spec_double ("max-bytes", "Max bytes",
+          "Adaptive exit: the cameras' bytes a sample, at most, by the "
+          "paper's cost model (scores always, features for a sample sent "
+          "on): a share of samples sent on (-1: off)",
+          -1, G_MAXDOUBLE, -1,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (klass,
       first + GST_DDNN_ADAPT_PROP_AUDIT_RATE,
       g_param_spec_double ("audit-rate", "Audit rate",
@@ -284,6 +317,9 @@ gst_ddnn_adapt_set_property (
     case GST_DDNN_ADAPT_PROP_MAX_OFFLOAD:
       settings->max_offload = g_value_get_double (value);
       return TRUE;
+    case GST_DDNN_ADAPT_PROP_MAX_BYTES:
+      settings->max_bytes = g_value_get_double (value);
+      return TRUE;
     case GST_DDNN_ADAPT_PROP_AUDIT_RATE:
       settings->audit_rate = g_value_get_double (value);
       return TRUE;
@@ -302,6 +338,9 @@ gst_ddnn_adapt_get_property (const GstDdnnAdaptSettings *settings,
       return TRUE;
     case GST_DDNN_ADAPT_PROP_MAX_OFFLOAD:
       g_value_set_double (value, settings->max_offload);
+      return TRUE;
+    case GST_DDNN_ADAPT_PROP_MAX_BYTES:
+      g_value_set_double (value, settings->max_bytes);
       return TRUE;
     case GST_DDNN_ADAPT_PROP_AUDIT_RATE:
       g_value_set_double (value, settings->audit_rate);

@@ -11,25 +11,26 @@ G_BEGIN_DECLS
 typedef struct _GstDdnnAdapt GstDdnnAdapt;
 
 /* The properties an exit element takes for a target (under its object
- * lock): max-accuracy-drop, max-offload (-1: off), audit-rate, and the
- * read-only adaptive figures. */
+ * lock): max-accuracy-drop, max-offload, max-bytes (-1: off), audit-rate,
+ * and the read-only adaptive figures. */
 typedef struct
 {
-  gdouble max_drop, max_offload, audit_rate;
+  gdouble max_drop, max_offload, max_bytes, audit_rate;
 } GstDdnnAdaptSettings;
 
 enum
 {
   GST_DDNN_ADAPT_PROP_MAX_ACCURACY_DROP,
   GST_DDNN_ADAPT_PROP_MAX_OFFLOAD,
+  GST_DDNN_ADAPT_PROP_MAX_BYTES,
   GST_DDNN_ADAPT_PROP_AUDIT_RATE,
   GST_DDNN_ADAPT_PROP_ADAPTIVE,
   GST_DDNN_ADAPT_N_PROPS,
 };
 
 void gst_ddnn_adapt_settings_init (GstDdnnAdaptSettings *settings);
-/* Installs the four properties as ids @first to @first + 3; @what names
- * the exit ("local", "edge") in their blurbs. */
+/* Installs the properties as ids @first to @first + 4; @what names the
+ * exit ("local", "edge") in their blurbs. */
 void gst_ddnn_adapt_install_properties (
     GObjectClass *klass, guint first, const gchar *what);
 /* Sets or gets property @id - @first; FALSE when @id is not one of them. */
@@ -38,15 +39,17 @@ gboolean gst_ddnn_adapt_set_property (
 gboolean gst_ddnn_adapt_get_property (const GstDdnnAdaptSettings *settings,
     GstDdnnAdapt *adapt, guint first, guint id, GValue *value);
 
-
 /* @params as lib takes them; @element posts the figures. */
 GstDdnnAdapt *gst_ddnn_adapt_new (
     GstElement *element, const DdnnAdaptiveParams *params);
 /* The controller @settings ask for, starting from @threshold, in *@adapt
- * (NULL without a target); FALSE, with an element error, for two targets. */
+ * (NULL without a target); FALSE, with an element error, for two targets
+ * or a byte budget that cannot be kept.  A sample costs @base_bytes
+ * whatever happens and @sent_bytes more when it goes on (0: this exit
+ * takes no byte budget). */
 gboolean gst_ddnn_adapt_start (GstElement *element,
-    const GstDdnnAdaptSettings *settings, gdouble threshold,
-    GstDdnnAdapt **adapt);
+    const GstDdnnAdaptSettings *settings, gdouble threshold, gdouble base_bytes,
+    gdouble sent_bytes, GstDdnnAdapt **adapt);
 void gst_ddnn_adapt_free (GstDdnnAdapt *adapt);
 
 /* The decision for @meta's sample; a sample sent on (NEXT, EXIT_AUDIT) is

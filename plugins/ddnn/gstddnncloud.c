@@ -148,7 +148,7 @@ gst_ddnn_cloud_start (GstDdnnCloud *self)
   }
   if (!gst_ddnn_adapt_start (GST_ELEMENT (self), &self->adapt_settings,
           ddnn_model_resolve_threshold (self->model, DDNN_TIER_EDGE, threshold),
-          &adapt))
+          0, 0, &adapt))
     return FALSE;
   if (adapt && strcmp (name, "edge") != 0) {
     gst_ddnn_adapt_free (adapt);

@@ -617,6 +617,8 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   g_autofree gchar *path = NULL;
   g_autofree gchar *results = NULL;
   GstDdnnAdapt *adapt;
+  gdouble base = 0, sent = 0;
+  guint views;
   gdouble threshold;
 
   GST_OBJECT_LOCK (self);
@@ -649,10 +651,17 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   if (path &&
       !(self->model = gst_ddnn_element_load_model (GST_ELEMENT (self), path)))
     return FALSE;
+  /* a byte budget by the paper's cost model: every camera's scores, and
+   * its features for a sample that goes on (needs the model) */
+  if (self->model) {
+    views = ddnn_model_get_n_views (self->model);
+    base = views * (gdouble) ddnn_model_device_bytes (self->model, FALSE);
+    sent = views * (gdouble) ddnn_model_device_bytes (self->model, TRUE) - base;
+  }
   if (!gst_ddnn_adapt_start (GST_ELEMENT (self), &self->adapt_settings,
           ddnn_model_resolve_threshold (
               self->model, DDNN_TIER_DEVICE, threshold),
-          &adapt))
+          base, sent, &adapt))
     return FALSE;
   GST_OBJECT_LOCK (self);
   self->adapt = adapt;

@@ -8,7 +8,8 @@
    sample is answered once (an audit is answered locally, and its copy's
    answer only teaches the exit).
 2. The same with max-offload=0.3: the same decisions, and the share sent on
-   (audits included) within 5 points of 0.3.
+   (audits included) within 5 points of 0.3; and with max-bytes=300 (the
+   cost model's bytes a sample), within 5 points of the 59.4 % it allows.
 3. An edge's exit (ddnncloud section=edge, fmv6-edge) with max-offload=0.3:
    every sample answered once, and of the samples reaching the edge,
    0.3 +- 0.05 go on to the cloud (audits included).
@@ -97,6 +98,12 @@ def main():
                               "offload=0.3")
         if abs(sent - 0.3) > 0.05:
             fail(f"max-offload=0.3 sent {100 * sent:.1f} % on")
+        # 300 B a sample: 6 x 12 B of int8 scores always, 6 x 64 B of 1-bit
+        # features for a sample sent on, so (300 - 72) / 384 = 59.4 %
+        sent = same_decisions(tool, plugins, model, data, video, tmp, "max-bytes=300",
+                              "bytes=300")
+        if abs(sent - 228 / 384) > 0.05:
+            fail(f"max-bytes=300 sent {100 * sent:.1f} % on, not about 59.4 %")
 
         edge_model = os.path.join(src, "models", "fmv6-edge.safetensors")
         results = os.path.join(tmp, "edge.jsonl")

@@ -176,20 +176,28 @@ test_parse_target (void)
   GError *error = NULL;
 
   ddnn_adaptive_params_init (&p);
-  g_assert_true (ddnn_adaptive_parse_target ("accuracy=1.5", 0, &p, NULL));
+  g_assert_true (ddnn_adaptive_parse_target ("accuracy=1.5", 0, 0, &p, NULL));
   g_assert_cmpint (p.kind, ==, DDNN_TARGET_ACCURACY);
   g_assert_cmpfloat (p.value, ==, 1.5);
-  g_assert_true (ddnn_adaptive_parse_target ("offload=0.25", 0, &p, NULL));
+  g_assert_true (ddnn_adaptive_parse_target ("offload=0.25", 0, 0, &p, NULL));
   g_assert_cmpint (p.kind, ==, DDNN_TARGET_OFFLOAD);
   g_assert_cmpfloat (p.value, ==, 0.25);
-  /* 200 bytes a sample of samples costing 800 sent on: a quarter */
-  g_assert_true (ddnn_adaptive_parse_target ("bytes=200", 800, &p, NULL));
+  /* 200 bytes a sample when each costs 100 and one sent on 400 more: a
+   * quarter may go on; under 100, none can be kept to */
+  g_assert_true (ddnn_adaptive_parse_target ("bytes=200", 100, 400, &p, NULL));
+  g_assert_cmpint (p.kind, ==, DDNN_TARGET_OFFLOAD);
   g_assert_cmpfloat (p.value, ==, 0.25);
+  g_assert_true (ddnn_adaptive_parse_target ("bytes=900", 100, 400, &p, NULL));
+  g_assert_cmpfloat (p.value, ==, 1.0);
+  g_assert_false (
+      ddnn_adaptive_parse_target ("bytes=50", 100, 400, &p, &error));
+  g_assert_nonnull (strstr (error->message, "below what every sample costs"));
+  g_clear_error (&error);
   for (const gchar *const *bad =
            (const gchar *const[]){ "accuracy", "accuracy=", "accuracy=-1",
                "offload=1.5", "speed=3", "accuracy=1x", NULL };
        *bad; bad++) {
-    g_assert_false (ddnn_adaptive_parse_target (*bad, 800, &p, &error));
+    g_assert_false (ddnn_adaptive_parse_target (*bad, 0, 800, &p, &error));
     g_assert_nonnull (strstr (error->message, "offload=FRACTION"));
     g_clear_error (&error);
   }

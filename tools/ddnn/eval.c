@@ -464,9 +464,14 @@ cmd_eval (int argc, char **argv)
       status = 2;
       goto out;
     }
+    /* the paper's cost model: every camera sends its scores, and its
+     * features for a sample that goes on */
     if (!ddnn_adaptive_parse_target (adaptive,
             (double) __builtin_popcountll (alive) *
-                ddnn_model_device_bytes (model, TRUE),
+                ddnn_model_device_bytes (model, FALSE),
+            (double) __builtin_popcountll (alive) *
+                (ddnn_model_device_bytes (model, TRUE) -
+                    ddnn_model_device_bytes (model, FALSE)),
             &params, &error) ||
         !ddnn_eval_adaptive (model, data, skip, n, stats.results, threshold,
             edge_threshold, &params, (guint) window, json, adaptive_svg,
