@@ -8,3 +8,8 @@ numpy.  See models/README.md for the format and the rules a reader follows.
 SPDX-License-Identifier: LGPL-2.1-or-later"""
 
 from .modelfile import ModelFile, read_safetensors, write_safetensors  # noqa: F401
+
+try:
+    from .network import DdnnNetwork  # noqa: F401
+except ImportError:  # no torch: the model file alone still works
+    pass
