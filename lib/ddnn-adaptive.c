@@ -33,10 +33,11 @@ struct _DdnnAdaptive
   DdnnAdaptiveParams p;
   double threshold;
 
-  /* the last window samples' entropies, and whether each was sent on, a
-   * ring */
+  /* the last window samples' entropies, whether each was sent on, and
+   * their times (seconds, NaN when unknown), a ring */
   float *entropies;
   gboolean *sent;
+  double *times;
   guint n_entropies, next_entropy;
   /* the last feedback, a ring */
   Feedback *feedback;
@@ -93,6 +94,16 @@ ddnn_adaptive_parse_target (const gchar *text, double base_bytes,
   } else if (g_str_has_prefix (text, "offload=") && value <= 1) {
     params->kind = DDNN_TARGET_OFFLOAD;
     params->value = value;
+  } else if (g_str_has_prefix (text, "bytes-per-second=")) {
+    if (!(sent_bytes > 0)) {
+      g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
+          "a byte budget needs what a sample costs");
+      return FALSE;
+    }
+    params->kind = DDNN_TARGET_BYTES_PER_SECOND;
+    params->value = value;
+    params->base_bytes = base_bytes;
+    params->sent_bytes = sent_bytes;
   } else if (g_str_has_prefix (text, "bytes=")) {
     params->kind = DDNN_TARGET_OFFLOAD;
     return ddnn_adaptive_bytes_to_offload (
@@ -105,7 +116,8 @@ ddnn_adaptive_parse_target (const gchar *text, double base_bytes,
 bad:
   g_set_error (error, DDNN_ERROR, DDNN_ERROR_INVALID_ARGUMENT,
       "bad target '%s': give accuracy=POINTS (the largest accuracy drop), "
-      "offload=FRACTION (0 to 1) or bytes=BYTES (per sample)",
+      "offload=FRACTION (0 to 1), bytes=BYTES (per sample) or "
+      "bytes-per-second=BYTES",
       text);
   return FALSE;
 }
@@ -119,7 +131,8 @@ ddnn_adaptive_new (const DdnnAdaptiveParams *params)
   a->p.window = MAX (a->p.window, 100);
   /* an offload target needs no feedback, only the entropies of the last
    * samples: a shorter window follows a drift sooner */
-  if (a->p.kind == DDNN_TARGET_OFFLOAD)
+  if (a->p.kind == DDNN_TARGET_OFFLOAD ||
+      a->p.kind == DDNN_TARGET_BYTES_PER_SECOND)
     a->p.window = MAX (a->p.window / 8, 100);
   a->p.update_every = MAX (a->p.update_every, 1);
   a->p.audit_rate = CLAMP (a->p.audit_rate, 0.0, 0.5);
@@ -131,6 +144,7 @@ ddnn_adaptive_new (const DdnnAdaptiveParams *params)
       : params->initial_threshold;
   a->entropies = g_new (float, a->p.window);
   a->sent = g_new (gboolean, a->p.window);
+  a->times = g_new (double, a->p.window);
   a->feedback_size = 2 * a->p.window;
   a->feedback = g_new (Feedback, a->feedback_size);
   a->stats.estimate = a->stats.low = a->stats.high = NAN;
@@ -144,6 +158,7 @@ ddnn_adaptive_free (DdnnAdaptive *adaptive)
     return;
   g_free (adaptive->entropies);
   g_free (adaptive->sent);
+  g_free (adaptive->times);
   g_free (adaptive->feedback);
   g_free (adaptive);
 }
@@ -266,6 +281,20 @@ update_offload (DdnnAdaptive *a, const float *sorted)
   guint n = a->n_entropies, on, i, sent_n = 0;
   double rate = a->p.audit_rate, f = a->p.value, goal, sent;
 
+  if (a->p.kind == DDNN_TARGET_BYTES_PER_SECOND) {
+    /* samples a second over the window, from the oldest time to the
+     * newest; the budget a second is then a budget a sample */
+    guint newest = (a->next_entropy + a->p.window - 1) % a->p.window;
+    guint oldest = n < a->p.window ? 0 : a->next_entropy;
+    double span = a->times[newest] - a->times[oldest], per_second;
+
+    if (!(span > 0))
+      return;
+    per_second = (n - 1) / span;
+    f = CLAMP ((a->p.value / per_second - a->p.base_bytes) / a->p.sent_bytes,
+        0.0, 1.0);
+  }
+
   /* what was sent on over the window, audits included: the estimate, and
    * the error that corrects the next quantile (entropies drifting up or
    * down move faster than a window's quantile follows) */
@@ -298,16 +327,25 @@ update (DdnnAdaptive *a)
     update_accuracy (a, sorted);
   else
     update_offload (a, sorted);
+  /* (a byte budget a second reports the share sent, as offload does) */
 }
 
 DdnnDecision
 ddnn_adaptive_decide (DdnnAdaptive *a, guint64 sample, double entropy)
+{
+  return ddnn_adaptive_decide_at (a, sample, entropy, NAN);
+}
+
+DdnnDecision
+ddnn_adaptive_decide_at (
+    DdnnAdaptive *a, guint64 sample, double entropy, double seconds)
 {
   DdnnDecision d;
 
   guint at = a->next_entropy;
 
   a->entropies[at] = (float) entropy;
+  a->times[at] = seconds;
   a->next_entropy = (at + 1) % a->p.window;
   a->n_entropies = MIN (a->n_entropies + 1, a->p.window);
   a->stats.samples++;

@@ -37,6 +37,10 @@ typedef enum
   DDNN_TARGET_NONE, /* the fixed threshold */
   DDNN_TARGET_ACCURACY, /* value: the largest accuracy drop, in points */
   DDNN_TARGET_OFFLOAD, /* value: the largest fraction sent on, audits too */
+  /* value: bytes a second, at most: every sample costs base_bytes and one
+   * sent on sent_bytes more; the rate of samples is measured from their
+   * times (ddnn_adaptive_decide_at) */
+  DDNN_TARGET_BYTES_PER_SECOND,
 } DdnnTargetKind;
 
 typedef struct
@@ -59,6 +63,8 @@ typedef struct
    * (default 1.0) */
   double z;
   guint32 seed;
+  /* DDNN_TARGET_BYTES_PER_SECOND: what a sample costs */
+  double base_bytes, sent_bytes;
 } DdnnAdaptiveParams;
 
 typedef enum
@@ -77,9 +83,9 @@ typedef struct _DdnnAdaptive DdnnAdaptive;
 gboolean ddnn_adaptive_bytes_to_offload (double bytes, double base_bytes,
     double sent_bytes, double *fraction, GError **error);
 
-/* Parses "accuracy=1.0", "offload=0.3" or "bytes=200" (a budget per
- * sample, see ddnn_adaptive_bytes_to_offload) into @params' kind and
- * value. */
+/* Parses "accuracy=1.0", "offload=0.3", "bytes=200" (a budget per
+ * sample, see ddnn_adaptive_bytes_to_offload) or "bytes-per-second=6000"
+ * into @params' kind and value (and the costs). */
 gboolean ddnn_adaptive_parse_target (const gchar *text, double base_bytes,
     double sent_bytes, DdnnAdaptiveParams *params, GError **error);
 
@@ -92,6 +98,11 @@ void ddnn_adaptive_free (DdnnAdaptive *adaptive);
 /* The decision for sample @sample of local entropy @entropy. */
 DdnnDecision ddnn_adaptive_decide (
     DdnnAdaptive *adaptive, guint64 sample, double entropy);
+/* The same, for a sample of stream time @seconds (NaN when unknown): a
+ * byte budget per second turns into a share of samples by the rate the
+ * times show. */
+DdnnDecision ddnn_adaptive_decide_at (
+    DdnnAdaptive *adaptive, guint64 sample, double entropy, double seconds);
 
 /* What the next tier answered for a sample sent on (a NEXT or an
  * EXIT_AUDIT decision): whether the local answer agreed with it. */

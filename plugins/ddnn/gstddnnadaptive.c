@@ -7,6 +7,7 @@
 #include "gstddnnadaptive.h"
 
 #include <gstddnnresult.h>
+#include <math.h>
 
 /* at most this many samples wait for their answer; the oldest beyond is
  * given up (a next tier that never answers must not grow the table) */
@@ -88,7 +89,9 @@ gst_ddnn_adapt_decide (GstDdnnAdapt *adapt, const GstDdnnMeta *meta)
   DdnnAdaptiveStats s;
 
   g_mutex_lock (&adapt->lock);
-  d = ddnn_adaptive_decide (adapt->controller, meta->sample, meta->entropy);
+  d = ddnn_adaptive_decide_at (adapt->controller, meta->sample, meta->entropy,
+      GST_CLOCK_TIME_IS_VALID (meta->pts) ? (double) meta->pts / GST_SECOND
+                                          : NAN);
   if (d != DDNN_DECIDE_EXIT) {
     Waiting *w = g_new (Waiting, 1);
 
@@ -160,6 +163,7 @@ void
 gst_ddnn_adapt_settings_init (GstDdnnAdaptSettings *settings)
 {
   settings->max_drop = settings->max_offload = settings->max_bytes = -1;
+  settings->max_bytes_per_second = -1;
   settings->audit_rate = 0.02;
 }
 
@@ -171,17 +175,39 @@ gst_ddnn_adapt_start (GstElement *element, const GstDdnnAdaptSettings *settings,
   DdnnAdaptiveParams params;
   GstDdnnAdaptSettings s;
   GError *error = NULL;
+  gint targets;
 
   GST_OBJECT_LOCK (element);
   s = *settings;
   GST_OBJECT_UNLOCK (element);
   *adapt = NULL;
-  if ((s.max_drop >= 0) + (s.max_offload >= 0) + (s.max_bytes >= 0) == 0)
+  targets = (s.max_drop >= 0) + (s.max_offload >= 0) + (s.max_bytes >= 0) +
+      (s.max_bytes_per_second >= 0);
+  if (targets == 0)
     return TRUE;
-  if ((s.max_drop >= 0) + (s.max_offload >= 0) + (s.max_bytes >= 0) > 1) {
+  if (targets > 1) {
     GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS, ("Two targets"),
-        ("set one of max-accuracy-drop, max-offload and max-bytes"));
+        ("set one of max-accuracy-drop, max-offload, max-bytes and "
+         "max-bytes-per-second"));
     return FALSE;
+  }
+  if (s.max_bytes_per_second >= 0) {
+    if (!(sent_bytes > 0)) {
+      GST_ELEMENT_ERROR (element, RESOURCE, SETTINGS,
+          ("This exit takes no byte budget"),
+          ("max-bytes-per-second is for ddnnexit with its model (the "
+           "cameras' bytes); give max-offload"));
+      return FALSE;
+    }
+    ddnn_adaptive_params_init (&params);
+    params.audit_rate = s.audit_rate;
+    params.initial_threshold = threshold;
+    params.kind = DDNN_TARGET_BYTES_PER_SECOND;
+    params.value = s.max_bytes_per_second;
+    params.base_bytes = base_bytes;
+    params.sent_bytes = sent_bytes;
+    *adapt = gst_ddnn_adapt_new (element, &params);
+    return TRUE;
   }
   ddnn_adaptive_params_init (&params);
   params.audit_rate = s.audit_rate;
@@ -290,6 +316,14 @@ gst_ddnn_adapt_install_properties (
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (klass,
+      first + GST_DDNN_ADAPT_PROP_MAX_BYTES_PER_SECOND,
+      g_param_spec_double ("max-bytes-per-second", "Max bytes per second",
+          "Adaptive exit: the cameras' bytes a second, at most, by the cost "
+          "model, at the rate the samples' PTS show (-1: off)",
+          -1, G_MAXDOUBLE, -1,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass,
       first + GST_DDNN_ADAPT_PROP_AUDIT_RATE,
       g_param_spec_double ("audit-rate", "Audit rate",
           "With a target: the share of exits also sent on, as audits, so "
@@ -320,6 +354,9 @@ gst_ddnn_adapt_set_property (
     case GST_DDNN_ADAPT_PROP_MAX_BYTES:
       settings->max_bytes = g_value_get_double (value);
       return TRUE;
+    case GST_DDNN_ADAPT_PROP_MAX_BYTES_PER_SECOND:
+      settings->max_bytes_per_second = g_value_get_double (value);
+      return TRUE;
     case GST_DDNN_ADAPT_PROP_AUDIT_RATE:
       settings->audit_rate = g_value_get_double (value);
       return TRUE;
@@ -341,6 +378,9 @@ gst_ddnn_adapt_get_property (const GstDdnnAdaptSettings *settings,
       return TRUE;
     case GST_DDNN_ADAPT_PROP_MAX_BYTES:
       g_value_set_double (value, settings->max_bytes);
+      return TRUE;
+    case GST_DDNN_ADAPT_PROP_MAX_BYTES_PER_SECOND:
+      g_value_set_double (value, settings->max_bytes_per_second);
       return TRUE;
     case GST_DDNN_ADAPT_PROP_AUDIT_RATE:
       g_value_set_double (value, settings->audit_rate);

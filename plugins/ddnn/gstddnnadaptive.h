@@ -11,11 +11,11 @@ G_BEGIN_DECLS
 typedef struct _GstDdnnAdapt GstDdnnAdapt;
 
 /* The properties an exit element takes for a target (under its object
- * lock): max-accuracy-drop, max-offload, max-bytes (-1: off), audit-rate,
- * and the read-only adaptive figures. */
+ * lock): max-accuracy-drop, max-offload, max-bytes, max-bytes-per-second
+ * (-1: off), audit-rate, and the read-only adaptive figures. */
 typedef struct
 {
-  gdouble max_drop, max_offload, max_bytes, audit_rate;
+  gdouble max_drop, max_offload, max_bytes, max_bytes_per_second, audit_rate;
 } GstDdnnAdaptSettings;
 
 enum
@@ -23,13 +23,14 @@ enum
   GST_DDNN_ADAPT_PROP_MAX_ACCURACY_DROP,
   GST_DDNN_ADAPT_PROP_MAX_OFFLOAD,
   GST_DDNN_ADAPT_PROP_MAX_BYTES,
+  GST_DDNN_ADAPT_PROP_MAX_BYTES_PER_SECOND,
   GST_DDNN_ADAPT_PROP_AUDIT_RATE,
   GST_DDNN_ADAPT_PROP_ADAPTIVE,
   GST_DDNN_ADAPT_N_PROPS,
 };
 
 void gst_ddnn_adapt_settings_init (GstDdnnAdaptSettings *settings);
-/* Installs the properties as ids @first to @first + 4; @what names the
+/* Installs the properties as ids @first to @first + 5; @what names the
  * exit ("local", "edge") in their blurbs. */
 void gst_ddnn_adapt_install_properties (
     GObjectClass *klass, guint first, const gchar *what);

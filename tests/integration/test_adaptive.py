@@ -9,7 +9,9 @@
    answer only teaches the exit).
 2. The same with max-offload=0.3: the same decisions, and the share sent on
    (audits included) within 5 points of 0.3; and with max-bytes=300 (the
-   cost model's bytes a sample), within 5 points of the 59.4 % it allows.
+   cost model's bytes a sample), within 5 points of the 59.4 % it allows;
+   and with max-bytes-per-second=9000 (the same at 30 samples a second,
+   the rate measured from the PTS), at most 2 % over the budget.
 3. An edge's exit (ddnncloud section=edge, fmv6-edge) with max-offload=0.3:
    every sample answered once, and of the samples reaching the edge,
    0.3 +- 0.05 go on to the cloud (audits included).
@@ -104,6 +106,14 @@ def main():
                               "bytes=300")
         if abs(sent - 228 / 384) > 0.05:
             fail(f"max-bytes=300 sent {100 * sent:.1f} % on, not about 59.4 %")
+        # 9000 B a second at the recording's 30 frames a second: the same
+        # 300 B a sample, the rate measured from the samples' PTS
+        sent = same_decisions(tool, plugins, model, data, video, tmp,
+                              "max-bytes-per-second=9000", "bytes-per-second=9000")
+        rate = (N * 72 + sent * N * 384) / (N / 30)
+        if not 0.9 * 9000 <= rate <= 1.02 * 9000:
+            fail(f"max-bytes-per-second=9000 spent {rate:.0f} B/s")
+        print(f"ok: max-bytes-per-second=9000 spent {rate:.0f} B/s")
 
         edge_model = os.path.join(src, "models", "fmv6-edge.safetensors")
         results = os.path.join(tmp, "edge.jsonl")

@@ -73,6 +73,38 @@ test_offload_quantile (void)
   g_assert_cmpfloat (fabs (s.estimate - 0.3), <, 0.02);
 }
 
+/* 3000 bytes a second at 10 samples a second is 300 a sample; at 100
+ * always and 400 more sent on, half may go on: after half went on at 0.5,
+ * the quantile aims at 0.5, between the 250th and 251st smallest of the
+ * 500 entropies k/500: 0.499. */
+static void
+test_bytes_per_second (void)
+{
+  DdnnAdaptiveParams p;
+  g_autoptr (DdnnAdaptive) a = NULL;
+  guint i;
+
+  ddnn_adaptive_params_init (&p);
+  p.kind = DDNN_TARGET_BYTES_PER_SECOND;
+  p.value = 3000;
+  p.base_bytes = 100;
+  p.sent_bytes = 400;
+  p.audit_rate = 0.0;
+  p.window = 4000;
+  p.update_every = 500;
+  p.initial_threshold = 0.5;
+  a = ddnn_adaptive_new (&p);
+  for (i = 0; i < 500; i++)
+    ddnn_adaptive_decide_at (a, i, shuffled (i, 500), i / 10.0);
+  g_assert_cmpfloat_with_epsilon (ddnn_adaptive_get_threshold (a), 0.499, 1e-6);
+  /* without times the rate is unknown: the threshold stays */
+  g_clear_pointer (&a, ddnn_adaptive_free);
+  a = ddnn_adaptive_new (&p);
+  for (i = 0; i < 500; i++)
+    ddnn_adaptive_decide (a, i, shuffled (i, 500));
+  g_assert_cmpfloat (ddnn_adaptive_get_threshold (a), ==, 0.5);
+}
+
 static void
 test_accuracy_target (void)
 {
@@ -239,6 +271,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/adaptive/offload-quantile", test_offload_quantile);
+  g_test_add_func ("/adaptive/bytes-per-second", test_bytes_per_second);
   g_test_add_func ("/adaptive/accuracy-target", test_accuracy_target);
   g_test_add_func ("/adaptive/audits", test_audits);
   g_test_add_func ("/adaptive/lost-feedback", test_lost_feedback);

@@ -71,12 +71,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DdnnDecoder, ddnn_decoder_free)
  * samples of @results (from sample @first of @data) in order, beside the
  * fixed @threshold, in windows of @window_size; prints a table (or JSON),
  * writes the figure to @svg_path and each sample's decision (CSV) to
- * @decisions_path when given. */
+ * @decisions_path when given; sample k comes at k / @fps seconds. */
 gboolean ddnn_eval_adaptive (DdnnModel *model, const DdnnDataset *data,
     guint first, guint n, DdnnSampleResult *results, double threshold,
     double edge_threshold, const DdnnAdaptiveParams *params, guint window_size,
     gboolean json, const gchar *svg_path, const gchar *decisions_path,
-    GError **error);
+    double fps, GError **error);
 
 /* The commands, one file each. */
 int cmd_arch (int argc, char **argv);

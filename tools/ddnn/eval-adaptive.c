@@ -86,7 +86,8 @@ gboolean
 ddnn_eval_adaptive (DdnnModel *model, const DdnnDataset *data, guint first,
     guint n, DdnnSampleResult *results, double threshold, double edge_threshold,
     const DdnnAdaptiveParams *params, guint window_size, gboolean json,
-    const gchar *svg_path, const gchar *decisions_path, GError **error)
+    const gchar *svg_path, const gchar *decisions_path, double fps,
+    GError **error)
 {
   static const gchar *names[] = { "exit", "audit", "next" };
   g_autoptr (GString) decisions = g_string_new ("sample,decision,threshold\n");
@@ -115,7 +116,9 @@ ddnn_eval_adaptive (DdnnModel *model, const DdnnDataset *data, guint first,
     fixed = r->answer;
     fixed_sent = r->tier != DDNN_TIER_DEVICE;
 
-    d = ddnn_adaptive_decide (adaptive, first + k, r->local_entropy);
+    /* sample k is frame k of a recording at @fps */
+    d = ddnn_adaptive_decide_at (
+        adaptive, first + k, r->local_entropy, (first + k) / fps);
     if (d != DDNN_DECIDE_EXIT)
       ddnn_adaptive_feedback (
           adaptive, r->local_entropy, d, r->local_class == upper);
@@ -142,8 +145,9 @@ ddnn_eval_adaptive (DdnnModel *model, const DdnnDataset *data, guint first,
     g_print ("\nadaptive exit (%s %.3g, audit rate %.3g) against the fixed "
              "threshold %.3f, windows of %u samples\n"
              "%8s %10s %10s %10s %10s %10s %8s %9s\n",
-        p.kind == DDNN_TARGET_ACCURACY ? "accuracy drop at most"
-                                       : "sent on at most",
+        p.kind == DDNN_TARGET_ACCURACY      ? "accuracy drop at most"
+            : p.kind == DDNN_TARGET_OFFLOAD ? "sent on at most"
+                                            : "bytes a second at most",
         p.value, p.audit_rate, threshold, window_size, "from", "adaptive",
         "fixed", "next tier", "sent (a)", "sent (f)", "audits", "T (a)");
   for (i = 0; i < n_windows; i++) {

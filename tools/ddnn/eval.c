@@ -176,6 +176,7 @@ cmd_eval (int argc, char **argv)
   gchar *out_dir = NULL, *split = NULL, *adaptive = NULL, *adaptive_svg = NULL;
   gchar *decisions = NULL;
   gdouble threshold = -1.0, edge_threshold = -1.0, audit_rate = 0.02;
+  gdouble fps = 30.0;
   gint limit = 0, views_k = 0, skip = 0, window = 1000;
   gboolean json = FALSE, sweep = FALSE, faults = FALSE, scaling = FALSE;
   gboolean remap = FALSE;
@@ -214,7 +215,8 @@ cmd_eval (int argc, char **argv)
     { "adaptive", 0, 0, G_OPTION_ARG_STRING, &adaptive,
         "Also replay the adaptive local exit with this target over the "
         "samples in order: accuracy=POINTS (the largest drop below the next "
-        "tier's answers), offload=FRACTION or bytes=BYTES (per sample)",
+        "tier's answers), offload=FRACTION, bytes=BYTES (per sample) or "
+        "bytes-per-second=BYTES",
         "TARGET" },
     { "audit-rate", 0, 0, G_OPTION_ARG_DOUBLE, &audit_rate,
         "--adaptive: the share of local exits also sent on for feedback "
@@ -224,6 +226,10 @@ cmd_eval (int argc, char **argv)
         "--adaptive: samples per window of the table (default 1000)", "N" },
     { "adaptive-svg", 0, 0, G_OPTION_ARG_FILENAME, &adaptive_svg,
         "--adaptive: write the windows' figure to this SVG file", "FILE" },
+    { "fps", 0, 0, G_OPTION_ARG_DOUBLE, &fps,
+        "--adaptive: the samples' rate, for bytes-per-second (default 30, "
+        "as the recorded videos)",
+        "F" },
     { "decisions", 0, 0, G_OPTION_ARG_FILENAME, &decisions,
         "--adaptive: write each sample's decision (exit, audit or next) and "
         "the threshold after it to this CSV file",
@@ -458,9 +464,9 @@ cmd_eval (int argc, char **argv)
 
     ddnn_adaptive_params_init (&params);
     params.audit_rate = audit_rate;
-    if (window < 1 || audit_rate < 0 || audit_rate > 0.5) {
+    if (window < 1 || audit_rate < 0 || audit_rate > 0.5 || !(fps > 0)) {
       g_printerr ("ddnn eval: --window is at least 1, --audit-rate from 0 to "
-                  "0.5\n");
+                  "0.5, --fps above 0\n");
       status = 2;
       goto out;
     }
@@ -475,7 +481,7 @@ cmd_eval (int argc, char **argv)
             &params, &error) ||
         !ddnn_eval_adaptive (model, data, skip, n, stats.results, threshold,
             edge_threshold, &params, (guint) window, json, adaptive_svg,
-            decisions, &error)) {
+            decisions, fps, &error)) {
       ddnn_cli_fail (error);
       goto out;
     }
