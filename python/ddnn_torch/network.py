@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -101,6 +102,46 @@ class Linear(nn.Module):
         return F.linear(x.flatten(1), w, self.bias)
 
 
+class _AllReduce(torch.autograd.Function):
+    """Sums over every process, with the gradient summed back (what
+    torch.distributed.nn.all_reduce does)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        g = g.clone()
+        dist.all_reduce(g)
+        return g
+
+
+def _batch_norm(self, x):
+    """Batch norm; in training, over the global batch when several
+    processes share it (torch.distributed initialized)."""
+    if not (self.training and dist.is_available() and dist.is_initialized()):
+        return F.batch_norm(x, self.running_mean, self.running_var, self.gamma, self.beta,
+                            self.training, 0.1, self.eps)
+    dims = [0] + list(range(2, x.dim()))
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    count = torch.tensor([float(x.numel() // x.shape[1])])
+    dist.all_reduce(count)
+    total = _AllReduce.apply(x.sum(dims))
+    mean = total / count
+    sq = _AllReduce.apply(((x - mean.view(shape)) ** 2).sum(dims))
+    var = sq / count
+    with torch.no_grad():
+        self.running_mean.mul_(0.9).add_(0.1 * mean)
+        self.running_var.mul_(0.9).add_(0.1 * sq / max(count.item() - 1, 1))
+    return (x - mean.view(shape)) / torch.sqrt(var.view(shape) + self.eps) * \
+        self.gamma.view(shape) + self.beta.view(shape)
+
+
+
+
 class BatchNorm(nn.Module):
     """Batch norm with the model file's names: gamma, beta, running_mean,
     running_var."""
@@ -113,9 +154,7 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_mean", torch.zeros(channels))
         self.register_buffer("running_var", torch.ones(channels))
 
-    def forward(self, x):
-        return F.batch_norm(x, self.running_mean, self.running_var, self.gamma, self.beta,
-                            self.training, 0.1, self.eps)
+    forward = _batch_norm
 
 
 class Sign(nn.Module):

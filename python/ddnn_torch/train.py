@@ -33,7 +33,6 @@ SPDX-License-Identifier: LGPL-2.1-or-later"""
 import json
 import math
 import os
-import sys
 import time
 
 import numpy as np
@@ -61,44 +60,6 @@ def load_split(path):
     return get("images"), get("labels"), get("view_labels"), classes
 
 
-class _GlobalBatchNorm(torch.autograd.Function):
-    """Sums over every process, with the gradient summed back (what
-    torch.distributed.nn.all_reduce does)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        x = x.clone()
-        dist.all_reduce(x)
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        g = g.clone()
-        dist.all_reduce(g)
-        return g
-
-
-def _global_batch_norm(self, x):
-    """Batch norm over the global batch when processes share it."""
-    if not (self.training and dist.is_available() and dist.is_initialized()):
-        return F.batch_norm(x, self.running_mean, self.running_var, self.gamma, self.beta,
-                            self.training, 0.1, self.eps)
-    dims = [0] + list(range(2, x.dim()))
-    shape = [1, -1] + [1] * (x.dim() - 2)
-    count = torch.tensor([float(x.numel() // x.shape[1])])
-    dist.all_reduce(count)
-    total = _GlobalBatchNorm.apply(x.sum(dims))
-    mean = total / count
-    sq = _GlobalBatchNorm.apply(((x - mean.view(shape)) ** 2).sum(dims))
-    var = sq / count
-    with torch.no_grad():
-        self.running_mean.mul_(0.9).add_(0.1 * mean)
-        self.running_var.mul_(0.9).add_(0.1 * sq / max(count.item() - 1, 1))
-    return (x - mean.view(shape)) / torch.sqrt(var.view(shape) + self.eps) * \
-        self.gamma.view(shape) + self.beta.view(shape)
-
-
-network.BatchNorm.forward = _global_batch_norm
 
 
 def training_forward(net, x, dropped):
