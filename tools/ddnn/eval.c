@@ -214,9 +214,11 @@ cmd_eval (int argc, char **argv)
     { "remap", 0, 0, G_OPTION_ARG_NONE, &remap, DDNN_CLI_REMAP_HELP, NULL },
     { "adaptive", 0, 0, G_OPTION_ARG_STRING, &adaptive,
         "Also replay the adaptive local exit with this target over the "
-        "samples in order: accuracy=POINTS (the largest drop below the next "
+        "samples in order: accuracy=POINTS (the largest share of answers, in "
+        "points, that may differ from the next "
         "tier's answers), offload=FRACTION, bytes=BYTES (per sample) or "
-        "bytes-per-second=BYTES",
+        "bytes-per-second=BYTES; with --json its windows are a second JSON "
+        "line",
         "TARGET" },
     { "audit-rate", 0, 0, G_OPTION_ARG_DOUBLE, &audit_rate,
         "--adaptive: the share of local exits also sent on for feedback "
