@@ -40,7 +40,7 @@
 
 #include "gstddnnadaptive.h"
 #include "gstddnnelement.h"
-#include "gstddnnexit.h"
+#include "gstddnnexit-private.h"
 
 #include <gstddnnmodel.h>
 
@@ -59,7 +59,8 @@
  * way.  Features replies come out of band, on another element's thread:
  * they only hand finished samples to the timer thread, and never push. */
 
-GST_DEBUG_CATEGORY_STATIC (gst_ddnn_exit_debug);
+/* (shared with gstddnnexit-features.c) */
+GST_DEBUG_CATEGORY (gst_ddnn_exit_debug);
 #define GST_CAT_DEFAULT gst_ddnn_exit_debug
 
 enum
@@ -77,61 +78,9 @@ enum
 
 #define DEFAULT_FEATURES_TIMEOUT GST_SECOND
 
-/* a sample that goes on once its cameras' features have come */
-typedef struct
-{
-  GstBuffer *buffer;
-  guint64 views, got;
-  DdnnTensor *features[DDNN_MAX_VIEWS];
-  GstClockTime deadline; /* on the element's clock */
-} Awaiting;
-
 #define DEFAULT_THRESHOLD -1.0
 #define DEFAULT_MODEL NULL
 #define DEFAULT_RESULTS NULL
-
-struct _GstDdnnExit
-{
-  GstElement parent;
-
-  GstPad *sinkpad, *exitpad, *nextpad;
-  GstFlowCombiner *combiner;
-
-  /* properties, under the object lock */
-  gdouble threshold;
-  gchar *model_path;
-  gchar *results_path;
-  gchar *site;
-  GstDdnnResultWriter *results;
-  /* the site property as it was at READY to PAUSED, for the records */
-  gchar *site_used;
-
-  /* class names, loaded at READY to PAUSED when a model is given */
-  DdnnModel *model;
-  guint64 exited, went_on, rejected, requested;
-  guint64 features_timeout;
-  GstDdnnAdaptSettings adapt_settings;
-  /* the adaptive threshold, from READY to PAUSED when a target is set
-   * (set and cleared under the object lock) */
-  GstDdnnAdapt *adapt;
-
-  /* features on demand, under lock: samples waiting for features, and
-   * those whose features all came (to be sent on, under the stream lock) */
-  GMutex lock;
-  GCond cond;
-  GHashTable *awaiting;
-  GQueue ready;
-  /* the deadlines expire on the element's clock, from a thread of their
-   * own, so that a live stream that pauses is still answered on time;
-   * under lock */
-  GThread *timer;
-  GstClockID timer_id;
-  gboolean timer_running;
-  /* the sink caps are application/x-ddnn: payloads are frames */
-  gboolean frames;
-  /* -1 until asked: whether answers go back upstream (a ddnnsrc there) */
-  gint answers_up;
-};
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE (
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -144,21 +93,10 @@ G_DEFINE_TYPE (GstDdnnExit, gst_ddnn_exit, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE (
     ddnnexit, "ddnnexit", GST_RANK_NONE, GST_TYPE_DDNN_EXIT);
 
-static void
-awaiting_free (Awaiting *a)
-{
-  guint v;
-
-  gst_clear_buffer (&a->buffer);
-  for (v = 0; v < DDNN_MAX_VIEWS; v++)
-    g_clear_pointer (&a->features[v], ddnn_tensor_unref);
-  g_free (a);
-}
-
 /* Sends @buffer on @out with a GAP on the other pad; combines the flows.
  * The caller holds the sink pad's stream lock. */
-static GstFlowReturn
-push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
+GstFlowReturn
+gst_ddnn_exit_push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
 {
   GstPad *idle = out == self->exitpad ? self->nextpad : self->exitpad;
 
@@ -166,179 +104,10 @@ push_to (GstDdnnExit *self, GstPad *out, GstBuffer *buffer)
 }
 
 /* The pad to send answers up from, if anything upstream takes them. */
-static GstPad *
-answer_pad (GstDdnnExit *self)
+GstPad *
+gst_ddnn_exit_answer_pad (GstDdnnExit *self)
 {
   return gst_ddnn_answer_pad (self->sinkpad, &self->answers_up);
-}
-
-/* A sample whose features have come (all, or those that came in time)
- * goes on; one without any is answered here, marked degraded. */
-static GstFlowReturn
-finish_awaiting (GstDdnnExit *self, Awaiting *a)
-{
-  GstBuffer *buffer = g_steal_pointer (&a->buffer);
-  GstDdnnMeta *meta = gst_buffer_get_ddnn_meta (buffer);
-  guint n_views = ddnn_model_get_n_views (self->model);
-  GError *error = NULL;
-  DdnnTensor *fused;
-
-  if (!a->got) {
-    GST_DEBUG_OBJECT (self,
-        "no features for sample %" G_GUINT64_FORMAT
-        " in time: answered here, degraded",
-        meta->sample);
-    meta->exit = GST_DDNN_EXIT_DEGRADED;
-    if (self->adapt)
-      gst_ddnn_adapt_lost (self->adapt, meta->sample);
-    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), buffer, meta,
-        gst_ddnn_model_label (self->model, meta), self->site_used,
-        self->results);
-    awaiting_free (a);
-    return push_to (self, self->exitpad, buffer);
-  }
-  fused = ddnn_model_fuse_features (self->model, a->features, n_views, &error);
-  awaiting_free (a);
-  if (!fused || !(gst_ddnn_meta_set_features (meta, fused), TRUE) ||
-      !gst_ddnn_buffer_set_frame (buffer, meta,
-          ddnn_model_get_score_format (self->model) == DDNN_SCORES_INT8, TRUE,
-          &error)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("Cannot use the features of sample %" G_GUINT64_FORMAT, meta->sample),
-        ("%s", error->message));
-    g_clear_error (&error);
-    if (fused)
-      ddnn_tensor_unref (fused);
-    gst_buffer_unref (buffer);
-    return GST_FLOW_ERROR;
-  }
-  ddnn_tensor_unref (fused);
-  return push_to (self, self->nextpad, buffer);
-}
-
-/* The clock deadlines are kept on: the pipeline's once there is one, else
- * the system clock (whose time the pipeline's usually is). */
-static GstClock *
-deadline_clock (GstDdnnExit *self)
-{
-  GstClock *clock;
-
-  GST_OBJECT_LOCK (self);
-  clock = GST_ELEMENT_CLOCK (self) ? gst_object_ref (GST_ELEMENT_CLOCK (self))
-                                   : NULL;
-  GST_OBJECT_UNLOCK (self);
-  return clock ? clock : gst_system_clock_obtain ();
-}
-
-static GstClockTime
-deadline_now (GstDdnnExit *self)
-{
-  GstClock *clock = deadline_clock (self);
-  GstClockTime now = gst_clock_get_time (clock);
-
-  gst_object_unref (clock);
-  return now;
-}
-
-/* Sends on the samples whose features all came, and finishes those whose
- * time is up (all with @all).  The caller holds the sink pad's stream
- * lock. */
-static void
-expire_awaiting (GstDdnnExit *self, gboolean all)
-{
-  GstClockTime now;
-  GList *due = NULL, *l;
-  GHashTableIter iter;
-  gpointer value;
-
-  g_mutex_lock (&self->lock);
-  while (!g_queue_is_empty (&self->ready))
-    due = g_list_prepend (due, g_queue_pop_head (&self->ready));
-  /* the clock is read only when a sample waits (not for every buffer) */
-  if (self->awaiting && g_hash_table_size (self->awaiting) > 0) {
-    now = deadline_now (self);
-    g_hash_table_iter_init (&iter, self->awaiting);
-    while (g_hash_table_iter_next (&iter, NULL, &value)) {
-      Awaiting *a = value;
-
-      if (all || a->deadline <= now) {
-        due = g_list_prepend (due, a);
-        g_hash_table_iter_steal (&iter);
-      }
-    }
-  }
-  /* an EOS may be waiting for the samples to be gone */
-  if (due)
-    g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-  due = g_list_reverse (due);
-  for (l = due; l; l = l->next)
-    finish_awaiting (self, l->data);
-  g_list_free (due);
-}
-
-/* A camera's features for a waiting sample (out of band, from the thread
- * that received them). */
-static void
-handle_features_reply (GstDdnnExit *self, const GstStructure *s)
-{
-  guint64 sample = 0;
-  gint view = -1;
-  GstBuffer *frame_buffer = NULL;
-  GstDdnnMeta *reply;
-  Awaiting *a = NULL;
-  DdnnTensor *features = NULL;
-  GError *error = NULL;
-
-  if (!gst_structure_get (s, "sample", G_TYPE_UINT64, &sample, "view",
-          G_TYPE_INT, &view, "frame", GST_TYPE_BUFFER, &frame_buffer, NULL) ||
-      view < 0 || view >= DDNN_MAX_VIEWS) {
-    GST_WARNING_OBJECT (self, "ignored a malformed features reply");
-    gst_clear_buffer (&frame_buffer);
-    return;
-  }
-  /* the meta ddnnsrc parsed the frame into, or the frame parsed now */
-  if (!gst_buffer_get_ddnn_meta (frame_buffer))
-    frame_buffer = gst_buffer_make_writable (frame_buffer);
-  reply = gst_ddnn_buffer_ensure_meta (frame_buffer, &error);
-  if (reply && reply->features)
-    features = ddnn_tensor_ref (reply->features);
-  gst_buffer_unref (frame_buffer);
-  if (!features) {
-    GST_WARNING_OBJECT (self,
-        "ignored features of sample %" G_GUINT64_FORMAT ": %s", sample,
-        error ? error->message : "none in the frame");
-    g_clear_error (&error);
-    return;
-  }
-
-  g_mutex_lock (&self->lock);
-  if (self->awaiting)
-    a = g_hash_table_lookup (self->awaiting, &sample);
-  if (a && (a->views & (G_GUINT64_CONSTANT (1) << view)) &&
-      !a->features[view]) {
-    a->features[view] = features;
-    features = NULL;
-    a->got |= G_GUINT64_CONSTANT (1) << view;
-    /* all came: the timer thread (or the streaming thread, whichever
-     * comes first) sends it on; this thread is another element's */
-    if (a->got == a->views) {
-      g_hash_table_steal (self->awaiting, &sample);
-      g_queue_push_tail (&self->ready, a);
-      /* the timer may be waiting on the clock for a later deadline */
-      if (self->timer_id)
-        gst_clock_id_unschedule (self->timer_id);
-    }
-  }
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-  if (features) {
-    GST_DEBUG_OBJECT (self,
-        "features of sample %" G_GUINT64_FORMAT
-        " view %d came when nothing waited for them",
-        sample, view);
-    ddnn_tensor_unref (features);
-  }
 }
 
 static GstFlowReturn
@@ -390,8 +159,8 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   out = exits ? self->exitpad : self->nextpad;
 
   if (exits) {
-    gst_ddnn_post_result (GST_ELEMENT (self), answer_pad (self), buffer, meta,
-        gst_ddnn_model_label (self->model, meta), self->site_used,
+    gst_ddnn_post_result (GST_ELEMENT (self), gst_ddnn_exit_answer_pad (self),
+        buffer, meta, gst_ddnn_model_label (self->model, meta), self->site_used,
         self->results);
     self->exited++;
   } else {
@@ -418,7 +187,7 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     a = g_new0 (Awaiting, 1);
     a->buffer = buffer;
     a->views = meta->view_mask;
-    a->deadline = deadline_now (self) + timeout;
+    a->deadline = gst_ddnn_exit_deadline_now (self) + timeout;
     request = gst_structure_new (GST_DDNN_FEATURES_REQUEST, "sample",
         G_TYPE_UINT64, meta->sample, "views", G_TYPE_UINT64, meta->view_mask,
         NULL);
@@ -431,11 +200,11 @@ gst_ddnn_exit_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     g_mutex_unlock (&self->lock);
     gst_pad_push_event (self->sinkpad,
         gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, request));
-    expire_awaiting (self, FALSE);
+    gst_ddnn_exit_expire_awaiting (self, FALSE);
     return GST_FLOW_OK;
   }
-  ret = push_to (self, out, buffer);
-  expire_awaiting (self, FALSE);
+  ret = gst_ddnn_exit_push_to (self, out, buffer);
+  gst_ddnn_exit_expire_awaiting (self, FALSE);
   return ret;
 }
 
@@ -447,7 +216,8 @@ gst_ddnn_exit_next_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstDdnnExit *self = GST_DDNN_EXIT (parent);
 
-  if (gst_ddnn_adapt_next_event (self->adapt, event, answer_pad (self) != NULL))
+  if (gst_ddnn_adapt_next_event (
+          self->adapt, event, gst_ddnn_exit_answer_pad (self) != NULL))
     return TRUE;
   return gst_pad_event_default (pad, parent, event);
 }
@@ -469,7 +239,7 @@ gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_OOB &&
       gst_event_has_name (event, GST_DDNN_FEATURES_REPLY)) {
-    handle_features_reply (self, gst_event_get_structure (event));
+    gst_ddnn_exit_features_reply (self, gst_event_get_structure (event));
     gst_event_unref (event);
     return TRUE;
   }
@@ -489,12 +259,12 @@ gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       /* this thread holds the stream lock: it sends on what came */
       if (!g_queue_is_empty (&self->ready)) {
         g_mutex_unlock (&self->lock);
-        expire_awaiting (self, FALSE);
+        gst_ddnn_exit_expire_awaiting (self, FALSE);
         g_mutex_lock (&self->lock);
       }
     }
     g_mutex_unlock (&self->lock);
-    expire_awaiting (self, TRUE);
+    gst_ddnn_exit_expire_awaiting (self, TRUE);
     if (self->adapt)
       gst_element_post_message (GST_ELEMENT (self),
           gst_message_new_element (
@@ -510,98 +280,17 @@ gst_ddnn_exit_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
   return gst_pad_event_default (pad, parent, event);
 }
 
-/* The timer thread: waits on the element's clock for the earliest
- * deadline of the samples waiting for features, and finishes them then,
- * whether buffers come or not. */
-static gpointer
-timer_loop (gpointer data)
-{
-  GstDdnnExit *self = data;
-
-  g_mutex_lock (&self->lock);
-  while (self->timer_running) {
-    GstClockTime earliest = GST_CLOCK_TIME_NONE;
-    GHashTableIter iter;
-    gpointer value;
-    GstClock *clock;
-    GstClockID id;
-
-    if (!g_queue_is_empty (&self->ready)) {
-      /* features came for a whole sample: on with it now */
-      g_mutex_unlock (&self->lock);
-      GST_PAD_STREAM_LOCK (self->sinkpad);
-      expire_awaiting (self, FALSE);
-      GST_PAD_STREAM_UNLOCK (self->sinkpad);
-      g_mutex_lock (&self->lock);
-      continue;
-    }
-    if (self->awaiting) {
-      g_hash_table_iter_init (&iter, self->awaiting);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        earliest = MIN (earliest, ((Awaiting *) value)->deadline);
-    }
-    if (!GST_CLOCK_TIME_IS_VALID (earliest)) {
-      g_cond_wait (&self->cond, &self->lock);
-      continue;
-    }
-    g_mutex_unlock (&self->lock);
-    clock = deadline_clock (self);
-    id = gst_clock_new_single_shot_id (clock, earliest);
-    gst_object_unref (clock);
-    g_mutex_lock (&self->lock);
-    if (!self->timer_running) {
-      gst_clock_id_unref (id);
-      break;
-    }
-    if (!g_queue_is_empty (&self->ready)) {
-      /* a sample became whole meanwhile */
-      gst_clock_id_unref (id);
-      continue;
-    }
-    self->timer_id = id;
-    g_mutex_unlock (&self->lock);
-    gst_clock_id_wait (id, NULL);
-    g_mutex_lock (&self->lock);
-    self->timer_id = NULL;
-    gst_clock_id_unref (id);
-    if (!self->timer_running)
-      break;
-    g_mutex_unlock (&self->lock);
-    GST_PAD_STREAM_LOCK (self->sinkpad);
-    expire_awaiting (self, FALSE);
-    GST_PAD_STREAM_UNLOCK (self->sinkpad);
-    g_mutex_lock (&self->lock);
-  }
-  g_mutex_unlock (&self->lock);
-  return NULL;
-}
-
-static void
-timer_stop (GstDdnnExit *self)
-{
-  GThread *thread;
-
-  g_mutex_lock (&self->lock);
-  self->timer_running = FALSE;
-  if (self->timer_id)
-    gst_clock_id_unschedule (self->timer_id);
-  g_cond_broadcast (&self->cond);
-  thread = g_steal_pointer (&self->timer);
-  g_mutex_unlock (&self->lock);
-  if (thread)
-    g_thread_join (thread);
-}
-
 /* Frees what start () made, all of it or what it got to. */
 static void
 gst_ddnn_exit_stop (GstDdnnExit *self)
 {
   GstDdnnAdapt *adapt;
 
-  timer_stop (self);
+  gst_ddnn_exit_timer_stop (self);
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->awaiting, g_hash_table_unref);
-  g_queue_clear_full (&self->ready, (GDestroyNotify) awaiting_free);
+  g_queue_clear_full (
+      &self->ready, (GDestroyNotify) gst_ddnn_exit_awaiting_free);
   g_mutex_unlock (&self->lock);
   g_clear_pointer (&self->model, ddnn_model_unref);
   g_clear_pointer (&self->results, gst_ddnn_result_writer_close);
@@ -637,10 +326,10 @@ gst_ddnn_exit_start (GstDdnnExit *self)
   self->exited = self->went_on = self->rejected = self->requested = 0;
   self->answers_up = -1;
   g_mutex_lock (&self->lock);
-  self->awaiting = g_hash_table_new_full (
-      g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) awaiting_free);
+  self->awaiting = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      (GDestroyNotify) gst_ddnn_exit_awaiting_free);
   self->timer_running = TRUE;
-  self->timer = g_thread_new ("ddnnexit-timer", timer_loop, self);
+  self->timer = g_thread_new ("ddnnexit-timer", gst_ddnn_exit_timer_loop, self);
   g_mutex_unlock (&self->lock);
   gst_flow_combiner_reset (self->combiner);
   if (results &&
