@@ -209,63 +209,51 @@ def main():
         stop(sub, signal.SIGTERM)
         print(f"ok: {N} answers published over MQTT, each equal to its results-file line")
 
+        def outage(name, extra, after, seconds):
+            """A paced run whose broker stops once @after records have come
+            and starts again @seconds later: (log text, stats, records,
+            results file, records before the stop)."""
+            topic = f"site/lab/{name}"
+            sub, out = subscriber(tmp, port, topic, name)
+            wait_subscribed(blog, name)
+            results, log = os.path.join(tmp, f"{name}.jsonl"), os.path.join(tmp, f"{name}.log")
+            publish = (f"method=mqtt address=127.0.0.1:{port} topic={topic} qos=1 {extra}"
+                       f"flush-timeout=30000000000")
+            proc = run(env, pipeline(model, video, results, publish, pace_us=8000), log)
+            while len(records(out)) < after:
+                if proc.poll() is not None:
+                    fail(f"{name}: the pipeline ended before {after} records came: "
+                         f"{open(log).read()[-1000:]}")
+                time.sleep(0.02)
+            broker.stop()
+            before = len(records(out))
+            time.sleep(seconds)
+            broker.start()
+            text, stats = finished(proc, log)
+            dropped = sum(s["dropped"] for s in stats)
+            for _ in range(100):
+                if len({r["sample"] for r in records(out)}) + dropped >= N:
+                    break
+                time.sleep(0.1)
+            stop(sub, signal.SIGTERM)
+            return text, stats, records(out), results, before
+
         # 2. the broker stopped and started again mid-run
-        topic = "site/lab/restart"
-        sub, out = subscriber(tmp, port, topic, "reader2")
-        wait_subscribed(blog, "reader2")
-        results = os.path.join(tmp, "r2.jsonl")
-        log = os.path.join(tmp, "p2.log")
-        publish = (f"method=mqtt address=127.0.0.1:{port} topic={topic} qos=1 "
-                   f"flush-timeout=30000000000")
-        proc = run(env, pipeline(model, video, results, publish, pace_us=8000), log)
-        while len(records(out)) < 100:
-            if proc.poll() is not None:
-                fail(f"2: the pipeline ended before 100 records came: {open(log).read()[-1000:]}")
-            time.sleep(0.02)
-        broker.stop()
-        before = len(records(out))
-        time.sleep(1.0)
-        broker.start()
-        text, stats = finished(proc, log)
-        for _ in range(100):
-            if len({r["sample"] for r in records(out)}) >= N:
-                break
-            time.sleep(0.1)
-        dups = check_equal(results, records(out), "2")
+        text, stats, got, results, before = outage("restart", "", 100, 1.0)
+        dups = check_equal(results, got, "2")
         if any(s["dropped"] for s in stats) or sum(s["published"] for s in stats) < N:
             fail(f"2: stats {stats}")
         if not any(s["connects"] >= 2 for s in stats) or "Lost the broker" not in text:
             fail(f"2: no reconnection seen: stats {stats}")
-        stop(sub, signal.SIGTERM)
         print(f"ok: broker stopped after {before} records and restarted: all {N} arrived "
               f"({dups} sent twice), 0 dropped, reconnected")
 
         # 3. a queue too small for the outage
-        topic = "site/lab/small"
-        sub, out = subscriber(tmp, port, topic, "reader3")
-        wait_subscribed(blog, "reader3")
-        results = os.path.join(tmp, "r3.jsonl")
-        log = os.path.join(tmp, "p3.log")
-        publish = (f"method=mqtt address=127.0.0.1:{port} topic={topic} qos=1 max-queue=20 "
-                   f"flush-timeout=30000000000")
-        proc = run(env, pipeline(model, video, results, publish, pace_us=8000), log)
-        while len(records(out)) < 50:
-            if proc.poll() is not None:
-                fail(f"3: the pipeline ended before 50 records came")
-            time.sleep(0.02)
-        broker.stop()
-        time.sleep(1.5)
-        broker.start()
-        text, stats = finished(proc, log)
+        text, stats, got, results, _ = outage("small", "max-queue=20 ", 50, 1.5)
         dropped = sum(s["dropped"] for s in stats)
-        for _ in range(100):
-            if len({r["sample"] for r in records(out)}) + dropped >= N:
-                break
-            time.sleep(0.1)
         if not dropped or "queue is full" not in text:
             fail(f"3: a 20-record queue over a 1.5 s outage dropped nothing: {stats}")
-        check_equal(results, records(out), "3", dropped=dropped)
-        stop(sub, signal.SIGTERM)
+        check_equal(results, got, "3", dropped=dropped)
         broker.stop()
         print(f"ok: with max-queue=20, {dropped} records dropped and counted; "
               f"the other {N - dropped} arrived")
